@@ -1,0 +1,315 @@
+/*
+ * lola.h: the stable C API of liblola, a runtime for LoLA attention
+ * (Low-Rank Linear Attention with Sparse Caching, arXiv 2505.23666).
+ *
+ * This header is self-contained C99 and is the reference documentation of the API.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * CONVENTIONS
+ *
+ * Errors.      Every fallible function returns a lola_status. LOLA_OK is 0; anything else is an
+ *              error, and lola_last_error_message() then describes what went wrong and where.
+ *              No input (argument, array contents, byte blob) can abort the host process: C++
+ *              exceptions never cross this boundary. A function that fails leaves every object it
+ *              was given exactly as it was before the call ("loses nothing"), unless its
+ *              documentation says otherwise.
+ *
+ * Handles.     Objects are opaque handles created by lola_*_create / lola_*_clone and released
+ *              by the matching lola_*_free. Passing NULL to a free function is a no-op. Passing
+ *              NULL where a handle is required returns LOLA_ERR_NULL_HANDLE.
+ *
+ * Ownership.   The library never takes ownership of caller memory and never returns memory the
+ *              caller must free. Arrays passed in are read during the call only (they are copied
+ *              when the library needs them later, e.g. feature-map weights at creation). Arrays
+ *              the library fills are provided by the caller with their capacity; "size query"
+ *              calls tell how much is needed first.
+ *
+ * Params.      Parameter structs are never passed by value. Their first field is struct_size,
+ *              set by the matching lola_*_params_init(), which also fills every default. Fields
+ *              are only ever appended, so a program compiled against an older header keeps
+ *              working with a newer library (it passes a smaller struct_size; the fields it does
+ *              not know keep their defaults).
+ *
+ * Threading.   lola_layer objects are independent of one another: any number of layers may be
+ *              used concurrently from different threads. One layer must not be used from two
+ *              threads at the same time when at least one of the calls mutates it (feed, reset,
+ *              restore, free); calls that take a `const lola_layer *` may run concurrently with
+ *              each other. A layer may move between threads. The error message is thread-local.
+ *              A layer may run its own worker threads inside a call (params.n_threads); they
+ *              never outlive lola_layer_free.
+ *
+ * Arrays.      All tensors are float32, dense, row-major and token-major: q is [T][n_heads][d],
+ *              k and v are [T][n_kv_heads][d], outputs are [T][n_heads][d]. Every array argument
+ *              comes with its length in elements, which must equal what the shapes imply
+ *              (LOLA_ERR_SIZE_MISMATCH otherwise), so a binding's array bug cannot overrun memory.
+ *
+ * Versions.    LOLA_ABI_VERSION changes when a change breaks binary compatibility; the shared
+ *              library's SONAME carries it (liblola.so.<ABI>). Bindings must compare
+ *              lola_abi_version() with the value they were built for and refuse a mismatch.
+ * ---------------------------------------------------------------------------------------------
+ */
+#ifndef LOLA_H
+#define LOLA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  if defined(LOLA_BUILDING_LIBRARY)
+#    define LOLA_API __declspec(dllexport)
+#  else
+#    define LOLA_API __declspec(dllimport)
+#  endif
+#else
+#  define LOLA_API __attribute__((visibility("default")))
+#endif
+
+/** Integer ABI version of this header. Compare with lola_abi_version() at run time. */
+#define LOLA_ABI_VERSION 1
+
+/* ============================================================================================
+ * Status codes and errors
+ * ============================================================================================ */
+
+/** Result of every fallible call. Values are stable; new ones are only appended. */
+typedef enum lola_status {
+    LOLA_OK = 0,                     /**< success */
+    LOLA_ERR_INVALID_ARGUMENT = 1,   /**< a parameter value is out of its documented range */
+    LOLA_ERR_NULL_HANDLE = 2,        /**< a required handle was NULL */
+    LOLA_ERR_NULL_POINTER = 3,       /**< a required array or output pointer was NULL */
+    LOLA_ERR_SIZE_MISMATCH = 4,      /**< an array length does not match the shapes it implies */
+    LOLA_ERR_BUFFER_TOO_SMALL = 5,   /**< an output buffer is too small; the needed size is
+                                          reported through the call's size out-parameter */
+    LOLA_ERR_NON_FINITE = 6,         /**< an input array contains NaN or infinity */
+    LOLA_ERR_OUT_OF_MEMORY = 7,      /**< an allocation failed */
+    LOLA_ERR_CORRUPT_DATA = 8,       /**< a byte blob is truncated, altered or not a LoLA blob */
+    LOLA_ERR_VERSION_MISMATCH = 9,   /**< a blob (or struct) from an unsupported format version */
+    LOLA_ERR_INCOMPATIBLE = 10,      /**< a valid blob made by an object with another configuration */
+    LOLA_ERR_UNSUPPORTED = 11,       /**< the operation does not apply to this object's mode */
+    LOLA_ERR_INTERNAL = 12           /**< a bug in liblola; please report the message */
+} lola_status;
+
+/** A static English name for a status, e.g. "LOLA_ERR_SIZE_MISMATCH". Never NULL; unknown
+ *  values give "LOLA_ERR_UNKNOWN". The string lives forever. Thread-safe. */
+LOLA_API const char *lola_status_string(lola_status status);
+
+/** The message of the last failed call on the calling thread (empty string if none).
+ *  The pointer stays valid until the next liblola call on the same thread. Thread-local. */
+LOLA_API const char *lola_last_error_message(void);
+
+/** Library version as "MAJOR.MINOR.PATCH". Static storage; thread-safe. */
+LOLA_API const char *lola_version(void);
+
+/** The ABI version the library was built with (LOLA_ABI_VERSION of its header). */
+LOLA_API int32_t lola_abi_version(void);
+
+/* ============================================================================================
+ * The standalone LoLA attention layer
+ *
+ * One multi-head attention layer's memory system: for every head, a sliding window of the
+ * most recent key/value pairs (the previous complete chunk plus the current partial chunk),
+ * a sparse cache G of at most `sparse_capacity` older pairs chosen by self-recall error, and a
+ * linear-attention state (H, s) that every other past pair is folded into. The caller supplies
+ * q, k, v per token (RoPE, if any, already applied to q and k) and receives the attention
+ * outputs. Cost per token and memory are constant in the context length (except for the
+ * LOLA_ATTENTION_FULL baseline).
+ * ============================================================================================ */
+
+/** Which attention the layer computes. */
+typedef enum lola_attention {
+    LOLA_ATTENTION_LOLA = 0,    /**< window + sparse cache + linear state (sparse_capacity = 0
+                                     gives the LoLCATs window + linear state baseline) */
+    LOLA_ATTENTION_FULL = 1,    /**< exact causal softmax over every past token (memory grows) */
+    LOLA_ATTENTION_WINDOW = 2   /**< softmax over the sliding window only; older pairs are
+                                     dropped ("evicted"); sparse_capacity is ignored */
+} lola_attention;
+
+/** The feature map phi of the linear-attention state. */
+typedef enum lola_feature_map {
+    LOLA_FEATURE_MAP_HEDGEHOG = 0,    /**< learned (LoLCATs): weights given per query head;
+                                           state is kept per query head */
+    LOLA_FEATURE_MAP_PERFORMER = 1,   /**< positive random features, seeded: training-free
+                                           approximation of exp(q.k/sqrt(d)); state per KV head */
+    LOLA_FEATURE_MAP_ELU1 = 2,        /**< elu(x)+1, feature_dim = head_dim; state per KV head */
+    LOLA_FEATURE_MAP_RELU = 3,        /**< relu(x), feature_dim = head_dim; state per KV head */
+    LOLA_FEATURE_MAP_PRECOMPUTED = 4  /**< the caller passes phi(q) and phi(k) for every query
+                                           head to lola_layer_feed_features(); state per query
+                                           head */
+} lola_feature_map;
+
+/** How the softmax part (window and sparse cache) is mixed with the linear read-out. */
+typedef enum lola_mixing {
+    LOLA_MIXING_LOLA = 0,     /**< mode A (default, the released LoLA code):
+                                   (g.N + (1-g).phi(q)H) / (g.Z + (1-g).phi(q)s + eps) */
+    LOLA_MIXING_LOLCATS = 1   /**< mode B (LoLCATs Eq. 7): (g.N' + phi(q)H) / (g.Z' + phi(q)s)
+                                   with N', Z' normalised by the maximum score */
+} lola_mixing;
+
+/** Which pairs the sparse cache keeps at a chunk boundary (highest score wins). */
+typedef enum lola_scoring {
+    LOLA_SCORING_SRE = 0,         /**< self-recall error against the linear state (LoLA) */
+    LOLA_SCORING_RECENCY = 1,     /**< the most recent positions (ablation) */
+    LOLA_SCORING_RANDOM = 2,      /**< a seeded random priority per (KV head, position) */
+    LOLA_SCORING_VALUE_NORM = 3   /**< the L2 norm of the value vector (ablation) */
+} lola_scoring;
+
+/** Parameters of lola_layer_create(). Fill with lola_layer_params_init() first. */
+typedef struct lola_layer_params {
+    size_t struct_size;          /**< sizeof(lola_layer_params); set by lola_layer_params_init */
+    int32_t n_heads;             /**< query heads, >= 1 (default 1) */
+    int32_t n_kv_heads;          /**< key/value heads, >= 1, divides n_heads (default 1) */
+    int32_t head_dim;            /**< d, >= 1 (default 64) */
+    int32_t attention;           /**< a lola_attention value (default LOLA_ATTENTION_LOLA) */
+    int32_t chunk_size;          /**< C: chunk and window unit, >= 1 (default 64) */
+    int32_t sparse_capacity;     /**< lambda: sparse cache entries per head, >= 0 (default 64) */
+    int32_t feature_map;         /**< a lola_feature_map value (default PERFORMER) */
+    int32_t feature_dim;         /**< F. 0 picks the map's default: head_dim for elu1/relu/
+                                      performer, 2*64 for hedgehog. hedgehog needs it even;
+                                      elu1/relu need it equal to head_dim */
+    int32_t mixing;              /**< a lola_mixing value (default LOLA_MIXING_LOLA) */
+    int32_t scoring;             /**< a lola_scoring value (default LOLA_SCORING_SRE) */
+    uint64_t seed;               /**< seeds the performer projection and random scoring
+                                      (default 0x4C6F4C41) */
+    float softmax_scale;         /**< 0 means 1/sqrt(head_dim) (default 0) */
+    float eps;                   /**< epsilon of the mixing and SRE denominators (default 1e-6) */
+    const float *window_factors; /**< [n_heads] gate logits, g = sigmoid(w); NULL: all 0
+                                      (g = 0.5, the plain hybrid). Copied at creation */
+    const float *hedgehog_q;     /**< hedgehog only: [n_heads][head_dim][feature_dim/2] weights
+                                      of the query map. Copied at creation */
+    const float *hedgehog_k;     /**< hedgehog only: same shape, the key map */
+    int32_t performer_orthogonal;/**< performer only: 1 draws orthogonal blocks of rows */
+    int32_t n_threads;           /**< worker threads used inside a call, >= 1 (default 1) */
+} lola_layer_params;
+
+/** Fills *params with struct_size and every default. Returns LOLA_ERR_NULL_POINTER if NULL. */
+LOLA_API lola_status lola_layer_params_init(lola_layer_params *params);
+
+/** Opaque handle of one attention layer and its cache state. */
+typedef struct lola_layer lola_layer;
+
+/** Creates a layer. On success *out owns a new layer (free it with lola_layer_free); on failure
+ *  *out is set to NULL. Statuses: LOLA_ERR_NULL_POINTER (params or out NULL),
+ *  LOLA_ERR_VERSION_MISMATCH (struct_size not one this library knows), LOLA_ERR_INVALID_ARGUMENT
+ *  (a value out of range, e.g. n_heads not a multiple of n_kv_heads, hedgehog weights missing),
+ *  LOLA_ERR_NON_FINITE (NaN/Inf in the weights or gates), LOLA_ERR_OUT_OF_MEMORY. */
+LOLA_API lola_status lola_layer_create(const lola_layer_params *params, lola_layer **out);
+
+/** Releases a layer and all its memory. NULL is a no-op. */
+LOLA_API void lola_layer_free(lola_layer *layer);
+
+/** Creates an independent deep copy (same parameters and cache state) in *out. */
+LOLA_API lola_status lola_layer_clone(const lola_layer *layer, lola_layer **out);
+
+/** Forgets every token: the layer is as freshly created (weights and parameters kept). */
+LOLA_API lola_status lola_layer_reset(lola_layer *layer);
+
+/** Feeds n_tokens consecutive tokens and writes their attention outputs.
+ *  q: [n_tokens][n_heads][head_dim], q_len = n_tokens*n_heads*head_dim.
+ *  k, v: [n_tokens][n_kv_heads][head_dim], k_len = v_len = n_tokens*n_kv_heads*head_dim.
+ *  y: [n_tokens][n_heads][head_dim] output, y_len likewise; y may be NULL (with y_len 0) to
+ *  update the cache without computing outputs (e.g. to skip ahead in a benchmark).
+ *  Long inputs are processed chunk by chunk with matrix products; the result equals feeding the
+ *  tokens one at a time, for every split of a sequence into calls.
+ *  Statuses: LOLA_ERR_NULL_HANDLE, LOLA_ERR_NULL_POINTER, LOLA_ERR_INVALID_ARGUMENT
+ *  (n_tokens <= 0), LOLA_ERR_SIZE_MISMATCH, LOLA_ERR_NON_FINITE (NaN/Inf in q, k or v: nothing is
+ *  fed), LOLA_ERR_UNSUPPORTED (the layer uses LOLA_FEATURE_MAP_PRECOMPUTED: use
+ *  lola_layer_feed_features), LOLA_ERR_OUT_OF_MEMORY (full attention only; nothing is fed). */
+LOLA_API lola_status lola_layer_feed(lola_layer *layer, int64_t n_tokens,
+                                     const float *q, size_t q_len,
+                                     const float *k, size_t k_len,
+                                     const float *v, size_t v_len,
+                                     float *y, size_t y_len);
+
+/** As lola_layer_feed, for layers with LOLA_FEATURE_MAP_PRECOMPUTED: the caller also passes
+ *  phi(q) and phi(k) for every query head, fq and fk: [n_tokens][n_heads][feature_dim].
+ *  Features must be finite; with mixing mode A and SRE scoring they should be non-negative.
+ *  Returns LOLA_ERR_UNSUPPORTED for layers with any other feature map. */
+LOLA_API lola_status lola_layer_feed_features(lola_layer *layer, int64_t n_tokens,
+                                              const float *q, size_t q_len,
+                                              const float *k, size_t k_len,
+                                              const float *v, size_t v_len,
+                                              const float *fq, size_t fq_len,
+                                              const float *fk, size_t fk_len,
+                                              float *y, size_t y_len);
+
+/** Shapes and totals of a layer. */
+typedef struct lola_layer_info {
+    size_t struct_size;      /**< set by the caller to sizeof(lola_layer_info) */
+    int32_t n_heads;
+    int32_t n_kv_heads;
+    int32_t head_dim;
+    int32_t feature_dim;     /**< F actually used */
+    int32_t n_state_heads;   /**< heads that own a cache state: n_heads or n_kv_heads */
+    int32_t chunk_size;
+    int32_t sparse_capacity;
+    int32_t attention;       /**< lola_attention */
+    int64_t n_tokens;        /**< tokens fed since creation or reset */
+    uint64_t bytes;          /**< bytes of cache state held by the layer (all heads) */
+} lola_layer_info;
+
+/** Fills *info (info->struct_size must be set by the caller). */
+LOLA_API lola_status lola_layer_get_info(const lola_layer *layer, lola_layer_info *info);
+
+/** The memories of the cache. */
+typedef enum lola_memory {
+    LOLA_MEMORY_WINDOW = 0,  /**< the sliding window (previous chunk + current partial chunk;
+                                  for LOLA_ATTENTION_FULL: every past token) */
+    LOLA_MEMORY_SPARSE = 1   /**< the sparse cache G */
+} lola_memory;
+
+/** Cache state of one query head. */
+typedef struct lola_head_state {
+    size_t struct_size;   /**< set by the caller to sizeof(lola_head_state) */
+    int32_t state_head;   /**< index of the state this query head reads (query heads of one KV
+                               group share one when the feature map allows it) */
+    int64_t n_window;     /**< pairs in the window */
+    int64_t n_sparse;     /**< pairs in the sparse cache G (<= sparse_capacity) */
+    int64_t n_folded;     /**< pairs folded into the linear state (never come back) */
+    int64_t n_evicted;    /**< pairs dropped entirely (LOLA_ATTENTION_WINDOW only) */
+    uint64_t bytes;       /**< bytes held by this head's state (shared by its KV group when
+                               state_head is shared) */
+} lola_head_state;
+
+/** Fills *state for query head `head` (0 <= head < n_heads). Every fed position is in exactly
+ *  one of window, sparse, folded, evicted: n_window + n_sparse + n_folded + n_evicted equals the
+ *  number of tokens fed. */
+LOLA_API lola_status lola_layer_get_head_state(const lola_layer *layer, int32_t head,
+                                               lola_head_state *state);
+
+/** Copies the token positions (0-based, ascending) held in one memory of query head `head`
+ *  into positions[0..capacity), and, for LOLA_MEMORY_SPARSE, their latest scores into
+ *  scores[0..capacity) when scores is not NULL (for LOLA_MEMORY_WINDOW scores must be NULL).
+ *  *n_out receives the number of positions in that memory. positions may be NULL (capacity 0)
+ *  to query that number only. Returns LOLA_ERR_BUFFER_TOO_SMALL (writing nothing) when capacity
+ *  is smaller than *n_out. */
+LOLA_API lola_status lola_layer_get_positions(const lola_layer *layer, int32_t head,
+                                              int32_t memory, int64_t *positions,
+                                              float *scores, size_t capacity, size_t *n_out);
+
+/** Bytes needed to save the layer's current state (changes as tokens are fed). */
+LOLA_API lola_status lola_layer_state_size(const lola_layer *layer, size_t *size);
+
+/** Saves the state into buffer[0..capacity) as a versioned, checksummed blob and stores its
+ *  length in *written. LOLA_ERR_BUFFER_TOO_SMALL (writing nothing, *written = size needed)
+ *  when capacity is too small. */
+LOLA_API lola_status lola_layer_state_save(const lola_layer *layer, void *buffer,
+                                           size_t capacity, size_t *written);
+
+/** Restores a state saved by lola_layer_state_save from a layer with the same parameters.
+ *  The whole blob is validated before the layer is touched: on any error the layer is
+ *  unchanged. Statuses: LOLA_ERR_CORRUPT_DATA (not a LoLA state blob, truncated, checksum
+ *  mismatch, inconsistent contents), LOLA_ERR_VERSION_MISMATCH (blob format from another
+ *  version), LOLA_ERR_INCOMPATIBLE (saved by a layer with different parameters or weights). */
+LOLA_API lola_status lola_layer_state_restore(lola_layer *layer, const void *buffer,
+                                              size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOLA_H */

@@ -1,0 +1,70 @@
+// layer.hpp: one multi-head LoLA attention layer with GQA (spec, "Models and heads").
+//
+// Shapes are token-major: q [T][n_heads][d], k and v [T][n_kv_heads][d], y [T][n_heads][d],
+// precomputed features fq, fk [T][n_heads][F]. Query head h reads KV head h / (n_heads /
+// n_kv_heads). The layer keeps one state per query head when phi differs per query head
+// (hedgehog, precomputed) and one per KV head when phi is shared (performer, elu1, relu): the
+// results are identical to the expanded form (config.expand_kv), at a fraction of the memory.
+//
+// Templated on the scalar: double for exactness tests, float for users (the C API).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "lola/config.hpp"
+#include "lola/feature_map.hpp"
+#include "lola/head.hpp"
+#include "lola/head_state.hpp"
+#include "lola/thread_pool.hpp"
+
+namespace lola {
+
+template <class T>
+class Layer {
+public:
+    explicit Layer(const LayerConfig &config);  // validates; throws Error
+    Layer(const Layer &other);                  // deep copy of parameters and state
+    Layer &operator=(const Layer &) = delete;
+    ~Layer();
+
+    const LayerConfig &config() const { return config_; }
+    int n_state_heads() const { return static_cast<int>(states_.size()); }
+    int state_head_of(int query_head) const;
+    const HeadState<T> &state(int state_head) const { return states_[state_head]; }
+    int64_t n_tokens() const { return n_tokens_; }
+    size_t bytes() const;  // cache state held, all heads
+
+    // Feeds n tokens (see the shapes above; fq/fk only for precomputed features, y may be null).
+    // Validates everything before changing anything: on an exception the layer is unchanged.
+    void feed(int64_t n, const T *q, const T *k, const T *v, const T *fq, const T *fk, T *y,
+              Path path = Path::automatic);
+
+    void reset();
+
+    // State blob (state_blob.cpp): versioned, checksummed; restore validates the whole blob
+    // before touching the layer.
+    std::vector<unsigned char> save() const;
+    void restore(const unsigned char *data, size_t size);
+
+private:
+    void init_states();
+    HeadState<T> make_state() const;  // empty, with the capacities the layer needs reserved
+    void reserve_scratch(int64_t extra_tokens);  // before any change, so feeds never allocate
+    void run_segment(const Segment<T> &io, int n, Path path);
+
+    LayerConfig config_;
+    FeatureMap<T> phi_;
+    std::vector<HeadParams<T>> params_;  // per state head
+    std::vector<HeadState<T>> states_;
+    std::vector<Scratch<T>> scratch_;    // per worker
+    std::unique_ptr<ThreadPool> pool_;
+    int64_t n_tokens_ = 0;
+};
+
+extern template class Layer<float>;
+extern template class Layer<double>;
+
+}  // namespace lola
