@@ -1,0 +1,144 @@
+// test_vectors.cpp: every reference vector file (tests/vectors/ and $LOLA_VECTORS_DIR) must be
+// reproduced: outputs y to 1e-9 on the double path and the final state (positions in G, window,
+// folded; H; s), for several splits of the sequence into calls, with the layer computing the
+// hedgehog features itself and with the features passed in precomputed.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "layer_check.hpp"
+#include "vector_case.hpp"
+
+using namespace lola_test;
+
+namespace {
+
+constexpr double kDoubleTol = 1e-9;
+
+std::string case_label(const testing::TestParamInfo<std::string> &info) {
+    std::string s = std::filesystem::path(info.param).stem().string();
+    for (char &ch : s)
+        if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    return s + "_" + std::to_string(info.index);
+}
+
+template <class T>
+void expect_final_state(const lola::Layer<T> &layer, const VectorCase &c, double tol) {
+    ASSERT_EQ(layer.n_state_heads(), c.n_heads);
+    for (int h = 0; h < c.n_heads; ++h) {
+        SCOPED_TRACE("head " + std::to_string(h));
+        const FinalHeadState &want = c.final_state[h];
+        const Positions got = positions_of(layer, h);
+        EXPECT_EQ(std::vector<long long>(got.sparse.begin(), got.sparse.end()), want.sparse);
+        EXPECT_EQ(std::vector<long long>(got.window.begin(), got.window.end()), want.window);
+        EXPECT_EQ(std::vector<long long>(got.folded_or_evicted.begin(), got.folded_or_evicted.end()),
+                  want.folded);
+        const lola::HeadState<T> &st = layer.state(h);
+        EXPECT_EQ(st.n_folded, static_cast<int64_t>(want.folded.size()));
+        ASSERT_EQ(st.has_linear, want.has_linear);
+        if (want.has_linear) {
+            // the layer keeps H, s scaled by exp(log_scale); hedgehog has log_scale 0
+            const double scale = std::exp(static_cast<double>(st.log_scale));
+            std::vector<double> H(st.H.begin(), st.H.end()), s(st.s.begin(), st.s.end());
+            for (double &x : H) x *= scale;
+            for (double &x : s) x *= scale;
+            EXPECT_LE(max_abs_diff(H, want.H), tol * 100) << "H";
+            EXPECT_LE(max_abs_diff(s, want.s), tol * 100) << "s";
+        }
+    }
+}
+
+class Vectors : public testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override { c_ = load_vector_case(GetParam()); }
+    VectorCase c_;
+};
+
+TEST_P(Vectors, GatesMatch) {
+    const lola::LayerConfig cfg = lola::validated(c_.config(lola::FeatureMapKind::hedgehog));
+    for (int h = 0; h < c_.n_heads; ++h)
+        EXPECT_NEAR(1.0 / (1.0 + std::exp(-cfg.window_factors[h])), c_.gate[h], 1e-15);
+}
+
+TEST_P(Vectors, HedgehogFeaturesMatch) {
+    const lola::LayerConfig cfg = lola::validated(c_.config(lola::FeatureMapKind::hedgehog));
+    lola::FeatureMap<double> phi(cfg);
+    std::vector<double> out(c_.feature_dim);
+    const size_t d = c_.head_dim, F = c_.feature_dim;
+    double worst = 0;
+    for (int t = 0; t < c_.L; ++t)
+        for (int h = 0; h < c_.n_heads; ++h) {
+            const size_t row = static_cast<size_t>(t) * c_.n_heads + h;
+            EXPECT_EQ(phi.apply(h, true, &c_.q[row * d], out.data()), 0.0);
+            for (size_t f = 0; f < F; ++f) worst = std::max(worst, std::abs(out[f] - c_.fq[row * F + f]));
+            phi.apply(h, false, &c_.k[row * d], out.data());
+            for (size_t f = 0; f < F; ++f) worst = std::max(worst, std::abs(out[f] - c_.fk[row * F + f]));
+        }
+    EXPECT_LE(worst, 1e-12);
+}
+
+void run_double(const VectorCase &c, lola::FeatureMapKind map, const std::vector<int> &split,
+                lola::Path path) {
+    lola::Layer<double> layer(c.config(map));
+    const bool pre = map == lola::FeatureMapKind::precomputed;
+    const std::vector<double> y = feed_split<double>(
+        layer, c.q, c.k, c.v, pre ? &c.fq : nullptr, pre ? &c.fk : nullptr, split, path,
+        [](const lola::Layer<double> &l) { check_invariants(l); });
+    EXPECT_LE(max_abs_diff(y, c.y), kDoubleTol);
+    expect_final_state(layer, c, kDoubleTol);
+}
+
+TEST_P(Vectors, DoubleOneCall) { run_double(c_, lola::FeatureMapKind::hedgehog, one_call(c_.L), lola::Path::automatic); }
+TEST_P(Vectors, DoubleTokenByToken) { run_double(c_, lola::FeatureMapKind::hedgehog, token_by_token(c_.L), lola::Path::automatic); }
+TEST_P(Vectors, DoubleRandomSplits) {
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+        SCOPED_TRACE("split seed " + std::to_string(seed));
+        run_double(c_, lola::FeatureMapKind::hedgehog, random_split(c_.L, seed, 2 * c_.chunk + 3),
+                   lola::Path::automatic);
+    }
+}
+TEST_P(Vectors, DoubleReferenceTokenPathOneCall) {
+    run_double(c_, lola::FeatureMapKind::hedgehog, one_call(c_.L), lola::Path::token);
+}
+TEST_P(Vectors, DoublePrecomputedFeatures) {
+    run_double(c_, lola::FeatureMapKind::precomputed, one_call(c_.L), lola::Path::automatic);
+    run_double(c_, lola::FeatureMapKind::precomputed, random_split(c_.L, 9, c_.chunk), lola::Path::automatic);
+}
+
+// Float path. Inputs are rounded to float (relative error 6e-8) and every sum, exponential and
+// division adds about one float ulp (1.2e-7 relative); outputs are convex-like combinations of
+// values of size ~1 over at most lambda + 2C terms, so errors of a few 1e-6 are expected. The
+// tolerance 5e-5 leaves a 10x margin while still catching any algorithmic slip (a wrong
+// selection or fold changes outputs by 1e-2 or more). The float selection must agree exactly:
+// the vectors' scores are far from ties.
+TEST_P(Vectors, FloatWithinTolerance) {
+    for (const std::vector<int> &split : {one_call(c_.L), token_by_token(c_.L)}) {
+        lola::Layer<float> layer(c_.config(lola::FeatureMapKind::hedgehog));
+        const std::vector<float> y = feed_split<float>(layer, cast<float>(c_.q), cast<float>(c_.k),
+                                                       cast<float>(c_.v), nullptr, nullptr, split);
+        double worst = 0;
+        for (size_t i = 0; i < y.size(); ++i)
+            worst = std::max(worst, std::abs(y[i] - c_.y[i]) / (1.0 + std::abs(c_.y[i])));
+        EXPECT_LE(worst, 5e-5);
+        RecordProperty("float_max_rel_error", std::to_string(worst));
+        expect_final_state(layer, c_, 1e-5);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, Vectors, testing::ValuesIn(vector_files()), case_label);
+
+TEST(VectorsDir, ExtraFolderIsReadable) {
+    const char *extra = std::getenv("LOLA_VECTORS_DIR");
+    if (!extra || !*extra) GTEST_SKIP() << "LOLA_VECTORS_DIR not set";
+    ASSERT_TRUE(std::filesystem::is_directory(extra)) << extra << " is not a directory";
+    size_t n = 0;
+    for (const auto &e : std::filesystem::directory_iterator(extra)) n += e.path().extension() == ".json";
+    EXPECT_GT(n, 0u) << "no .json vector files in " << extra;
+}
+
+TEST(VectorsDir, ShippedVectorsPresent) {
+    EXPECT_GE(vector_files().size(), 7u);
+}
+
+}  // namespace
