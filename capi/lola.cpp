@@ -97,14 +97,12 @@ lola::LayerConfig to_config(const lola_layer_params &in) {
     c.performer_orthogonal = in.performer_orthogonal != 0;
     c.n_threads = in.n_threads;
     // Validate the shapes before reading caller arrays whose sizes they imply.
-    lola::LayerConfig shapes = lola::validated(c);
+    const lola::LayerConfig shapes = lola::validated_shapes(c);
     if (in.window_factors) c.window_factors.assign(in.window_factors, in.window_factors + c.n_heads);
     if (shapes.feature_map == lola::FeatureMapKind::hedgehog) {
         if (!in.hedgehog_q || !in.hedgehog_k)
             fail(LOLA_ERR_INVALID_ARGUMENT, "hedgehog feature map needs hedgehog_q and hedgehog_k");
-        const size_t n = checked_product({static_cast<uint64_t>(shapes.n_heads),
-                                          static_cast<uint64_t>(shapes.head_dim),
-                                          static_cast<uint64_t>(shapes.feature_dim / 2)});
+        const size_t n = lola::hedgehog_weight_count(shapes);
         c.hedgehog_q.assign(in.hedgehog_q, in.hedgehog_q + n);
         c.hedgehog_k.assign(in.hedgehog_k, in.hedgehog_k + n);
     } else if (in.hedgehog_q || in.hedgehog_k) {

@@ -51,7 +51,7 @@ bool state_per_query_head(const LayerConfig &c) {
            c.feature_map == FeatureMapKind::precomputed;
 }
 
-LayerConfig validated(LayerConfig c) {
+LayerConfig validated_shapes(LayerConfig c) {
     require(c.n_heads >= 1 && c.n_heads <= 4096, "n_heads must be in [1, 4096], got " +
                                                      std::to_string(c.n_heads));
     require(c.n_kv_heads >= 1 && c.n_kv_heads <= c.n_heads,
@@ -109,7 +109,21 @@ LayerConfig validated(LayerConfig c) {
             break;
     }
 
-    const size_t hh_size = static_cast<size_t>(c.n_heads) * d * (c.feature_dim / 2);
+    if (c.window_factors.empty()) c.window_factors.assign(c.n_heads, 0.0);
+    require(c.window_factors.size() == static_cast<size_t>(c.n_heads),
+            "window_factors must have n_heads values");
+    require_finite(c.window_factors, "window_factors");
+    if (c.attention != Attention::lola) c.sparse_capacity = 0;
+    return c;
+}
+
+size_t hedgehog_weight_count(const LayerConfig &c) {
+    return static_cast<size_t>(c.n_heads) * c.head_dim * (c.feature_dim / 2);
+}
+
+LayerConfig validated(LayerConfig config) {
+    LayerConfig c = validated_shapes(std::move(config));
+    const size_t hh_size = hedgehog_weight_count(c);
     if (c.feature_map == FeatureMapKind::hedgehog) {
         require(c.hedgehog_q.size() == hh_size && c.hedgehog_k.size() == hh_size,
                 "hedgehog weights must be given for queries and keys, [n_heads][head_dim]"
@@ -121,11 +135,6 @@ LayerConfig validated(LayerConfig c) {
                 "hedgehog weights given for a layer whose feature map is " +
                     std::string(to_string(c.feature_map)));
     }
-    if (c.window_factors.empty()) c.window_factors.assign(c.n_heads, 0.0);
-    require(c.window_factors.size() == static_cast<size_t>(c.n_heads),
-            "window_factors must have n_heads values");
-    require_finite(c.window_factors, "window_factors");
-    if (c.attention != Attention::lola) c.sparse_capacity = 0;
     return c;
 }
 

@@ -2,6 +2,7 @@
 // their validation. Plain data; the layer copies it at construction.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,6 +43,12 @@ struct LayerConfig {
 
 // Checks every field, fills defaults (feature_dim, softmax_scale), throws Error on bad input.
 LayerConfig validated(LayerConfig config);
+
+// The same without the hedgehog weights (so a caller can learn how many to read first).
+LayerConfig validated_shapes(LayerConfig config);
+
+// Values in each of hedgehog_q and hedgehog_k: n_heads * head_dim * feature_dim / 2.
+size_t hedgehog_weight_count(const LayerConfig &config);
 
 // True when phi differs per query head, so state must be kept per query head.
 bool state_per_query_head(const LayerConfig &config);

@@ -2,6 +2,7 @@
 #include "vector_case.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -43,7 +44,7 @@ std::vector<std::string> json_files_in(const std::string &dir) {
 lola::LayerConfig VectorCase::config(lola::FeatureMapKind map) const {
     lola::LayerConfig c;
     c.n_heads = n_heads;
-    c.n_kv_heads = n_heads;
+    c.n_kv_heads = n_kv_heads;
     c.head_dim = head_dim;
     c.feature_dim = feature_dim;
     c.chunk = chunk;
@@ -71,18 +72,26 @@ VectorCase load_vector_case(const std::string &path) {
     c.chunk = cfg.at("chunk").get<int>();
     c.capacity = cfg.at("sparse_capacity").get<int>();
     c.n_heads = cfg.at("n_heads").get<int>();
+    c.n_kv_heads = cfg.value("n_kv_heads", c.n_heads);
     c.head_dim = cfg.at("head_dim").get<int>();
     c.feature_dim = cfg.at("feature_dim").get<int>();
     c.eps = cfg.at("eps").get<double>();
     c.scale = cfg.at("softmax_scale").get<double>();
-    c.mixing = cfg.at("mixing").get<std::string>();
+    c.mixing = cfg.value("mixing", std::string("lola"));
+    if (c.mixing != "lola" && c.mixing != "lolcats")
+        throw std::runtime_error(path + ": unknown mixing '" + c.mixing + "'");
     c.window_factor = flat(j.at("window_factor"));
-    c.gate = flat(j.at("gate"));
+    if (j.contains("gate")) {
+        c.gate = flat(j.at("gate"));
+    } else {
+        for (double w : c.window_factor) c.gate.push_back(1.0 / (1.0 + std::exp(-w)));
+    }
     const json &fm = j.at("feature_map");
-    if (fm.at("kind").get<std::string>() != "hedgehog")
-        throw std::runtime_error(path + ": only hedgehog vectors are supported");
-    c.wq = flat(fm.at("wq"));
-    c.wk = flat(fm.at("wk"));
+    c.feature_map_kind = fm.at("kind").get<std::string>();
+    if (c.feature_map_kind == "hedgehog") {  // other maps run from the precomputed fq, fk
+        c.wq = flat(fm.at("wq"));
+        c.wk = flat(fm.at("wk"));
+    }
     c.L = static_cast<int>(j.at("q").size());
     c.q = flat(j.at("q"));
     c.k = flat(j.at("k"));

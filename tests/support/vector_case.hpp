@@ -17,9 +17,10 @@ struct FinalHeadState {
 
 struct VectorCase {
     std::string path, name;
-    int L = 0, n_heads = 0, head_dim = 0, feature_dim = 0, chunk = 0, capacity = 0;
+    int L = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0, feature_dim = 0, chunk = 0, capacity = 0;
     double eps = 0, scale = 0;
-    std::string mixing;
+    std::string mixing;            // "lola" (mode A) or "lolcats" (mode B)
+    std::string feature_map_kind;  // "hedgehog" has weights; any other runs on fq, fk
     std::vector<double> window_factor, gate;
     std::vector<double> wq, wk;          // [H][d][F/2]
     std::vector<double> q, k, v, fq, fk; // token-major

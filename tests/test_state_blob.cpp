@@ -1,0 +1,204 @@
+// test_state_blob.cpp: save -> restore -> continue equals continuing uninterrupted (for every
+// attention kind and at awkward points); a truncated, bit-flipped, foreign or future-version
+// blob is refused with the right status and the layer keeps its state.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstring>
+
+#include "layer_check.hpp"
+#include "lola.h"
+
+using namespace lola_test;
+
+namespace {
+
+struct LayerPtr {
+    lola_layer *p = nullptr;
+    ~LayerPtr() { lola_layer_free(p); }
+};
+
+lola_layer_params params(int32_t attention = LOLA_ATTENTION_LOLA, int32_t map = LOLA_FEATURE_MAP_PERFORMER) {
+    lola_layer_params p;
+    lola_layer_params_init(&p);
+    p.n_heads = 3;
+    p.n_kv_heads = 1;
+    p.head_dim = 12;
+    p.chunk_size = 5;
+    p.sparse_capacity = 4;
+    p.attention = attention;
+    p.feature_map = map;
+    return p;
+}
+
+std::vector<float> random_floats(size_t n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> d(0, 1);
+    std::vector<float> out(n);
+    for (float &x : out) x = d(rng);
+    return out;
+}
+
+// Feeds tokens [t0, t1) of a deterministic sequence; returns their outputs.
+std::vector<float> feed(lola_layer *l, const lola_layer_params &p, int t0, int t1) {
+    const size_t qs = static_cast<size_t>(p.n_heads) * p.head_dim;
+    const size_t ks = static_cast<size_t>(p.n_kv_heads) * p.head_dim;
+    const std::vector<float> q = random_floats(200 * qs, 1), k = random_floats(200 * ks, 2),
+                             v = random_floats(200 * ks, 3);
+    const size_t n = static_cast<size_t>(t1 - t0);
+    std::vector<float> y(n * qs);
+    EXPECT_EQ(lola_layer_feed(l, t1 - t0, q.data() + t0 * qs, n * qs, k.data() + t0 * ks, n * ks,
+                              v.data() + t0 * ks, n * ks, y.data(), y.size()),
+              LOLA_OK)
+        << lola_last_error_message();
+    return y;
+}
+
+std::vector<unsigned char> save(const lola_layer *l) {
+    size_t n = 0;
+    EXPECT_EQ(lola_layer_state_size(l, &n), LOLA_OK);
+    std::vector<unsigned char> blob(n);
+    size_t written = 0;
+    EXPECT_EQ(lola_layer_state_save(l, blob.data(), blob.size(), &written), LOLA_OK);
+    return blob;
+}
+
+void rewrite_crc(std::vector<unsigned char> &blob) {
+    const uint32_t crc = static_cast<uint32_t>(
+        crc32(crc32(0L, Z_NULL, 0), blob.data(), static_cast<uInt>(blob.size() - 4)));
+    std::memcpy(blob.data() + blob.size() - 4, &crc, 4);
+}
+
+TEST(StateBlob, RestoreThenContinueEqualsUninterrupted) {
+    for (int32_t attention : {LOLA_ATTENTION_LOLA, LOLA_ATTENTION_FULL, LOLA_ATTENTION_WINDOW})
+        for (int cut : {1, 4, 5, 13, 30, 57}) {
+            SCOPED_TRACE("attention " + std::to_string(attention) + " cut " + std::to_string(cut));
+            const lola_layer_params p = params(attention);
+            // uninterrupted: 0..cut, cut..120 on one layer; interrupted: 0..cut, save, restore
+            // into a fresh layer, cut..120 there
+            LayerPtr ref, first, second;
+            ASSERT_EQ(lola_layer_create(&p, &first.p), LOLA_OK);
+            ASSERT_EQ(lola_layer_create(&p, &second.p), LOLA_OK);
+            ASSERT_EQ(lola_layer_create(&p, &ref.p), LOLA_OK);
+            feed(ref.p, p, 0, cut);
+            const std::vector<float> uninterrupted = feed(ref.p, p, cut, 120);
+            feed(first.p, p, 0, cut);
+            const std::vector<unsigned char> blob = save(first.p);
+            ASSERT_EQ(lola_layer_state_restore(second.p, blob.data(), blob.size()), LOLA_OK)
+                << lola_last_error_message();
+            EXPECT_EQ(feed(second.p, p, cut, 120), uninterrupted);
+            EXPECT_TRUE(save(second.p) == save(ref.p));
+        }
+}
+
+TEST(StateBlob, TruncatedBlobsAreRejected) {
+    const lola_layer_params p = params();
+    LayerPtr src, dst;
+    ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
+    feed(src.p, p, 0, 23);
+    feed(dst.p, p, 0, 7);
+    const std::vector<unsigned char> blob = save(src.p), before = save(dst.p);
+    for (size_t n = 0; n < blob.size(); ++n) {
+        const lola_status s = lola_layer_state_restore(dst.p, blob.data(), n);
+        ASSERT_EQ(s, LOLA_ERR_CORRUPT_DATA) << "length " << n;
+    }
+    EXPECT_TRUE(save(dst.p) == before);
+    std::vector<unsigned char> longer = blob;
+    longer.push_back(0);
+    EXPECT_EQ(lola_layer_state_restore(dst.p, longer.data(), longer.size()), LOLA_ERR_CORRUPT_DATA);
+    EXPECT_TRUE(save(dst.p) == before);
+}
+
+TEST(StateBlob, EveryBitFlipIsRejected) {
+    const lola_layer_params p = params(LOLA_ATTENTION_LOLA, LOLA_FEATURE_MAP_ELU1);
+    LayerPtr src, dst;
+    ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
+    feed(src.p, p, 0, 17);
+    const std::vector<unsigned char> blob = save(src.p), before = save(dst.p);
+    for (size_t byte = 0; byte < blob.size(); ++byte)
+        for (int bit = 0; bit < 8; ++bit) {
+            std::vector<unsigned char> bad = blob;
+            bad[byte] ^= static_cast<unsigned char>(1u << bit);
+            const lola_status s = lola_layer_state_restore(dst.p, bad.data(), bad.size());
+            ASSERT_NE(s, LOLA_OK) << "flip of byte " << byte << " bit " << bit << " accepted";
+        }
+    EXPECT_TRUE(save(dst.p) == before);
+    EXPECT_EQ(lola_layer_state_restore(dst.p, blob.data(), blob.size()), LOLA_OK);
+}
+
+TEST(StateBlob, ForeignAndFutureBlobs) {
+    const lola_layer_params p = params();
+    LayerPtr src, dst;
+    ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
+    feed(src.p, p, 0, 12);
+    const std::vector<unsigned char> blob = save(src.p);
+
+    lola_layer_params other = params();
+    other.sparse_capacity = 5;
+    ASSERT_EQ(lola_layer_create(&other, &dst.p), LOLA_OK);
+    EXPECT_EQ(lola_layer_state_restore(dst.p, blob.data(), blob.size()), LOLA_ERR_INCOMPATIBLE);
+    EXPECT_NE(std::string(lola_last_error_message()).find("sparse_capacity"), std::string::npos);
+    lola_layer_free(dst.p);
+
+    other = params();
+    other.seed = 99;  // same shapes, other performer projection
+    ASSERT_EQ(lola_layer_create(&other, &dst.p), LOLA_OK);
+    EXPECT_EQ(lola_layer_state_restore(dst.p, blob.data(), blob.size()), LOLA_ERR_INCOMPATIBLE);
+    lola_layer_free(dst.p);
+
+    ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
+    std::vector<unsigned char> future = blob;
+    future[8] = 2;  // format version, with a valid checksum
+    rewrite_crc(future);
+    EXPECT_EQ(lola_layer_state_restore(dst.p, future.data(), future.size()), LOLA_ERR_VERSION_MISMATCH);
+    std::vector<unsigned char> magic = blob;
+    magic[0] = 'X';
+    EXPECT_EQ(lola_layer_state_restore(dst.p, magic.data(), magic.size()), LOLA_ERR_CORRUPT_DATA);
+    const char junk[] = "definitely not a blob, but long enough to hold a header of sixty bytes..";
+    EXPECT_EQ(lola_layer_state_restore(dst.p, junk, sizeof junk), LOLA_ERR_CORRUPT_DATA);
+    EXPECT_EQ(lola_layer_state_restore(dst.p, blob.data(), blob.size()), LOLA_OK);
+}
+
+TEST(StateBlob, InconsistentContentsWithValidChecksumAreRejected) {
+    // A well-formed checksum does not make a blob trustworthy: counts are checked too.
+    const lola_layer_params p = params(LOLA_ATTENTION_LOLA, LOLA_FEATURE_MAP_ELU1);
+    LayerPtr src, dst;
+    ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
+    feed(src.p, p, 0, 17);
+    const std::vector<unsigned char> blob = save(src.p);
+    const size_t n_tokens_offset = 8 + 4 + 4 + 8 + 8 + 4 + 8 * 4;
+    std::vector<unsigned char> bad = blob;
+    int64_t n_tokens;
+    std::memcpy(&n_tokens, bad.data() + n_tokens_offset, 8);
+    ASSERT_EQ(n_tokens, 17);
+    n_tokens = 18;
+    std::memcpy(bad.data() + n_tokens_offset, &n_tokens, 8);
+    rewrite_crc(bad);
+    EXPECT_EQ(lola_layer_state_restore(dst.p, bad.data(), bad.size()), LOLA_ERR_CORRUPT_DATA);
+    // a NaN in the linear state H of the first head
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    bad = blob;
+    const size_t first_head = n_tokens_offset + 8 + 4;
+    const size_t h_offset = first_head + 4 + 8 + 8 + 4;
+    std::memcpy(bad.data() + h_offset, &nan, 4);
+    rewrite_crc(bad);
+    EXPECT_EQ(lola_layer_state_restore(dst.p, bad.data(), bad.size()), LOLA_ERR_CORRUPT_DATA);
+}
+
+TEST(StateBlob, SaveIntoSmallBuffer) {
+    const lola_layer_params p = params();
+    LayerPtr l;
+    ASSERT_EQ(lola_layer_create(&p, &l.p), LOLA_OK);
+    feed(l.p, p, 0, 9);
+    size_t need = 0, written = 0;
+    ASSERT_EQ(lola_layer_state_size(l.p, &need), LOLA_OK);
+    std::vector<unsigned char> buf(need - 1);
+    EXPECT_EQ(lola_layer_state_save(l.p, buf.data(), buf.size(), &written), LOLA_ERR_BUFFER_TOO_SMALL);
+    EXPECT_EQ(written, need);
+    EXPECT_EQ(lola_layer_state_save(l.p, nullptr, 0, &written), LOLA_ERR_BUFFER_TOO_SMALL);
+}
+
+}  // namespace
