@@ -17,6 +17,14 @@ namespace {
 
 constexpr double kDoubleTol = 1e-9;
 
+// Float path. Inputs are rounded to float (relative error 6e-8) and every dot product,
+// exponential and division adds about one float ulp (1.2e-7 relative); the outputs are
+// normalised combinations of values of size ~1, so errors of a few 1e-7 are expected (measured
+// on the shipped vectors: at most 3.1e-7). The tolerance 1e-5 leaves a 30x margin for other
+// cases while still catching any algorithmic slip (a wrong selection, fold or gate changes
+// outputs by 1e-3 or more). The float selection must match exactly: scores are far from ties.
+constexpr double kFloatTol = 1e-5;
+
 std::string case_label(const testing::TestParamInfo<std::string> &info) {
     std::string s = std::filesystem::path(info.param).stem().string();
     for (char &ch : s)
@@ -130,13 +138,6 @@ TEST_P(Vectors, FloatPrecomputedFeatures) {
     expect_final_state(layer, c_, 1e-5);
 }
 
-// Float path. Inputs are rounded to float (relative error 6e-8) and every dot product,
-// exponential and division adds about one float ulp (1.2e-7 relative); the outputs are
-// normalised combinations of values of size ~1, so errors of a few 1e-7 are expected (measured
-// on the shipped vectors: at most 3.1e-7). The tolerance 1e-5 leaves a 30x margin for other
-// cases while still catching any algorithmic slip (a wrong selection, fold or gate changes
-// outputs by 1e-3 or more). The float selection must match exactly: scores are far from ties.
-constexpr double kFloatTol = 1e-5;
 
 TEST_P(Vectors, FloatWithinTolerance) {
     if (!has_weights()) GTEST_SKIP() << "no hedgehog weights: covered by the precomputed tests";
