@@ -333,7 +333,7 @@ lola_status lola_layer_state_size(const lola_layer *layer, size_t *size) {
     return guard(__func__, [&] {
         require_handle(layer, "layer");
         require_pointer(size, "size");
-        *size = layer->impl.save().size();
+        *size = layer->impl.save_size();
         return LOLA_OK;
     });
 }

@@ -25,19 +25,6 @@ set(LOLA_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig" CACHE STRING
 set(_lola_pkg_bindir "${CMAKE_CURRENT_BINARY_DIR}/packaging")
 
 # ---- the library and its header -------------------------------------------------------------
-# install(TARGETS) reads relative PUBLIC_HEADER entries relative to the directory that calls it
-# (the top level here), not the target's: make them absolute against the target's directory.
-get_target_property(_lola_headers lola PUBLIC_HEADER)
-get_target_property(_lola_source_dir lola SOURCE_DIR)
-if(_lola_headers)
-  set(_lola_abs_headers "")
-  foreach(_lola_header IN LISTS _lola_headers)
-    get_filename_component(_lola_header "${_lola_header}" ABSOLUTE BASE_DIR "${_lola_source_dir}")
-    list(APPEND _lola_abs_headers "${_lola_header}")
-  endforeach()
-  set_target_properties(lola PROPERTIES PUBLIC_HEADER "${_lola_abs_headers}")
-endif()
-
 install(TARGETS lola EXPORT lolaTargets
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
     COMPONENT lola_runtime NAMELINK_COMPONENT lola_development

@@ -47,6 +47,7 @@ public:
     // State blob (state_blob.cpp): versioned, checksummed; restore validates the whole blob
     // before touching the layer.
     std::vector<unsigned char> save() const;
+    size_t save_size() const;  // == save().size(), without building the blob
     void restore(const unsigned char *data, size_t size);
 
 private:

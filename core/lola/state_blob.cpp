@@ -55,6 +55,8 @@ public:
     std::vector<unsigned char> out;
 };
 
+static_assert(sizeof(int64_t) == 8, "blob layout assumes 8-byte positions");
+
 class Reader {
 public:
     Reader(const unsigned char *data, size_t size) : p_(data), left_(size) {}
@@ -99,6 +101,7 @@ template <class T>
 std::vector<unsigned char> Layer<T>::save() const {
     const LayerConfig &c = config_;
     Writer w;
+    w.out.reserve(save_size());
     w.raw(kMagic, sizeof kMagic);
     w.put(kFormatVersion);
     w.put(kByteOrderMark);
@@ -132,7 +135,22 @@ std::vector<unsigned char> Layer<T>::save() const {
     const uint64_t total = w.out.size() + sizeof(uint32_t);
     std::memcpy(w.out.data() + 16, &total, sizeof total);
     w.put(crc_of(w.out.data(), w.out.size()));
+    if (w.out.size() != save_size()) fail(Status::internal, "state blob size miscomputed");
     return std::move(w.out);
+}
+
+template <class T>
+size_t Layer<T>::save_size() const {
+    const size_t d = config_.head_dim;
+    size_t total = kHeaderSize + sizeof(uint32_t);  // header + CRC
+    for (const HeadState<T> &st : states_) {
+        total += 4 + 8 + 8 + sizeof(T);
+        if (st.has_linear) total += (st.H.size() + st.s.size()) * sizeof(T);
+        for (const Pairs<T> *mem : {&st.sparse, &st.prev, &st.cur})
+            total += 8 + mem->pos.size() * 8 +
+                     (mem->pos.size() * (2 * d + mem->F + 2)) * sizeof(T);
+    }
+    return total;
 }
 
 template <class T>
@@ -259,6 +277,8 @@ void Layer<T>::restore(const unsigned char *data, size_t size) {
 
 template std::vector<unsigned char> Layer<float>::save() const;
 template std::vector<unsigned char> Layer<double>::save() const;
+template size_t Layer<float>::save_size() const;
+template size_t Layer<double>::save_size() const;
 template void Layer<float>::restore(const unsigned char *, size_t);
 template void Layer<double>::restore(const unsigned char *, size_t);
 
