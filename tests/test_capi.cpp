@@ -9,17 +9,13 @@
 #include <thread>
 
 #include "layer_check.hpp"
+#include "capi_check.hpp"
 #include "lola.h"
 #include "vector_case.hpp"
 
 using namespace lola_test;
 
 namespace {
-
-struct LayerPtr {
-    lola_layer *p = nullptr;
-    ~LayerPtr() { lola_layer_free(p); }
-};
 
 lola_layer_params params(int H = 2, int Hkv = 1, int d = 8, int C = 4, int lambda = 3) {
     lola_layer_params p;
@@ -52,15 +48,6 @@ struct Data {
     }
 };
 
-std::vector<unsigned char> save(const lola_layer *l) {
-    size_t n = 0;
-    EXPECT_EQ(lola_layer_state_size(l, &n), LOLA_OK);
-    std::vector<unsigned char> blob(n);
-    size_t written = 0;
-    EXPECT_EQ(lola_layer_state_save(l, blob.data(), blob.size(), &written), LOLA_OK);
-    EXPECT_EQ(written, n);
-    return blob;
-}
 
 #define EXPECT_STATUS(call, status)                                                 \
     do {                                                                            \
@@ -187,7 +174,7 @@ TEST(CApi, BadFeedLeavesLayerUnchanged) {
     ASSERT_EQ(lola_layer_create(&p, &l.p), LOLA_OK);
     Data data(6, 2, 1, 8);
     ASSERT_EQ(data.feed(l.p), LOLA_OK);
-    const std::vector<unsigned char> before = save(l.p);
+    const std::vector<unsigned char> before = save_blob(l.p);
 
     EXPECT_STATUS(data.feed(l.p, 0), LOLA_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(data.feed(l.p, -3), LOLA_ERR_INVALID_ARGUMENT);
@@ -217,7 +204,7 @@ TEST(CApi, BadFeedLeavesLayerUnchanged) {
                                            data.k.size(), data.v.data(), data.v.size(), &f, 1, &f,
                                            1, data.y.data(), data.y.size()),
                   LOLA_ERR_UNSUPPORTED);
-    EXPECT_TRUE(save(l.p) == before) << "a failed call changed the layer";
+    EXPECT_TRUE(save_blob(l.p) == before) << "a failed call changed the layer";
 
     // outputs are optional
     EXPECT_STATUS(lola_layer_feed(l.p, 6, data.q.data(), data.q.size(), data.k.data(),
@@ -310,13 +297,13 @@ TEST(CApi, CloneIsIndependentAndResetForgets) {
     ASSERT_EQ(second.feed(a.p), LOLA_OK);
     ASSERT_EQ(second_b.feed(b.p), LOLA_OK);
     EXPECT_EQ(second.y, second_b.y);
-    EXPECT_TRUE(save(a.p) == save(b.p));
+    EXPECT_TRUE(save_blob(a.p) == save_blob(b.p));
     ASSERT_EQ(first.feed(b.p), LOLA_OK);  // b moves on, a does not
-    EXPECT_FALSE(save(a.p) == save(b.p));
+    EXPECT_FALSE(save_blob(a.p) == save_blob(b.p));
 
     ASSERT_EQ(lola_layer_reset(a.p), LOLA_OK);
     ASSERT_EQ(lola_layer_create(&p, &c.p), LOLA_OK);
-    EXPECT_TRUE(save(a.p) == save(c.p));
+    EXPECT_TRUE(save_blob(a.p) == save_blob(c.p));
     Data again(10, 2, 1, 8, 1);
     ASSERT_EQ(again.feed(a.p), LOLA_OK);
     EXPECT_EQ(again.y, first_y);

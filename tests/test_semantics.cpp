@@ -15,16 +15,7 @@ using lola::LayerConfig;
 
 namespace {
 
-LayerConfig small(int H, int Hkv, int d, int C, int lambda, FeatureMapKind map = FeatureMapKind::elu1) {
-    LayerConfig c;
-    c.n_heads = H;
-    c.n_kv_heads = Hkv;
-    c.head_dim = d;
-    c.chunk = C;
-    c.sparse_capacity = lambda;
-    c.feature_map = map;
-    return c;
-}
+
 
 // softmax over the keys j of KV head kv with visible(t, j), computed directly.
 std::vector<double> softmax_attention(const LayerConfig &c, const Inputs &in,
@@ -66,7 +57,7 @@ std::vector<double> feed_all(lola::Layer<double> &layer, const Inputs &in) {
 
 TEST(Semantics, LambdaAtLeastLengthEqualsCausalSoftmax) {
     for (int L : {37, 64, 100}) {
-        const LayerConfig c = small(4, 2, 16, 8, 128);
+        const LayerConfig c = make_config(4, 2, 16, 8, 128);
         lola::Layer<double> layer(c);
         const Inputs in = random_inputs(c, L, 3);
         const std::vector<double> y = feed_all(layer, in);
@@ -78,7 +69,7 @@ TEST(Semantics, LambdaAtLeastLengthEqualsCausalSoftmax) {
 }
 
 TEST(Semantics, FullAttentionIsCausalSoftmax) {
-    LayerConfig c = small(3, 1, 60, 4, 0);
+    LayerConfig c = make_config(3, 1, 60, 4, 0);
     c.attention = Attention::full;
     lola::Layer<double> layer(c);
     const Inputs in = random_inputs(c, 130, 5);
@@ -88,7 +79,7 @@ TEST(Semantics, FullAttentionIsCausalSoftmax) {
 }
 
 TEST(Semantics, WindowOnlySeesTheTerracedWindow) {
-    LayerConfig c = small(2, 2, 8, 5, 7);  // sparse_capacity is ignored for window attention
+    LayerConfig c = make_config(2, 2, 8, 5, 7);  // sparse_capacity is ignored for window attention
     c.attention = Attention::window;
     lola::Layer<double> layer(c);
     const Inputs in = random_inputs(c, 53, 6);
@@ -105,7 +96,7 @@ TEST(Semantics, WindowOnlySeesTheTerracedWindow) {
 // selection keeps the global top-lambda of everything that left the window.
 template <class Score>
 void expect_global_top_lambda(lola::Scoring scoring, Score score_of) {
-    LayerConfig c = small(2, 1, 8, 4, 6);
+    LayerConfig c = make_config(2, 1, 8, 4, 6);
     c.scoring = scoring;
     lola::Layer<double> layer(c);
     const Inputs in = random_inputs(c, 61, 8);
@@ -145,7 +136,7 @@ TEST(Semantics, RandomIsASeededPriority) {
 TEST(Semantics, SreKeepsWorstRecalledPairsAndDiffersFromValueNorm) {
     // SRE's first selection (H = 0) is by value norm; later ones depend on the state, so the
     // final sparse caches differ on random data.
-    LayerConfig c = small(1, 1, 8, 4, 6);
+    LayerConfig c = make_config(1, 1, 8, 4, 6);
     lola::Layer<double> sre(c);
     c.scoring = lola::Scoring::value_norm;
     lola::Layer<double> vn(c);
@@ -162,7 +153,7 @@ TEST(Semantics, GqaSharedStateEqualsExpandedForm) {
         for (lola::Scoring s : {lola::Scoring::sre, lola::Scoring::recency, lola::Scoring::random,
                                 lola::Scoring::value_norm})
             for (lola::Mixing mix : {lola::Mixing::lola, lola::Mixing::lolcats}) {
-                LayerConfig c = small(6, 2, 12, 5, 7, map);
+                LayerConfig c = make_config(6, 2, 12, 5, 7, map);
                 c.scoring = s;
                 c.mixing = mix;
                 c.window_factors = {-2, -1, 0, 0.5, 1, 2};
@@ -181,7 +172,7 @@ TEST(Semantics, GqaSharedStateEqualsExpandedForm) {
 
 // GQA with per-query-head maps (hedgehog): equals an MHA layer fed with K/V repeated per head.
 TEST(Semantics, GqaHedgehogEqualsRepeatedKv) {
-    LayerConfig c = small(4, 2, 8, 4, 5, FeatureMapKind::hedgehog);
+    LayerConfig c = make_config(4, 2, 8, 4, 5, FeatureMapKind::hedgehog);
     c.feature_dim = 8;
     std::mt19937_64 rng(1);
     std::normal_distribution<double> n(0, 0.5);
@@ -207,7 +198,7 @@ TEST(Semantics, GqaHedgehogEqualsRepeatedKv) {
 }
 
 TEST(Semantics, PerformerEstimatesSoftmaxKernel) {
-    LayerConfig c = small(1, 1, 16, 4, 0, FeatureMapKind::performer);
+    LayerConfig c = make_config(1, 1, 16, 4, 0, FeatureMapKind::performer);
     c.feature_dim = 8192;
     for (bool orthogonal : {false, true}) {
         c.performer_orthogonal = orthogonal;
@@ -233,7 +224,7 @@ TEST(Semantics, PerformerEstimatesSoftmaxKernel) {
 TEST(Semantics, PerformerStaysFiniteWhereFeaturesUnderflowFloat) {
     // |x'|^2/2 ~ 200: every raw feature exp(w.x' - |x'|^2/2) underflows float32 to 0 (and the
     // mixing denominators with it); the log-scaled features and state keep full precision.
-    LayerConfig c = small(2, 1, 16, 4, 3, FeatureMapKind::performer);
+    LayerConfig c = make_config(2, 1, 16, 4, 3, FeatureMapKind::performer);
     lola::Layer<float> f(c);
     lola::Layer<double> d(c);
     const Inputs in = random_inputs(c, 60, 12, 10.0);
@@ -249,7 +240,7 @@ TEST(Semantics, PerformerStaysFiniteWhereFeaturesUnderflowFloat) {
 TEST(Semantics, ModeAWithHalfGateIsThePlainHybrid) {
     // g = 0.5: y = (N + phi^T H) / (Z + phi^T s + 2 eps); checked on the last token against a
     // direct computation from the layer's own state before that token.
-    LayerConfig c = small(1, 1, 8, 4, 2);
+    LayerConfig c = make_config(1, 1, 8, 4, 2);
     lola::Layer<double> layer(c);
     const Inputs in = random_inputs(c, 41, 13);
     std::vector<double> y40(40 * 8);

@@ -22,14 +22,7 @@ struct Case {
 };
 
 LayerConfig base(int H, int Hkv, int d, int C, int lambda, FeatureMapKind map) {
-    LayerConfig c;
-    c.n_heads = H;
-    c.n_kv_heads = Hkv;
-    c.head_dim = d;
-    c.chunk = C;
-    c.sparse_capacity = lambda;
-    c.feature_map = map;
-    c.window_factors.clear();
+    LayerConfig c = make_config(H, Hkv, d, C, lambda, map);
     for (int h = 0; h < H; ++h) c.window_factors.push_back(-1.5 + 0.7 * h);
     if (map == FeatureMapKind::hedgehog) {
         c.feature_dim = 16;

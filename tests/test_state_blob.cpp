@@ -7,16 +7,12 @@
 #include <cstring>
 
 #include "layer_check.hpp"
+#include "capi_check.hpp"
 #include "lola.h"
 
 using namespace lola_test;
 
 namespace {
-
-struct LayerPtr {
-    lola_layer *p = nullptr;
-    ~LayerPtr() { lola_layer_free(p); }
-};
 
 lola_layer_params params(int32_t attention = LOLA_ATTENTION_LOLA, int32_t map = LOLA_FEATURE_MAP_PERFORMER) {
     lola_layer_params p;
@@ -54,14 +50,6 @@ std::vector<float> feed(lola_layer *l, const lola_layer_params &p, int t0, int t
     return y;
 }
 
-std::vector<unsigned char> save(const lola_layer *l) {
-    size_t n = 0;
-    EXPECT_EQ(lola_layer_state_size(l, &n), LOLA_OK);
-    std::vector<unsigned char> blob(n);
-    size_t written = 0;
-    EXPECT_EQ(lola_layer_state_save(l, blob.data(), blob.size(), &written), LOLA_OK);
-    return blob;
-}
 
 void rewrite_crc(std::vector<unsigned char> &blob) {
     const uint32_t crc = static_cast<uint32_t>(
@@ -83,11 +71,11 @@ TEST(StateBlob, RestoreThenContinueEqualsUninterrupted) {
             feed(ref.p, p, 0, cut);
             const std::vector<float> uninterrupted = feed(ref.p, p, cut, 120);
             feed(first.p, p, 0, cut);
-            const std::vector<unsigned char> blob = save(first.p);
+            const std::vector<unsigned char> blob = save_blob(first.p);
             ASSERT_EQ(lola_layer_state_restore(second.p, blob.data(), blob.size()), LOLA_OK)
                 << lola_last_error_message();
             EXPECT_EQ(feed(second.p, p, cut, 120), uninterrupted);
-            EXPECT_TRUE(save(second.p) == save(ref.p));
+            EXPECT_TRUE(save_blob(second.p) == save_blob(ref.p));
         }
 }
 
@@ -98,16 +86,16 @@ TEST(StateBlob, TruncatedBlobsAreRejected) {
     ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
     feed(src.p, p, 0, 23);
     feed(dst.p, p, 0, 7);
-    const std::vector<unsigned char> blob = save(src.p), before = save(dst.p);
+    const std::vector<unsigned char> blob = save_blob(src.p), before = save_blob(dst.p);
     for (size_t n = 0; n < blob.size(); ++n) {
         const lola_status s = lola_layer_state_restore(dst.p, blob.data(), n);
         ASSERT_EQ(s, LOLA_ERR_CORRUPT_DATA) << "length " << n;
     }
-    EXPECT_TRUE(save(dst.p) == before);
+    EXPECT_TRUE(save_blob(dst.p) == before);
     std::vector<unsigned char> longer = blob;
     longer.push_back(0);
     EXPECT_EQ(lola_layer_state_restore(dst.p, longer.data(), longer.size()), LOLA_ERR_CORRUPT_DATA);
-    EXPECT_TRUE(save(dst.p) == before);
+    EXPECT_TRUE(save_blob(dst.p) == before);
 }
 
 TEST(StateBlob, EveryBitFlipIsRejected) {
@@ -116,7 +104,7 @@ TEST(StateBlob, EveryBitFlipIsRejected) {
     ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
     ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
     feed(src.p, p, 0, 17);
-    const std::vector<unsigned char> blob = save(src.p), before = save(dst.p);
+    const std::vector<unsigned char> blob = save_blob(src.p), before = save_blob(dst.p);
     for (size_t byte = 0; byte < blob.size(); ++byte)
         for (int bit = 0; bit < 8; ++bit) {
             std::vector<unsigned char> bad = blob;
@@ -124,7 +112,7 @@ TEST(StateBlob, EveryBitFlipIsRejected) {
             const lola_status s = lola_layer_state_restore(dst.p, bad.data(), bad.size());
             ASSERT_NE(s, LOLA_OK) << "flip of byte " << byte << " bit " << bit << " accepted";
         }
-    EXPECT_TRUE(save(dst.p) == before);
+    EXPECT_TRUE(save_blob(dst.p) == before);
     EXPECT_EQ(lola_layer_state_restore(dst.p, blob.data(), blob.size()), LOLA_OK);
 }
 
@@ -133,7 +121,7 @@ TEST(StateBlob, ForeignAndFutureBlobs) {
     LayerPtr src, dst;
     ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
     feed(src.p, p, 0, 12);
-    const std::vector<unsigned char> blob = save(src.p);
+    const std::vector<unsigned char> blob = save_blob(src.p);
 
     lola_layer_params other = params();
     other.sparse_capacity = 5;
@@ -168,7 +156,7 @@ TEST(StateBlob, InconsistentContentsWithValidChecksumAreRejected) {
     ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
     ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
     feed(src.p, p, 0, 17);
-    const std::vector<unsigned char> blob = save(src.p);
+    const std::vector<unsigned char> blob = save_blob(src.p);
     const size_t n_tokens_offset = 8 + 4 + 4 + 8 + 8 + 4 + 8 * 4;
     std::vector<unsigned char> bad = blob;
     int64_t n_tokens;

@@ -17,6 +17,19 @@
 
 namespace lola_test {
 
+// A layer config with the given shapes (everything else at its default).
+inline lola::LayerConfig make_config(int H, int Hkv, int d, int C, int lambda,
+                                     lola::FeatureMapKind map = lola::FeatureMapKind::elu1) {
+    lola::LayerConfig c;
+    c.n_heads = H;
+    c.n_kv_heads = Hkv;
+    c.head_dim = d;
+    c.chunk = C;
+    c.sparse_capacity = lambda;
+    c.feature_map = map;
+    return c;
+}
+
 // Token-major random inputs for a config: q [L][H][d], k, v [L][Hkv][d], features [L][H][F].
 struct Inputs {
     int L = 0;
