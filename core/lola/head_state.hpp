@@ -3,6 +3,7 @@
 // every head algorithm reads.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -10,6 +11,13 @@
 #include "lola/feature_map.hpp"
 
 namespace lola {
+
+// Ensures capacity for n elements, growing geometrically so that repeated small requests (full
+// attention, one token at a time) reallocate O(log n) times, not every call.
+template <class V>
+void reserve_geometric(std::vector<V> &vec, size_t n) {
+    if (n > vec.capacity()) vec.reserve(std::max(n, vec.capacity() + vec.capacity() / 2));
+}
 
 // A set of cached key/value pairs in structure-of-arrays form, in insertion order (which is
 // ascending position order everywhere in the layer).
@@ -29,12 +37,12 @@ struct Pairs {
     const T *feature(int i) const { return fk.data() + static_cast<size_t>(i) * F; }
 
     void reserve(size_t n) {
-        pos.reserve(n);
-        k.reserve(n * d);
-        v.reserve(n * d);
-        fk.reserve(n * F);
-        fk_log.reserve(n);
-        score.reserve(n);
+        reserve_geometric(pos, n);
+        reserve_geometric(k, n * d);
+        reserve_geometric(v, n * d);
+        reserve_geometric(fk, n * F);
+        reserve_geometric(fk_log, n);
+        reserve_geometric(score, n);
     }
     void clear() {
         pos.clear();

@@ -96,21 +96,23 @@ HeadState<T> Layer<T>::make_state() const {
 template <class T>
 void Layer<T>::reserve_scratch(int64_t extra_tokens) {
     const LayerConfig &c = config_;
-    const size_t seg = c.attention == Attention::full ? kFullSegment : c.chunk;
+    const size_t seg = c.attention == Attention::full
+                           ? static_cast<size_t>(std::clamp<int64_t>(extra_tokens, 1, kFullSegment))
+                           : static_cast<size_t>(c.chunk);
     const size_t cols = c.attention == Attention::full
                             ? static_cast<size_t>(n_tokens_ + extra_tokens)
                             : static_cast<size_t>(c.sparse_capacity) + 2 * c.chunk;
     const size_t pairs = static_cast<size_t>(c.sparse_capacity) + c.chunk;
     const size_t d = c.head_dim, F = c.feature_dim;
     for (Scratch<T> &sc : scratch_) {
-        sc.scores.reserve(seg * cols);
-        sc.num.reserve(seg * d);
-        sc.feat.reserve(seg * F);
-        sc.lin.reserve(std::max(seg, pairs) * d);
-        sc.fqlog.reserve(seg);
-        sc.weights.reserve(seg);
-        sc.tmp.reserve(std::max(seg, pairs));
-        sc.order.reserve(pairs);
+        reserve_geometric(sc.scores, seg * cols);
+        reserve_geometric(sc.num, seg * d);
+        reserve_geometric(sc.feat, seg * F);
+        reserve_geometric(sc.lin, std::max(seg, pairs) * d);
+        reserve_geometric(sc.fqlog, seg);
+        reserve_geometric(sc.weights, seg);
+        reserve_geometric(sc.tmp, std::max(seg, pairs));
+        reserve_geometric(sc.order, pairs);
         sc.spare.d = c.head_dim;
         sc.spare.F = c.attention == Attention::lola ? c.feature_dim : 0;
         sc.spare.reserve(static_cast<size_t>(c.sparse_capacity));
