@@ -10,8 +10,7 @@
 # lola_core is static and linked PRIVATE into the shared library, so the exported lola target
 # carries no link interface: consumers need neither lola_core nor ZLIB/Threads.
 
-option(LOLA_INSTALL "Generate the install rules and the CPack packaging of liblola"
-       ${PROJECT_IS_TOP_LEVEL})
+# LOLA_INSTALL is declared in the top-level CMakeLists.txt (tests/install reads it too).
 if(NOT LOLA_INSTALL)
   return()
 endif()
