@@ -237,16 +237,23 @@ TEST(Semantics, PerformerStaysFiniteWhereFeaturesUnderflowFloat) {
     EXPECT_LE(worst, 1e-3);
 }
 
-TEST(Semantics, ModeAWithHalfGateIsThePlainHybrid) {
-    // g = 0.5: y = (N + phi^T H) / (Z + phi^T s + 2 eps); checked on the last token against a
-    // direct computation from the layer's own state before that token.
+// The output of token 40 computed directly from the layer's state before it (elu1 map, so the
+// state is exact: log_scale 0), with the spec's formulas for both mixing modes:
+//   A: (g N + (1-g) phi^T H) / (g Z + (1-g) phi^T s + eps)      (no max subtraction)
+//   B: (g N' + phi^T H) / (g Z' + phi^T s), N', Z' normalised by the largest score
+void expect_mixing_formula(lola::Mixing mixing, double window_factor) {
     LayerConfig c = make_config(1, 1, 8, 4, 2);
+    c.mixing = mixing;
+    c.window_factors = {window_factor};
+    const double g = 1.0 / (1.0 + std::exp(-window_factor));
     lola::Layer<double> layer(c);
     const Inputs in = random_inputs(c, 41, 13);
     std::vector<double> y40(40 * 8);
     layer.feed(40, in.q.data(), in.k.data(), in.v.data(), nullptr, nullptr, y40.data());
     const lola::HeadState<double> st = layer.state(0);  // before token 40 (W_cur empty)
     ASSERT_EQ(st.cur.size(), 0);
+    ASSERT_GT(st.n_folded, 0);
+    ASSERT_EQ(st.log_scale, 0.0);
     const double *q = &in.q[40 * 8], *k = &in.k[40 * 8], *v = &in.v[40 * 8];
     std::vector<const double *> keys, values;
     for (const auto *mem : {&st.sparse, &st.prev}) {
@@ -257,25 +264,42 @@ TEST(Semantics, ModeAWithHalfGateIsThePlainHybrid) {
     }
     keys.push_back(k);
     values.push_back(v);
+    std::vector<double> scores;
+    for (const double *key : keys) {
+        double s = 0;
+        for (int e = 0; e < 8; ++e) s += q[e] * key[e];
+        scores.push_back(s / std::sqrt(8.0));
+    }
+    const double m = mixing == lola::Mixing::lolcats ? *std::max_element(scores.begin(), scores.end()) : 0.0;
     std::vector<double> num(8, 0.0);
     double z = 0;
     for (size_t j = 0; j < keys.size(); ++j) {
-        double s = 0;
-        for (int e = 0; e < 8; ++e) s += q[e] * keys[j][e];
-        const double w = std::exp(s / std::sqrt(8.0));
+        const double w = std::exp(scores[j] - m);
         z += w;
         for (int e = 0; e < 8; ++e) num[e] += w * values[j][e];
     }
+    const double lin_weight = mixing == lola::Mixing::lola ? 1 - g : 1.0;
     std::vector<double> phi(8);
     for (int e = 0; e < 8; ++e) phi[e] = q[e] > 0 ? q[e] + 1 : std::exp(q[e]);
-    double den = z + 2e-6;
+    double den = g * z + (mixing == lola::Mixing::lola ? 1e-6 : 0.0);
+    for (int e = 0; e < 8; ++e) num[e] *= g;
     for (int f = 0; f < 8; ++f) {
-        den += phi[f] * st.s[f];
-        for (int e = 0; e < 8; ++e) num[e] += phi[f] * st.H[f * 8 + e];
+        den += lin_weight * phi[f] * st.s[f];
+        for (int e = 0; e < 8; ++e) num[e] += lin_weight * phi[f] * st.H[f * 8 + e];
     }
     std::vector<double> y(8);
     layer.feed(1, q, k, v, nullptr, nullptr, y.data());
     for (int e = 0; e < 8; ++e) EXPECT_NEAR(y[e], num[e] / den, 1e-12);
+}
+
+TEST(Semantics, ModeAFormula) {
+    expect_mixing_formula(lola::Mixing::lola, 0.0);  // g = 0.5: the plain hybrid
+    expect_mixing_formula(lola::Mixing::lola, -2.197);
+}
+
+TEST(Semantics, ModeBFormula) {
+    expect_mixing_formula(lola::Mixing::lolcats, 0.0);
+    expect_mixing_formula(lola::Mixing::lolcats, 1.3);
 }
 
 }  // namespace
