@@ -131,6 +131,8 @@ const char *lola_status_string(lola_status status) {
         case LOLA_ERR_INCOMPATIBLE: return "LOLA_ERR_INCOMPATIBLE";
         case LOLA_ERR_UNSUPPORTED: return "LOLA_ERR_UNSUPPORTED";
         case LOLA_ERR_INTERNAL: return "LOLA_ERR_INTERNAL";
+        case LOLA_ERR_IO: return "LOLA_ERR_IO";
+        case LOLA_ERR_ABORTED: return "LOLA_ERR_ABORTED";
     }
     return "LOLA_ERR_UNKNOWN";
 }

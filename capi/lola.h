@@ -91,7 +91,10 @@ typedef enum lola_status {
     LOLA_ERR_VERSION_MISMATCH = 9,   /**< a blob (or struct) from an unsupported format version */
     LOLA_ERR_INCOMPATIBLE = 10,      /**< a valid blob made by an object with another configuration */
     LOLA_ERR_UNSUPPORTED = 11,       /**< the operation does not apply to this object's mode */
-    LOLA_ERR_INTERNAL = 12           /**< a bug in liblola; please report the message */
+    LOLA_ERR_INTERNAL = 12,          /**< a bug in liblola; please report the message */
+    LOLA_ERR_IO = 13,                /**< a file could not be opened, read or mapped */
+    LOLA_ERR_ABORTED = 14            /**< the abort callback asked to stop; see the call for
+                                          what state the object is left in */
 } lola_status;
 
 /** A static English name for a status, e.g. "LOLA_ERR_SIZE_MISMATCH". Never NULL; unknown

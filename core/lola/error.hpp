@@ -22,6 +22,8 @@ enum class Status : int {
     incompatible = 10,
     unsupported = 11,
     internal = 12,
+    io = 13,
+    aborted = 14,
 };
 
 class Error : public std::runtime_error {
