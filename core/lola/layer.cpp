@@ -26,22 +26,34 @@ void require_finite(const T *x, size_t n, const char *name) {
 }  // namespace
 
 template <class T>
-Layer<T>::Layer(const LayerConfig &config) : config_(validated(config)), phi_(config_) {
-    init_states();
-    pool_ = std::make_unique<ThreadPool>(config_.n_threads);
+void Layer<T>::attach_pool(ThreadPool *pool) {
+    if (pool) {
+        pool_ = pool;
+    } else {
+        own_pool_ = std::make_unique<ThreadPool>(config_.n_threads);
+        pool_ = own_pool_.get();
+    }
     scratch_.resize(pool_->size());
     reserve_scratch(0);
 }
 
 template <class T>
-Layer<T>::Layer(const Layer &other)
+Layer<T>::Layer(const LayerConfig &config, ThreadPool *pool)
+    : config_(validated(config)), phi_(config_) {
+    init_states();
+    attach_pool(pool);
+}
+
+template <class T>
+Layer<T>::Layer(const Layer &other, ThreadPool *pool)
     : config_(other.config_), phi_(other.phi_), n_tokens_(other.n_tokens_) {
     init_states();  // params_ point at this object's config and map; capacities reserved
     for (size_t i = 0; i < states_.size(); ++i) states_[i] = other.states_[i];
-    pool_ = std::make_unique<ThreadPool>(config_.n_threads);
-    scratch_.resize(pool_->size());
-    reserve_scratch(0);
+    attach_pool(pool);
 }
+
+template <class T>
+Layer<T>::Layer(const Layer &other) : Layer(other, nullptr) {}
 
 template <class T>
 Layer<T>::~Layer() = default;

@@ -25,8 +25,12 @@ namespace lola {
 template <class T>
 class Layer {
 public:
-    explicit Layer(const LayerConfig &config);  // validates; throws Error
-    Layer(const Layer &other);                  // deep copy of parameters and state
+    // Validates; throws Error. With `pool`, the layer runs its heads on that pool (shared with
+    // the caller, who keeps it alive longer than the layer) instead of making its own of
+    // config.n_threads threads.
+    explicit Layer(const LayerConfig &config, ThreadPool *pool = nullptr);
+    Layer(const Layer &other);                     // deep copy of parameters and state
+    Layer(const Layer &other, ThreadPool *pool);   // the same, running on `pool`
     Layer &operator=(const Layer &) = delete;
     ~Layer();
 
@@ -53,7 +57,8 @@ public:
 private:
     void init_states();
     HeadState<T> make_state() const;  // empty, with the capacities the layer needs reserved
-    void reserve_scratch(int64_t extra_tokens);  // before any change, so feeds never allocate
+    void reserve_scratch(int64_t extra_tokens);
+    void attach_pool(ThreadPool *pool);  // before any change, so feeds never allocate
     void run_segment(const Segment<T> &io, int n, Path path);
 
     LayerConfig config_;
@@ -61,7 +66,8 @@ private:
     std::vector<HeadParams<T>> params_;  // per state head
     std::vector<HeadState<T>> states_;
     std::vector<Scratch<T>> scratch_;    // per worker
-    std::unique_ptr<ThreadPool> pool_;
+    std::unique_ptr<ThreadPool> own_pool_;
+    ThreadPool *pool_ = nullptr;
     int64_t n_tokens_ = 0;
 };
 
