@@ -6,6 +6,7 @@
 #include <new>
 #include <string>
 
+#include "boundary.hpp"
 #include "lola/error.hpp"
 #include "lola/layer.hpp"
 
@@ -21,60 +22,7 @@ struct lola_layer {
 
 namespace {
 
-thread_local std::string g_last_error;
-
-lola_status set_error(lola_status status, const std::string &message) {
-    g_last_error = message;
-    return status;
-}
-
-template <class Fn>
-lola_status guard(const char *function, Fn &&fn) noexcept {
-    try {
-        g_last_error.clear();
-        return fn();
-    } catch (const lola::Error &e) {
-        return set_error(static_cast<lola_status>(e.status()), std::string(function) + ": " + e.what());
-    } catch (const std::bad_alloc &) {
-        return set_error(LOLA_ERR_OUT_OF_MEMORY, std::string(function) + ": out of memory");
-    } catch (const std::length_error &e) {
-        return set_error(LOLA_ERR_OUT_OF_MEMORY, std::string(function) + ": allocation too large (" + e.what() + ")");
-    } catch (const std::exception &e) {
-        return set_error(LOLA_ERR_INTERNAL, std::string(function) + ": internal error: " + e.what());
-    } catch (...) {
-        return set_error(LOLA_ERR_INTERNAL, std::string(function) + ": unknown internal error");
-    }
-}
-
-[[noreturn]] void fail(lola_status status, const std::string &message) {
-    lola::fail(static_cast<lola::Status>(status), message);
-}
-
-template <class H>
-void require_handle(H *handle, const char *name) {
-    if (!handle) fail(LOLA_ERR_NULL_HANDLE, std::string(name) + " is NULL");
-}
-
-void require_pointer(const void *p, const char *name) {
-    if (!p) fail(LOLA_ERR_NULL_POINTER, std::string(name) + " is NULL");
-}
-
-// Overflow-checked product of non-negative factors.
-size_t checked_product(std::initializer_list<uint64_t> factors) {
-    uint64_t r = 1;
-    for (uint64_t f : factors) {
-        if (f != 0 && r > SIZE_MAX / f) fail(LOLA_ERR_INVALID_ARGUMENT, "array size overflows");
-        r *= f;
-    }
-    return static_cast<size_t>(r);
-}
-
-void require_length(const void *p, size_t len, size_t expected, const char *name) {
-    if (len != expected)
-        fail(LOLA_ERR_SIZE_MISMATCH, std::string(name) + "_len is " + std::to_string(len) +
-                                         ", the shapes need " + std::to_string(expected));
-    require_pointer(p, name);
-}
+using namespace lola::capi;
 
 // The struct_size of the first published lola_layer_params (the ABI-1 layout).
 constexpr size_t kLayerParamsV1 = sizeof(lola_layer_params);
@@ -137,7 +85,7 @@ const char *lola_status_string(lola_status status) {
     return "LOLA_ERR_UNKNOWN";
 }
 
-const char *lola_last_error_message(void) { return g_last_error.c_str(); }
+const char *lola_last_error_message(void) { return last_error().c_str(); }
 
 const char *lola_version(void) { return LOLA_VERSION_STRING; }
 
@@ -366,3 +314,10 @@ lola_status lola_layer_state_restore(lola_layer *layer, const void *buffer, size
 }
 
 }  // extern "C"
+
+namespace lola::capi {
+std::string &last_error() {
+    thread_local std::string message;
+    return message;
+}
+}  // namespace lola::capi
