@@ -1,0 +1,58 @@
+// kernels.hpp: internal to core/quant. The kernel tables of each instruction-set level.
+//
+// The SIMD levels live in their own translation units (dot_avx2.cpp, dot_avx512.cpp) compiled
+// with per-file -m flags, and are only called after the runtime CPU check in quant.cpp. Those
+// files must not instantiate any inline function or template with external linkage that a
+// baseline file also instantiates (the linker keeps one copy, which could then be the AVX one):
+// they use intrinsics, their own anonymous-namespace code and the `static inline` helpers below.
+#pragma once
+
+#include <cstdint>
+
+#include "quant/quant.hpp"
+
+namespace lola::quant::detail {
+
+// A plain aggregate (no constructors that a SIMD file could emit); Kernel{} is all null.
+struct Kernel {
+    DotFn dot;
+    DotMultiFn multi;
+    int max_tokens;  // the most tokens `multi` takes at once, 1 <= max_tokens <= kMaxGroup
+};
+
+constexpr int kMaxGroup = 8;
+
+// Each returns the level's kernels for a type ({nullptr, nullptr} when the type is unsupported
+// or the level is not compiled in, e.g. on a non-x86 build). They do not check the CPU.
+Kernel scalar_kernel(uint32_t type);
+Kernel avx2_kernel(uint32_t type);
+Kernel avx512_kernel(uint32_t type);
+
+// The reference dequantization of n elements (n a multiple of the block size, unchecked).
+void dequantize_ref(uint32_t type, const uint8_t *src, float *dst, int64_t n);
+
+static inline uint16_t load_u16(const uint8_t *p) {
+    return static_cast<uint16_t>(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t load_u32(const uint8_t *p) {
+    return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+           static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+
+// The 6-bit scales sc[8] and mins m[8] of a Q4_K / Q5_K super-block, from its 12 scale bytes:
+//   j < 4:  sc[j] = s[j] & 63                          m[j] = s[j + 4] & 63
+//   j >= 4: sc[j] = (s[j + 4] & 15) | (s[j - 4] >> 6) << 4
+//           m[j]  = (s[j + 4] >> 4) | (s[j] >> 6) << 4
+static inline void unpack_k_scales(const uint8_t *s, uint8_t *sc, uint8_t *m) {
+    for (int j = 0; j < 4; ++j) {
+        sc[j] = static_cast<uint8_t>(s[j] & 63);
+        m[j] = static_cast<uint8_t>(s[j + 4] & 63);
+    }
+    for (int j = 4; j < 8; ++j) {
+        sc[j] = static_cast<uint8_t>((s[j + 4] & 15) | (s[j - 4] >> 6) << 4);
+        m[j] = static_cast<uint8_t>((s[j + 4] >> 4) | (s[j] >> 6) << 4);
+    }
+}
+
+}  // namespace lola::quant::detail

@@ -1,0 +1,370 @@
+// quant.cpp: format geometry, conversions, the reference dequantization and the runtime
+// selection of the dot-product kernels. See quant.hpp.
+#include "quant/quant.hpp"
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "lola/error.hpp"
+#include "quant/kernels.hpp"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+
+namespace lola::quant {
+
+namespace {
+
+struct Geometry {
+    uint32_t type;
+    const char *name;
+    int64_t block;
+    int64_t bytes;
+};
+
+constexpr Geometry kGeometry[] = {
+    {F32, "F32", 1, 4},          {F16, "F16", 1, 2},          {BF16, "BF16", 1, 2},
+    {Q8_0, "Q8_0", kQK, 34},     {Q4_0, "Q4_0", kQK, 18},     {Q4_1, "Q4_1", kQK, 20},
+    {Q5_0, "Q5_0", kQK, 22},     {Q5_1, "Q5_1", kQK, 24},     {Q4_K, "Q4_K", kQK_K, 144},
+    {Q5_K, "Q5_K", kQK_K, 176},  {Q6_K, "Q6_K", kQK_K, 210},
+};
+
+const Geometry *geometry(uint32_t type) {
+    for (const Geometry &g : kGeometry)
+        if (g.type == type) return &g;
+    return nullptr;
+}
+
+const Geometry &checked(uint32_t type, int64_t n, const char *what) {
+    const Geometry *g = geometry(type);
+    if (!g) fail(Status::unsupported, std::string(what) + ": unsupported tensor type " +
+                                          std::to_string(type));
+    if (n < 0 || n % g->block != 0)
+        fail(Status::invalid_argument, std::string(what) + ": " + std::to_string(n) +
+                                           " elements is not a whole number of " + g->name +
+                                           " blocks of " + std::to_string(g->block));
+    return *g;
+}
+
+// ---- reference dequantization: one block each, in gguf-py's order of operations ----------
+// (the core is compiled with -ffp-contract=off, so every product and sum rounds separately)
+
+float h2f(const uint8_t *p) { return fp16_to_fp32(detail::load_u16(p)); }
+
+void deq_q8_0(const uint8_t *b, float *y) {
+    const float d = h2f(b);
+    for (int i = 0; i < 32; ++i) y[i] = static_cast<float>(static_cast<int8_t>(b[2 + i])) * d;
+}
+
+void deq_q4_0(const uint8_t *b, float *y) {
+    const float d = h2f(b);
+    const uint8_t *qs = b + 2;
+    for (int i = 0; i < 16; ++i) {
+        y[i] = d * static_cast<float>((qs[i] & 15) - 8);
+        y[i + 16] = d * static_cast<float>((qs[i] >> 4) - 8);
+    }
+}
+
+void deq_q4_1(const uint8_t *b, float *y) {
+    const float d = h2f(b), m = h2f(b + 2);
+    const uint8_t *qs = b + 4;
+    for (int i = 0; i < 16; ++i) {
+        y[i] = d * static_cast<float>(qs[i] & 15) + m;
+        y[i + 16] = d * static_cast<float>(qs[i] >> 4) + m;
+    }
+}
+
+void deq_q5_0(const uint8_t *b, float *y) {
+    const float d = h2f(b);
+    const uint32_t qh = detail::load_u32(b + 2);
+    const uint8_t *qs = b + 6;
+    for (int i = 0; i < 16; ++i) {
+        const int lo = static_cast<int>((qs[i] & 15) | ((qh >> i) & 1) << 4);
+        const int hi = static_cast<int>((qs[i] >> 4) | ((qh >> (i + 16)) & 1) << 4);
+        y[i] = d * static_cast<float>(lo - 16);
+        y[i + 16] = d * static_cast<float>(hi - 16);
+    }
+}
+
+void deq_q5_1(const uint8_t *b, float *y) {
+    const float d = h2f(b), m = h2f(b + 2);
+    const uint32_t qh = detail::load_u32(b + 4);
+    const uint8_t *qs = b + 8;
+    for (int i = 0; i < 16; ++i) {
+        const uint32_t lo = (qs[i] & 15u) | ((qh >> i) & 1u) << 4;
+        const uint32_t hi = (qs[i] >> 4u) | ((qh >> (i + 16)) & 1u) << 4;
+        y[i] = d * static_cast<float>(lo) + m;
+        y[i + 16] = d * static_cast<float>(hi) + m;
+    }
+}
+
+// Q4_K and Q5_K share everything but the fifth bit (qh == nullptr for Q4_K).
+void deq_k45(const uint8_t *b, const uint8_t *qh, const uint8_t *qs, float *y) {
+    const float d = h2f(b), dmin = h2f(b + 2);
+    uint8_t sc[8], mn[8];
+    detail::unpack_k_scales(b + 4, sc, mn);
+    for (int j = 0; j < 8; ++j) {
+        const float dj = d * static_cast<float>(sc[j]);
+        const float mj = dmin * static_cast<float>(mn[j]);
+        const uint8_t *q = qs + 32 * (j / 2);
+        const int shift = 4 * (j % 2);
+        for (int l = 0; l < 32; ++l) {
+            int v = (q[l] >> shift) & 15;
+            if (qh) v |= ((qh[l] >> j) & 1) << 4;
+            y[32 * j + l] = dj * static_cast<float>(v) - mj;
+        }
+    }
+}
+
+void deq_q4_k(const uint8_t *b, float *y) { deq_k45(b, nullptr, b + 16, y); }
+void deq_q5_k(const uint8_t *b, float *y) { deq_k45(b, b + 16, b + 48, y); }
+
+void deq_q6_k(const uint8_t *b, float *y) {
+    const uint8_t *ql = b, *qh = b + 128;
+    const int8_t *sc = reinterpret_cast<const int8_t *>(b + 192);
+    const float d = h2f(b + 208);
+    for (int h = 0; h < 2; ++h)
+        for (int k = 0; k < 4; ++k)
+            for (int g = 0; g < 2; ++g) {  // 16 elements per scale
+                const int e0 = 128 * h + 32 * k + 16 * g;
+                const float ds = d * static_cast<float>(sc[e0 / 16]);
+                for (int l = 16 * g; l < 16 * g + 16; ++l) {
+                    const int lo = (ql[64 * h + l + 32 * (k & 1)] >> (4 * (k >> 1))) & 15;
+                    const int hi = (qh[32 * h + l] >> (2 * k)) & 3;
+                    y[128 * h + 32 * k + l] = ds * static_cast<float>((lo | hi << 4) - 32);
+                }
+            }
+}
+
+}  // namespace
+
+// ---- geometry -----------------------------------------------------------------------------
+
+bool supported(uint32_t type) { return geometry(type) != nullptr; }
+
+const char *type_name(uint32_t type) {
+    const Geometry *g = geometry(type);
+    return g ? g->name : "unknown";
+}
+
+int64_t block_size(uint32_t type) {
+    const Geometry *g = geometry(type);
+    return g ? g->block : 0;
+}
+
+int64_t type_size(uint32_t type) {
+    const Geometry *g = geometry(type);
+    return g ? g->bytes : 0;
+}
+
+size_t row_bytes(uint32_t type, int64_t n) {
+    const Geometry &g = checked(type, n, "row_bytes");
+    return static_cast<size_t>(n / g.block) * static_cast<size_t>(g.bytes);
+}
+
+// ---- conversions --------------------------------------------------------------------------
+
+float fp16_to_fp32(uint16_t h) {
+    // Without branches (and without a conditional float operation), so that loops over it
+    // vectorise: move exponent and mantissa into place and rebias the exponent by
+    // 127 - 15 = 112; infinities and NaNs (exponent 31) get another 112 (-> 255, payload kept);
+    // zeros and subnormals are man * 2^-24, computed exactly as (2^-14 + man * 2^-24) - 2^-14
+    // (always from a finite normal number, whatever h is, so nothing can trap or go NaN).
+    const uint32_t em = static_cast<uint32_t>(h & 0x7FFFu) << 13;
+    const uint32_t exp = em & 0x0F800000u;
+    const uint32_t is_special = 0u - static_cast<uint32_t>(exp == 0x0F800000u);  // all ones
+    const uint32_t is_small = 0u - static_cast<uint32_t>(exp == 0);
+    const uint32_t o_normal = em + (112u << 23) + (is_special & (112u << 23));
+    const uint32_t t = em | (113u << 23);
+    float small;
+    std::memcpy(&small, &t, 4);
+    small -= 0x1p-14f;
+    uint32_t small_bits;
+    std::memcpy(&small_bits, &small, 4);
+    const uint32_t o = (o_normal & ~is_small) | (small_bits & is_small) |
+                       static_cast<uint32_t>(h & 0x8000u) << 16;
+    float f;
+    std::memcpy(&f, &o, 4);
+    return f;
+}
+
+uint16_t fp32_to_fp16(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000u;
+    const uint32_t ax = x & 0x7FFFFFFFu;
+    if (ax > 0x7F800000u)  // NaN: quiet, top payload bits kept
+        return static_cast<uint16_t>(sign | 0x7E00u | ((ax >> 13) & 0x3FFu));
+    if (ax >= 0x477FF000u)  // >= 65520 rounds to infinity (and infinity itself)
+        return static_cast<uint16_t>(sign | 0x7C00u);
+    if (ax < 0x38800000u) {  // below 2^-14: a subnormal half (or zero), round(|f| * 2^24)
+        float a;
+        std::memcpy(&a, &ax, 4);
+        const auto m = static_cast<uint32_t>(std::nearbyint(a * 0x1p24f));  // exact scaling
+        return static_cast<uint16_t>(sign | m);  // m == 0x400 is the smallest normal: right
+    }
+    const uint32_t e_m = ax - (112u << 23);  // rebias the exponent, 23 mantissa bits
+    uint32_t h = e_m >> 13;
+    const uint32_t rest = e_m & 0x1FFFu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry bumps the exponent
+    return static_cast<uint16_t>(sign | h);
+}
+
+float bf16_to_fp32(uint16_t h) {
+    const uint32_t bits = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t fp32_to_bf16(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);
+    return static_cast<uint16_t>((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
+}
+
+// ---- reference dequantization -------------------------------------------------------------
+
+void detail::dequantize_ref(uint32_t type, const uint8_t *src, float *dst, int64_t n) {
+    void (*block)(const uint8_t *, float *) = nullptr;
+    switch (type) {
+    case F32:
+        if (n > 0) std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+        return;
+    case F16:
+        for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(load_u16(src + 2 * i));
+        return;
+    case BF16:
+        for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_fp32(load_u16(src + 2 * i));
+        return;
+    case Q8_0: block = deq_q8_0; break;
+    case Q4_0: block = deq_q4_0; break;
+    case Q4_1: block = deq_q4_1; break;
+    case Q5_0: block = deq_q5_0; break;
+    case Q5_1: block = deq_q5_1; break;
+    case Q4_K: block = deq_q4_k; break;
+    case Q5_K: block = deq_q5_k; break;
+    case Q6_K: block = deq_q6_k; break;
+    default: return;
+    }
+    const Geometry &g = *geometry(type);
+    for (int64_t i = 0; i < n / g.block; ++i) block(src + i * g.bytes, dst + i * g.block);
+}
+
+void dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
+    checked(type, n, "dequantize_row");
+    if (n > 0 && (!src || !dst)) fail(Status::null_pointer, "dequantize_row: null buffer");
+    detail::dequantize_ref(type, static_cast<const uint8_t *>(src), dst, n);
+}
+
+// ---- runtime selection --------------------------------------------------------------------
+
+namespace {
+
+constexpr uint32_t kMaxType = 31;  // type ids < kMaxType index the tables
+
+bool cpu_has(Isa isa) {
+    if (isa == Isa::scalar) return true;
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    // __builtin_cpu_supports also checks that the OS saves the AVX / AVX-512 registers. F16C
+    // (which every AVX2 CPU has) is read from CPUID leaf 1, ECX bit 29: older Clang does not
+    // know the "f16c" feature name.
+    __builtin_cpu_init();
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+    if (isa == Isa::avx2) return avx2;
+    if (isa == Isa::avx512) return avx2 && __builtin_cpu_supports("avx512f");
+#endif
+    return false;
+}
+
+struct Dispatch {
+    bool available[kIsaCount] = {};
+    detail::Kernel kernels[kIsaCount][kMaxType] = {};
+    Isa best = Isa::scalar;
+    std::atomic<int> active{0};
+
+    Dispatch() {
+        for (int l = 0; l < kIsaCount; ++l) {
+            const Isa isa = static_cast<Isa>(l);
+            for (uint32_t t = 0; t < kMaxType; ++t) {
+                const detail::Kernel k = isa == Isa::scalar ? detail::scalar_kernel(t)
+                                         : isa == Isa::avx2 ? detail::avx2_kernel(t)
+                                                            : detail::avx512_kernel(t);
+                kernels[l][t] = k;
+            }
+            // A level is available when its kernels are compiled in and the CPU runs them.
+            available[l] = kernels[l][F32].dot != nullptr && cpu_has(isa);
+            if (available[l]) best = isa;
+        }
+        active.store(static_cast<int>(best));
+    }
+};
+
+Dispatch &dispatch() {
+    static Dispatch d;  // selected once, on first use
+    return d;
+}
+
+bool valid_isa(Isa isa) {
+    const int l = static_cast<int>(isa);
+    return l >= 0 && l < kIsaCount;
+}
+
+}  // namespace
+
+const char *isa_name(Isa isa) {
+    switch (isa) {
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+    }
+    return "unknown";
+}
+
+bool isa_available(Isa isa) {
+    return valid_isa(isa) && dispatch().available[static_cast<int>(isa)];
+}
+
+Isa best_isa() { return dispatch().best; }
+
+DotFn dot_fn(uint32_t type, Isa isa) {
+    if (!isa_available(isa) || type >= kMaxType) return nullptr;
+    return dispatch().kernels[static_cast<int>(isa)][type].dot;
+}
+
+DotMultiFn dot_multi_fn(uint32_t type, Isa isa) {
+    if (!isa_available(isa) || type >= kMaxType) return nullptr;
+    return dispatch().kernels[static_cast<int>(isa)][type].multi;
+}
+
+int max_tokens(uint32_t type, Isa isa) {
+    if (!isa_available(isa) || type >= kMaxType) return 0;
+    return dispatch().kernels[static_cast<int>(isa)][type].max_tokens;
+}
+
+Isa active_isa_level() { return static_cast<Isa>(dispatch().active.load(std::memory_order_relaxed)); }
+
+const char *active_isa() { return isa_name(active_isa_level()); }
+
+void force_isa(Isa isa) {
+    if (!isa_available(isa))
+        fail(Status::unsupported, std::string("force_isa: level ") + isa_name(isa) +
+                                      " is not available on this CPU or in this build");
+    dispatch().active.store(static_cast<int>(isa), std::memory_order_relaxed);
+}
+
+float dot_row(uint32_t type, const void *row, const float *x, int64_t n) {
+    checked(type, n, "dot_row");
+    if (n == 0) return 0.0f;
+    if (!row || !x) fail(Status::null_pointer, "dot_row: null buffer");
+    Dispatch &d = dispatch();
+    return d.kernels[d.active.load(std::memory_order_relaxed)][type].dot(row, x, n);
+}
+
+}  // namespace lola::quant
