@@ -311,6 +311,193 @@ LOLA_API lola_status lola_layer_state_save(const lola_layer *layer, void *buffer
 LOLA_API lola_status lola_layer_state_restore(lola_layer *layer, const void *buffer,
                                               size_t size);
 
+/* ============================================================================================
+ * Models and contexts
+ *
+ * A lola_model is a Llama-architecture GGUF file, memory-mapped and validated at load. It is
+ * immutable afterwards: any number of contexts on any number of threads may share it. A
+ * lola_context is one inference stream over a model: every attention layer of the model is a
+ * LoLA layer (or a baseline) with its own cache state. Feed token ids, read logits, inspect and
+ * save the cache state.
+ *
+ * Lifetimes: a context holds a reference on its model; lola_model_free() with live contexts
+ * only drops the caller's reference, and the model is released with its last context.
+ * Threading: a model may be used from any number of threads at once. A context is used by one
+ * thread at a time (calls that take a const context may run concurrently with each other).
+ * lola_context_abort_callback's function may be called on the feeding thread only; a flag it
+ * reads may be set from any thread.
+ * ============================================================================================ */
+
+typedef struct lola_model lola_model;
+typedef struct lola_context lola_context;
+
+/** Where a model's computation runs. */
+typedef enum lola_device {
+    LOLA_DEVICE_CPU = 0,   /**< the CPU (default) */
+    LOLA_DEVICE_CUDA = 1   /**< a CUDA GPU (device_index); LOLA_ERR_UNSUPPORTED in builds
+                                without the CUDA backend */
+} lola_device;
+
+typedef struct lola_model_params {
+    size_t struct_size;      /**< set by lola_model_params_init */
+    int32_t device;          /**< a lola_device value (default LOLA_DEVICE_CPU) */
+    int32_t device_index;    /**< GPU index for LOLA_DEVICE_CUDA (default 0) */
+    uint64_t memory_budget;  /**< bytes the model may hold (weights and tables); 0 = no limit.
+                                  A load that would exceed it fails with LOLA_ERR_OUT_OF_MEMORY
+                                  and the sizes in the message */
+} lola_model_params;
+
+/** Fills *params with struct_size and defaults. */
+LOLA_API lola_status lola_model_params_init(lola_model_params *params);
+
+/** Loads a GGUF model. On failure *out is NULL and the message names the file, the field or
+ *  tensor, and the values. Statuses: LOLA_ERR_NULL_POINTER, LOLA_ERR_VERSION_MISMATCH (struct
+ *  size), LOLA_ERR_IO (cannot open or map), LOLA_ERR_CORRUPT_DATA (malformed file),
+ *  LOLA_ERR_UNSUPPORTED (architecture, tensor type or device), LOLA_ERR_OUT_OF_MEMORY (budget). */
+LOLA_API lola_status lola_model_load(const char *path, const lola_model_params *params,
+                                     lola_model **out);
+
+/** Drops the caller's reference; the model is released when no context uses it. NULL: no-op. */
+LOLA_API void lola_model_free(lola_model *model);
+
+typedef struct lola_model_info {
+    size_t struct_size;        /**< set by the caller to sizeof(lola_model_info) */
+    char architecture[32];     /**< NUL-terminated, e.g. "llama" */
+    char name[128];            /**< general.name, NUL-terminated (truncated if longer) */
+    int32_t n_layer;
+    int32_t n_head;
+    int32_t n_head_kv;
+    int32_t head_dim;
+    int32_t n_embd;
+    int32_t n_ff;
+    int32_t n_vocab;
+    int64_t n_ctx_train;       /**< trained context length (0 if the file does not say) */
+    uint64_t weight_bytes;     /**< bytes of tensor data in the file */
+    int32_t has_lola_tensors;  /**< 1 if the file carries hedgehog feature maps and gates */
+} lola_model_info;
+
+LOLA_API lola_status lola_model_get_info(const lola_model *model, lola_model_info *info);
+
+/** Feature map choice for contexts: besides the lola_feature_map values, AUTO picks hedgehog
+ *  when the model carries LoLA tensors and performer otherwise. */
+#define LOLA_FEATURE_MAP_AUTO (-1)
+
+typedef struct lola_context_params {
+    size_t struct_size;        /**< set by lola_context_params_init */
+    int32_t n_threads;         /**< worker threads for this context (default 1) */
+    int32_t batch_size;        /**< tokens per forward step in a prefill (default 64) */
+    int32_t attention;         /**< lola_attention (default LOLA_ATTENTION_LOLA) */
+    int32_t chunk_size;        /**< C (default 64) */
+    int32_t sparse_capacity;   /**< lambda (default 64) */
+    int32_t feature_map;       /**< LOLA_FEATURE_MAP_AUTO (default) or a lola_feature_map value
+                                    other than PRECOMPUTED */
+    int32_t feature_dim;       /**< F; 0 = the map's default (hedgehog: from the file) */
+    int32_t mixing;            /**< lola_mixing (default LOLA_MIXING_LOLA) */
+    int32_t scoring;           /**< lola_scoring (default LOLA_SCORING_SRE) */
+    uint64_t seed;             /**< performer projections (layer l uses seed + l), random
+                                    scoring */
+    float eps;                 /**< default 1e-6 */
+    int32_t performer_orthogonal;
+} lola_context_params;
+
+LOLA_API lola_status lola_context_params_init(lola_context_params *params);
+
+/** Creates a context on `model` (which it references). Statuses: LOLA_ERR_NULL_HANDLE,
+ *  LOLA_ERR_NULL_POINTER, LOLA_ERR_VERSION_MISMATCH, LOLA_ERR_INVALID_ARGUMENT. */
+LOLA_API lola_status lola_context_create(lola_model *model, const lola_context_params *params,
+                                         lola_context **out);
+
+/** Releases a context (and its model reference). NULL: no-op. */
+LOLA_API void lola_context_free(lola_context *ctx);
+
+/** A deep copy of the context's state on the same model (cheap: LoLA state is fixed-size). */
+LOLA_API lola_status lola_context_clone(const lola_context *ctx, lola_context **out);
+
+/** Forgets every token. */
+LOLA_API lola_status lola_context_reset(lola_context *ctx);
+
+/** Flags of lola_context_feed. */
+#define LOLA_FEED_ALL_LOGITS 1u  /**< keep the logits of every fed token, not only the last */
+
+/** Feeds n_tokens token ids (prefill chunk by chunk, or one token for decode) and computes the
+ *  logits of the last token (or all, with LOLA_FEED_ALL_LOGITS). Every id is checked first: an
+ *  id outside [0, n_vocab) gives LOLA_ERR_INVALID_ARGUMENT and feeds nothing. If the abort
+ *  callback asks to stop (checked between forward steps), returns LOLA_ERR_ABORTED: the tokens
+ *  before that point were fed (n_fed, if not NULL, tells how many; the logits are then
+ *  unavailable until the next feed). */
+LOLA_API lola_status lola_context_feed(lola_context *ctx, const int32_t *tokens,
+                                       size_t n_tokens, uint32_t flags, size_t *n_fed);
+
+/** Borrowed pointer to the logits of the last feed: [*n_rows][*n_vocab] floats, valid until
+ *  the next call that mutates this context (feed, reset, restore, free). LOLA_ERR_UNSUPPORTED
+ *  when no logits are available (nothing fed yet, or aborted). */
+LOLA_API lola_status lola_context_logits(const lola_context *ctx, const float **logits,
+                                         size_t *n_rows, size_t *n_vocab);
+
+/** Copies row `row` of the logits (-1: the last row) into out[0..n_vocab); capacity must be at
+ *  least n_vocab (LOLA_ERR_BUFFER_TOO_SMALL otherwise). */
+LOLA_API lola_status lola_context_copy_logits(const lola_context *ctx, int64_t row, float *out,
+                                              size_t capacity);
+
+typedef struct lola_context_info {
+    size_t struct_size;      /**< set by the caller to sizeof(lola_context_info) */
+    int64_t n_past;          /**< tokens fed */
+    int32_t n_layer;
+    int32_t n_state_heads;   /**< state heads per layer */
+    uint64_t state_bytes;    /**< cache state of all layers (constant in n_past for LoLA) */
+    int64_t n_window;        /**< totals over layers and query heads */
+    int64_t n_sparse;
+    int64_t n_folded;
+    int64_t n_evicted;
+} lola_context_info;
+
+LOLA_API lola_status lola_context_get_info(const lola_context *ctx, lola_context_info *info);
+
+/** The cache state of query head `head` of layer `layer` (see lola_layer_get_head_state). */
+LOLA_API lola_status lola_context_get_head_state(const lola_context *ctx, int32_t layer,
+                                                 int32_t head, lola_head_state *state);
+
+/** Token positions (and sparse-cache scores) of one memory of one head of one layer; the same
+ *  contract as lola_layer_get_positions. */
+LOLA_API lola_status lola_context_get_positions(const lola_context *ctx, int32_t layer,
+                                                int32_t head, int32_t memory,
+                                                int64_t *positions, float *scores,
+                                                size_t capacity, size_t *n_out);
+
+/** Bytes needed by lola_context_state_save now. */
+LOLA_API lola_status lola_context_state_size(const lola_context *ctx, size_t *size);
+
+/** Saves the context's state (model fingerprint, every layer's checksummed state). Same
+ *  buffer contract as lola_layer_state_save. */
+LOLA_API lola_status lola_context_state_save(const lola_context *ctx, void *buffer,
+                                             size_t capacity, size_t *written);
+
+/** Restores a saved state; validated completely before the context changes. Statuses:
+ *  LOLA_ERR_CORRUPT_DATA, LOLA_ERR_VERSION_MISMATCH, LOLA_ERR_INCOMPATIBLE (another model or
+ *  other LoLA parameters). Logits are unavailable until the next feed. */
+LOLA_API lola_status lola_context_state_restore(lola_context *ctx, const void *buffer,
+                                                size_t size);
+
+/** Abort callback: polled between forward steps of a feed; returning true stops the feed with
+ *  LOLA_ERR_ABORTED. NULL removes it. */
+typedef bool (*lola_abort_fn)(void *user_data);
+LOLA_API lola_status lola_context_set_abort_callback(lola_context *ctx, lola_abort_fn fn,
+                                                     void *user_data);
+
+/** Log levels and callback. The default writes warnings and errors to stderr. */
+typedef enum lola_log_level {
+    LOLA_LOG_DEBUG = 0,
+    LOLA_LOG_INFO = 1,
+    LOLA_LOG_WARN = 2,
+    LOLA_LOG_ERROR = 3
+} lola_log_level;
+typedef void (*lola_log_fn)(int32_t level, const char *message, void *user_data);
+
+/** Sets the process-wide log callback (NULL restores the default; pass a function that does
+ *  nothing to silence). Thread-safe; the callback may be called from any thread, concurrently,
+ *  and must not call back into liblola. */
+LOLA_API void lola_set_log_callback(lola_log_fn fn, void *user_data);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,406 @@
+// lola_model.cpp: the model and context part of the C API, over core/model.
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+#include "boundary.hpp"
+#include "lola.h"
+#include "model/llama_context.hpp"
+#include "model/llama_model.hpp"
+
+struct lola_model {
+    std::shared_ptr<const lola::model::Model> impl;
+};
+
+struct lola_context {
+    std::unique_ptr<lola::model::Context> impl;
+    lola_abort_fn abort_fn = nullptr;
+    void *abort_user = nullptr;
+    bool logits_valid = false;
+};
+
+namespace {
+
+using namespace lola::capi;
+
+std::mutex g_log_mutex;
+lola_log_fn g_log_fn = nullptr;
+void *g_log_user = nullptr;
+
+void log_message(int32_t level, const std::string &message) {
+    lola_log_fn fn;
+    void *user;
+    {
+        std::lock_guard<std::mutex> lock(g_log_mutex);
+        fn = g_log_fn;
+        user = g_log_user;
+    }
+    if (fn) {
+        fn(level, message.c_str(), user);
+    } else if (level >= LOLA_LOG_WARN) {
+        std::fprintf(stderr, "liblola: %s\n", message.c_str());
+    }
+}
+
+template <class S>
+void require_struct(const S *s, const char *name) {
+    require_pointer(s, name);
+    if (s->struct_size != sizeof(S))
+        fail(LOLA_ERR_VERSION_MISMATCH, std::string(name) + "->struct_size is " +
+                                            std::to_string(s->struct_size) + ", expected " +
+                                            std::to_string(sizeof(S)) +
+                                            " (use the matching *_init function)");
+}
+
+lola::model::ContextConfig to_context_config(const lola_context_params &p) {
+    lola::model::ContextConfig c;
+    c.n_threads = p.n_threads;
+    c.batch = p.batch_size;
+    lola::LayerConfig &a = c.attention;
+    a.attention = static_cast<lola::Attention>(p.attention);
+    a.chunk = p.chunk_size;
+    a.sparse_capacity = p.sparse_capacity;
+    c.feature_map_auto = p.feature_map == LOLA_FEATURE_MAP_AUTO;
+    if (!c.feature_map_auto) {
+        if (p.feature_map < 0 || p.feature_map > LOLA_FEATURE_MAP_RELU)
+            fail(LOLA_ERR_INVALID_ARGUMENT, "feature_map must be AUTO, HEDGEHOG, PERFORMER, ELU1 or RELU");
+        a.feature_map = static_cast<lola::FeatureMapKind>(p.feature_map);
+    }
+    a.feature_dim = p.feature_dim;
+    a.mixing = static_cast<lola::Mixing>(p.mixing);
+    a.scoring = static_cast<lola::Scoring>(p.scoring);
+    a.seed = p.seed;
+    a.eps = p.eps;
+    a.performer_orthogonal = p.performer_orthogonal != 0;
+    return c;
+}
+
+void copy_string(char *dst, size_t cap, const std::string &src) {
+    const size_t n = std::min(cap - 1, src.size());
+    std::memcpy(dst, src.data(), n);
+    dst[n] = '\0';
+}
+
+const lola::Layer<float> &context_layer(const lola_context *ctx, int32_t layer) {
+    const int64_t n = ctx->impl->model().hparams().n_layer;
+    if (layer < 0 || layer >= n)
+        fail(LOLA_ERR_INVALID_ARGUMENT, "layer " + std::to_string(layer) + " out of range [0, " +
+                                            std::to_string(n) + ")");
+    return ctx->impl->layer(layer);
+}
+
+}  // namespace
+
+extern "C" {
+
+void lola_set_log_callback(lola_log_fn fn, void *user_data) {
+    std::lock_guard<std::mutex> lock(g_log_mutex);
+    g_log_fn = fn;
+    g_log_user = user_data;
+}
+
+lola_status lola_model_params_init(lola_model_params *params) {
+    return guard(__func__, [&] {
+        require_pointer(params, "params");
+        std::memset(params, 0, sizeof *params);
+        params->struct_size = sizeof *params;
+        params->device = LOLA_DEVICE_CPU;
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_model_load(const char *path, const lola_model_params *params, lola_model **out) {
+    if (out) *out = nullptr;
+    return guard(__func__, [&] {
+        require_pointer(path, "path");
+        require_struct(params, "params");
+        require_pointer(out, "out");
+        if (params->device == LOLA_DEVICE_CUDA)
+            fail(LOLA_ERR_UNSUPPORTED, "this build of liblola has no CUDA backend (device " +
+                                           std::to_string(params->device_index) + " requested)");
+        if (params->device != LOLA_DEVICE_CPU)
+            fail(LOLA_ERR_INVALID_ARGUMENT, "device must be LOLA_DEVICE_CPU or LOLA_DEVICE_CUDA");
+        std::shared_ptr<const lola::model::Model> model;
+        try {
+            model = lola::model::Model::load(path);
+        } catch (const lola::Error &e) {
+            fail(static_cast<lola_status>(e.status()), std::string("'") + path + "': " + e.what());
+        }
+        const uint64_t bytes = model->file().size();
+        if (params->memory_budget != 0 && bytes > params->memory_budget)
+            fail(LOLA_ERR_OUT_OF_MEMORY, std::string("'") + path + "' needs " + std::to_string(bytes) +
+                                             " bytes, over the memory budget of " +
+                                             std::to_string(params->memory_budget));
+        const auto &hp = model->hparams();
+        log_message(LOLA_LOG_INFO, "loaded '" + std::string(path) + "': " + hp.architecture + ", " +
+                                       std::to_string(hp.n_layer) + " layers, " +
+                                       std::to_string(hp.n_vocab) + " tokens");
+        *out = new lola_model{std::move(model)};
+        return LOLA_OK;
+    });
+}
+
+void lola_model_free(lola_model *model) { delete model; }
+
+lola_status lola_model_get_info(const lola_model *model, lola_model_info *info) {
+    return guard(__func__, [&] {
+        require_handle(model, "model");
+        require_struct(info, "info");
+        const auto &hp = model->impl->hparams();
+        copy_string(info->architecture, sizeof info->architecture, hp.architecture);
+        copy_string(info->name, sizeof info->name, hp.name);
+        info->n_layer = static_cast<int32_t>(hp.n_layer);
+        info->n_head = static_cast<int32_t>(hp.n_head);
+        info->n_head_kv = static_cast<int32_t>(hp.n_head_kv);
+        info->head_dim = static_cast<int32_t>(hp.head_dim);
+        info->n_embd = static_cast<int32_t>(hp.n_embd);
+        info->n_ff = static_cast<int32_t>(hp.n_ff);
+        info->n_vocab = static_cast<int32_t>(hp.n_vocab);
+        info->n_ctx_train = hp.n_ctx_train;
+        uint64_t weights = 0;
+        for (const auto &t : model->impl->file().tensors()) weights += t.n_bytes;
+        info->weight_bytes = weights;
+        info->has_lola_tensors = model->impl->has_lola_tensors() ? 1 : 0;
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_params_init(lola_context_params *params) {
+    return guard(__func__, [&] {
+        require_pointer(params, "params");
+        std::memset(params, 0, sizeof *params);
+        const lola::LayerConfig d;
+        params->struct_size = sizeof *params;
+        params->n_threads = 1;
+        params->batch_size = 64;
+        params->attention = LOLA_ATTENTION_LOLA;
+        params->chunk_size = d.chunk;
+        params->sparse_capacity = d.sparse_capacity;
+        params->feature_map = LOLA_FEATURE_MAP_AUTO;
+        params->mixing = LOLA_MIXING_LOLA;
+        params->scoring = LOLA_SCORING_SRE;
+        params->seed = d.seed;
+        params->eps = static_cast<float>(d.eps);
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_create(lola_model *model, const lola_context_params *params,
+                                lola_context **out) {
+    if (out) *out = nullptr;
+    return guard(__func__, [&] {
+        require_handle(model, "model");
+        require_struct(params, "params");
+        require_pointer(out, "out");
+        auto ctx = std::make_unique<lola_context>();
+        ctx->impl = std::make_unique<lola::model::Context>(model->impl, to_context_config(*params));
+        *out = ctx.release();
+        return LOLA_OK;
+    });
+}
+
+void lola_context_free(lola_context *ctx) { delete ctx; }
+
+lola_status lola_context_clone(const lola_context *ctx, lola_context **out) {
+    if (out) *out = nullptr;
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        require_pointer(out, "out");
+        auto copy = std::make_unique<lola_context>();
+        copy->impl = std::make_unique<lola::model::Context>(*ctx->impl);
+        copy->logits_valid = ctx->logits_valid;
+        *out = copy.release();
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_reset(lola_context *ctx) {
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        ctx->impl->reset();
+        ctx->logits_valid = false;
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_feed(lola_context *ctx, const int32_t *tokens, size_t n_tokens,
+                              uint32_t flags, size_t *n_fed) {
+    if (n_fed) *n_fed = 0;
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        require_pointer(tokens, "tokens");
+        if (n_tokens == 0 || n_tokens > static_cast<size_t>(INT64_MAX / 2))
+            fail(LOLA_ERR_INVALID_ARGUMENT, "n_tokens must be >= 1");
+        if (flags & ~LOLA_FEED_ALL_LOGITS)
+            fail(LOLA_ERR_INVALID_ARGUMENT, "unknown flags " + std::to_string(flags));
+        std::function<bool()> abort;
+        if (ctx->abort_fn) abort = [ctx] { return ctx->abort_fn(ctx->abort_user); };
+        const int64_t n = static_cast<int64_t>(n_tokens);
+        ctx->logits_valid = false;
+        const int64_t done = ctx->impl->feed(tokens, n, (flags & LOLA_FEED_ALL_LOGITS) != 0, abort);
+        if (n_fed) *n_fed = static_cast<size_t>(done);
+        if (done < n)
+            fail(LOLA_ERR_ABORTED, "aborted by the callback after " + std::to_string(done) + " of " +
+                                       std::to_string(n) + " tokens");
+        ctx->logits_valid = true;
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_logits(const lola_context *ctx, const float **logits, size_t *n_rows,
+                                size_t *n_vocab) {
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        require_pointer(logits, "logits");
+        if (!ctx->logits_valid) fail(LOLA_ERR_UNSUPPORTED, "no logits: nothing was fed since the last reset, restore or abort");
+        *logits = ctx->impl->logits().data();
+        if (n_rows) *n_rows = static_cast<size_t>(ctx->impl->logit_rows());
+        if (n_vocab) *n_vocab = static_cast<size_t>(ctx->impl->model().hparams().n_vocab);
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_copy_logits(const lola_context *ctx, int64_t row, float *out,
+                                     size_t capacity) {
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        require_pointer(out, "out");
+        if (!ctx->logits_valid) fail(LOLA_ERR_UNSUPPORTED, "no logits: nothing was fed since the last reset, restore or abort");
+        const int64_t rows = ctx->impl->logit_rows();
+        const size_t V = static_cast<size_t>(ctx->impl->model().hparams().n_vocab);
+        if (row == -1) row = rows - 1;
+        if (row < 0 || row >= rows)
+            fail(LOLA_ERR_INVALID_ARGUMENT, "row " + std::to_string(row) + " out of range [0, " +
+                                                std::to_string(rows) + ")");
+        if (capacity < V)
+            fail(LOLA_ERR_BUFFER_TOO_SMALL, "capacity " + std::to_string(capacity) + " < n_vocab " +
+                                                std::to_string(V));
+        std::memcpy(out, ctx->impl->logits().data() + static_cast<size_t>(row) * V, V * sizeof(float));
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_get_info(const lola_context *ctx, lola_context_info *info) {
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        require_struct(info, "info");
+        const auto &hp = ctx->impl->model().hparams();
+        info->n_past = ctx->impl->n_past();
+        info->n_layer = static_cast<int32_t>(hp.n_layer);
+        info->n_state_heads = ctx->impl->layer(0).n_state_heads();
+        info->state_bytes = ctx->impl->state_bytes();
+        info->n_window = info->n_sparse = info->n_folded = info->n_evicted = 0;
+        for (int64_t l = 0; l < hp.n_layer; ++l) {
+            const lola::Layer<float> &layer = ctx->impl->layer(l);
+            for (int h = 0; h < static_cast<int>(hp.n_head); ++h) {
+                const auto &st = layer.state(layer.state_head_of(h));
+                info->n_window += st.prev.size() + st.cur.size();
+                info->n_sparse += st.sparse.size();
+                info->n_folded += st.n_folded;
+                info->n_evicted += st.n_evicted;
+            }
+        }
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_get_head_state(const lola_context *ctx, int32_t layer, int32_t head,
+                                        lola_head_state *state) {
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        require_struct(state, "state");
+        const lola::Layer<float> &l = context_layer(ctx, layer);
+        if (head < 0 || head >= l.config().n_heads)
+            fail(LOLA_ERR_INVALID_ARGUMENT, "head " + std::to_string(head) + " out of range");
+        const auto &st = l.state(l.state_head_of(head));
+        state->state_head = l.state_head_of(head);
+        state->n_window = st.prev.size() + st.cur.size();
+        state->n_sparse = st.sparse.size();
+        state->n_folded = st.n_folded;
+        state->n_evicted = st.n_evicted;
+        state->bytes = st.bytes();
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_get_positions(const lola_context *ctx, int32_t layer, int32_t head,
+                                       int32_t memory, int64_t *positions, float *scores,
+                                       size_t capacity, size_t *n_out) {
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        require_pointer(n_out, "n_out");
+        const lola::Layer<float> &l = context_layer(ctx, layer);
+        if (head < 0 || head >= l.config().n_heads)
+            fail(LOLA_ERR_INVALID_ARGUMENT, "head " + std::to_string(head) + " out of range");
+        if (memory != LOLA_MEMORY_WINDOW && memory != LOLA_MEMORY_SPARSE)
+            fail(LOLA_ERR_INVALID_ARGUMENT, "memory must be LOLA_MEMORY_WINDOW or LOLA_MEMORY_SPARSE");
+        if (memory == LOLA_MEMORY_WINDOW && scores)
+            fail(LOLA_ERR_INVALID_ARGUMENT, "window entries have no scores: pass scores = NULL");
+        const auto &st = l.state(l.state_head_of(head));
+        const size_t n = memory == LOLA_MEMORY_SPARSE ? st.sparse.size() : st.prev.size() + st.cur.size();
+        *n_out = n;
+        if (!positions) {
+            if (capacity != 0 || scores) fail(LOLA_ERR_NULL_POINTER, "positions is NULL with a non-zero capacity");
+            return LOLA_OK;
+        }
+        if (capacity < n)
+            fail(LOLA_ERR_BUFFER_TOO_SMALL, "capacity " + std::to_string(capacity) + " < " +
+                                                std::to_string(n) + " positions");
+        if (memory == LOLA_MEMORY_SPARSE) {
+            std::copy(st.sparse.pos.begin(), st.sparse.pos.end(), positions);
+            if (scores) std::copy(st.sparse.score.begin(), st.sparse.score.end(), scores);
+        } else {
+            int64_t *p = std::copy(st.prev.pos.begin(), st.prev.pos.end(), positions);
+            std::copy(st.cur.pos.begin(), st.cur.pos.end(), p);
+        }
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_state_size(const lola_context *ctx, size_t *size) {
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        require_pointer(size, "size");
+        *size = ctx->impl->save().size();
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_state_save(const lola_context *ctx, void *buffer, size_t capacity,
+                                    size_t *written) {
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        require_pointer(written, "written");
+        const std::vector<unsigned char> blob = ctx->impl->save();
+        *written = blob.size();
+        if (capacity < blob.size())
+            fail(LOLA_ERR_BUFFER_TOO_SMALL, "capacity " + std::to_string(capacity) +
+                                                " < state size " + std::to_string(blob.size()));
+        require_pointer(buffer, "buffer");
+        std::memcpy(buffer, blob.data(), blob.size());
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_state_restore(lola_context *ctx, const void *buffer, size_t size) {
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        require_pointer(buffer, "buffer");
+        ctx->impl->restore(static_cast<const unsigned char *>(buffer), size);
+        ctx->logits_valid = false;
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_set_abort_callback(lola_context *ctx, lola_abort_fn fn, void *user_data) {
+    return guard(__func__, [&] {
+        require_handle(ctx, "ctx");
+        ctx->abort_fn = fn;
+        ctx->abort_user = user_data;
+        return LOLA_OK;
+    });
+}
+
+}  // extern "C"

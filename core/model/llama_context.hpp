@@ -1,0 +1,80 @@
+// llama_context.hpp: one inference stream over a shared Model: the Llama forward pass with
+// every attention layer a lola::Layer (LoLA, or one of the baselines), chunk by chunk.
+//
+// forward(x):  per layer  x += Wo . attn(rope(Wq rms(x)), rope(Wk rms(x)), Wv rms(x))
+//                         x += Wdown . (silu(Wgate rms(x)) * Wup rms(x))
+//              logits = Wout . rms(x)
+// Used by one thread at a time; many contexts may share one Model concurrently.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "lola/layer.hpp"
+#include "lola/thread_pool.hpp"
+#include "model/llama_model.hpp"
+
+namespace lola::model {
+
+struct ContextConfig {
+    // Attention of every layer. Shapes (heads, head_dim) come from the model; the feature map
+    // is hedgehog when the model carries LoLA tensors and `feature_map_auto` is set.
+    LayerConfig attention;
+    bool feature_map_auto = true;
+    int n_threads = 1;
+    int batch = 64;  // tokens per forward step in a prefill
+};
+
+class Context {
+public:
+    Context(std::shared_ptr<const Model> model, const ContextConfig &config);
+    Context(const Context &other);  // clone: same model, copied state
+    Context &operator=(const Context &) = delete;
+
+    // Feeds tokens; afterwards logits() holds the last token's logits, or every token's when
+    // all_logits. Validates every token id before changing anything. `abort` (may be empty) is
+    // polled between steps; returns the number of tokens fed (n unless aborted).
+    int64_t feed(const int32_t *tokens, int64_t n, bool all_logits,
+                 const std::function<bool()> &abort = {});
+
+    const std::vector<float> &logits() const { return logits_; }  // [rows][n_vocab]
+    int64_t logit_rows() const { return logit_rows_; }
+    int64_t n_past() const { return n_past_; }
+    const Model &model() const { return *model_; }
+    const ContextConfig &config() const { return config_; }
+    const Layer<float> &layer(int64_t l) const { return *layers_[static_cast<size_t>(l)]; }
+    size_t state_bytes() const;
+
+    void reset();
+
+    // Benchmarks only: advances every layer's cache by n tokens of seeded random keys and
+    // values without running the network. The cost of later calls depends on the cache's
+    // size, not its contents, so this reaches long contexts without an O(n) prefill.
+    void fill_synthetic(int64_t n, uint64_t seed);
+    std::vector<unsigned char> save() const;
+    void restore(const unsigned char *data, size_t size);
+
+private:
+    void step(const int32_t *tokens, int64_t n, bool want_logits, bool all_logits);
+    void rope(float *x, int64_t n_tokens, int64_t n_heads, int64_t pos0) const;
+
+    std::shared_ptr<const Model> model_;
+    ContextConfig config_;
+    std::unique_ptr<ThreadPool> pool_;
+    std::vector<std::unique_ptr<Layer<float>>> layers_;
+    std::vector<float> inv_freq_;  // [head_dim / 2]
+    std::vector<float> logits_;
+    int64_t logit_rows_ = 0;
+    int64_t logit_fill_ = 0;  // rows of logits_ written by the current feed
+    int64_t n_past_ = 0;
+    // activations of one step, [batch][...]
+    std::vector<float> x_, xn_, q_, k_, v_, y_, o_, gate_, up_;
+};
+
+// The attention config a context will use for `model` (shapes filled in, hedgehog weights
+// attached when the model carries them and the map is automatic).
+LayerConfig layer_config(const Model &model, const ContextConfig &config, int64_t layer);
+
+}  // namespace lola::model

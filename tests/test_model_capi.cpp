@@ -1,0 +1,365 @@
+// test_model_capi.cpp: models and contexts through the C API on a tiny random Llama GGUF:
+// the threading contract (one model, many contexts, many threads), splits of a sequence,
+// save/restore/clone, abort, lifetimes, bad input, and LoLA against full attention.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <thread>
+
+#include "lola.h"
+#include "tiny_llama.hpp"
+
+using namespace lola_test;
+
+namespace {
+
+std::string temp_path(const std::string &name) {
+    return (std::filesystem::temp_directory_path() / ("lola_test_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+struct Fixture : testing::Test {
+    static void SetUpTestSuite() {
+        path_ = new std::string(TinyLlama{}.write(temp_path("tiny.gguf")));
+    }
+    static void TearDownTestSuite() {
+        std::filesystem::remove(*path_);
+        delete path_;
+    }
+    void SetUp() override {
+        lola_model_params mp;
+        ASSERT_EQ(lola_model_params_init(&mp), LOLA_OK);
+        ASSERT_EQ(lola_model_load(path_->c_str(), &mp, &model_), LOLA_OK) << lola_last_error_message();
+    }
+    void TearDown() override { lola_model_free(model_); }
+
+    lola_context *context(int32_t attention = LOLA_ATTENTION_LOLA, int32_t chunk = 4, int32_t lambda = 3,
+                          int32_t threads = 1, int32_t batch = 64) {
+        lola_context_params cp;
+        EXPECT_EQ(lola_context_params_init(&cp), LOLA_OK);
+        cp.attention = attention;
+        cp.chunk_size = chunk;
+        cp.sparse_capacity = lambda;
+        cp.feature_map = LOLA_FEATURE_MAP_ELU1;
+        cp.n_threads = threads;
+        cp.batch_size = batch;
+        lola_context *ctx = nullptr;
+        EXPECT_EQ(lola_context_create(model_, &cp, &ctx), LOLA_OK) << lola_last_error_message();
+        return ctx;
+    }
+
+    static std::vector<float> last_logits(lola_context *ctx) {
+        std::vector<float> out(97);
+        EXPECT_EQ(lola_context_copy_logits(ctx, -1, out.data(), out.size()), LOLA_OK) << lola_last_error_message();
+        return out;
+    }
+
+    static std::vector<int32_t> sequence(int n, int salt = 0) {
+        std::vector<int32_t> t;
+        for (int i = 0; i < n; ++i) t.push_back(static_cast<int32_t>((i * 31 + 7 + salt * 13) % 97));
+        return t;
+    }
+
+    static std::string *path_;
+    lola_model *model_ = nullptr;
+};
+std::string *Fixture::path_ = nullptr;
+
+double max_rel(const std::vector<float> &a, const std::vector<float> &b) {
+    double m = 0, scale = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
+        scale = std::max(scale, static_cast<double>(std::abs(b[i])));
+    }
+    return m / (scale + 1e-30);
+}
+
+TEST_F(Fixture, ModelInfo) {
+    lola_model_info info;
+    info.struct_size = sizeof info;
+    ASSERT_EQ(lola_model_get_info(model_, &info), LOLA_OK);
+    EXPECT_STREQ(info.architecture, "llama");
+    EXPECT_STREQ(info.name, "tiny random llama");
+    EXPECT_EQ(info.n_layer, 2);
+    EXPECT_EQ(info.n_head, 4);
+    EXPECT_EQ(info.n_head_kv, 2);
+    EXPECT_EQ(info.head_dim, 8);
+    EXPECT_EQ(info.n_vocab, 97);
+    EXPECT_EQ(info.n_ctx_train, 4096);
+    EXPECT_EQ(info.has_lola_tensors, 0);
+    EXPECT_GT(info.weight_bytes, 0u);
+}
+
+TEST_F(Fixture, OneCallEqualsTokenByToken) {
+    const std::vector<int32_t> seq = sequence(37);
+    for (int32_t attention : {LOLA_ATTENTION_LOLA, LOLA_ATTENTION_FULL, LOLA_ATTENTION_WINDOW}) {
+        lola_context *a = context(attention), *b = context(attention);
+        ASSERT_EQ(lola_context_feed(a, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+        for (int32_t t : seq) ASSERT_EQ(lola_context_feed(b, &t, 1, 0, nullptr), LOLA_OK);
+        // prefill runs matrix-matrix products, decode matrix-vector ones: equal up to rounding
+        EXPECT_LE(max_rel(last_logits(a), last_logits(b)), 1e-5) << "attention " << attention;
+        lola_context_free(a);
+        lola_context_free(b);
+    }
+}
+
+TEST_F(Fixture, AllLogitsRowsMatchSeparateFeeds) {
+    const std::vector<int32_t> seq = sequence(9);
+    lola_context *a = context(), *b = context();
+    ASSERT_EQ(lola_context_feed(a, seq.data(), seq.size(), LOLA_FEED_ALL_LOGITS, nullptr), LOLA_OK);
+    const float *logits = nullptr;
+    size_t rows = 0, vocab = 0;
+    ASSERT_EQ(lola_context_logits(a, &logits, &rows, &vocab), LOLA_OK);
+    ASSERT_EQ(rows, 9u);
+    ASSERT_EQ(vocab, 97u);
+    for (size_t t = 0; t < seq.size(); ++t) {
+        ASSERT_EQ(lola_context_feed(b, &seq[t], 1, 0, nullptr), LOLA_OK);
+        std::vector<float> row(logits + t * vocab, logits + (t + 1) * vocab);
+        EXPECT_LE(max_rel(row, last_logits(b)), 1e-5) << "row " << t;
+    }
+    lola_context_free(a);
+    lola_context_free(b);
+}
+
+TEST_F(Fixture, LolaWithLongWindowEqualsFullAttention) {
+    const std::vector<int32_t> seq = sequence(30);
+    lola_context *lola = context(LOLA_ATTENTION_LOLA, 64, 0), *full = context(LOLA_ATTENTION_FULL);
+    ASSERT_EQ(lola_context_feed(lola, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+    ASSERT_EQ(lola_context_feed(full, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+    EXPECT_LE(max_rel(last_logits(lola), last_logits(full)), 1e-6);
+    // and with a short window the two differ (the test can tell them apart)
+    lola_context *short_window = context(LOLA_ATTENTION_LOLA, 4, 0);
+    ASSERT_EQ(lola_context_feed(short_window, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+    EXPECT_GT(max_rel(last_logits(short_window), last_logits(full)), 1e-4);
+    lola_context_free(lola);
+    lola_context_free(full);
+    lola_context_free(short_window);
+}
+
+TEST_F(Fixture, SaveRestoreContinueEqualsContinuing) {
+    const std::vector<int32_t> first = sequence(13), second = sequence(11, 1);
+    lola_context *a = context(), *b = context();
+    ASSERT_EQ(lola_context_feed(a, first.data(), first.size(), 0, nullptr), LOLA_OK);
+    size_t size = 0, written = 0;
+    ASSERT_EQ(lola_context_state_size(a, &size), LOLA_OK);
+    std::vector<unsigned char> blob(size);
+    ASSERT_EQ(lola_context_state_save(a, blob.data(), blob.size(), &written), LOLA_OK);
+    ASSERT_EQ(lola_context_state_restore(b, blob.data(), blob.size()), LOLA_OK) << lola_last_error_message();
+    const float *none = nullptr;
+    EXPECT_EQ(lola_context_logits(b, &none, nullptr, nullptr), LOLA_ERR_UNSUPPORTED);
+    ASSERT_EQ(lola_context_feed(a, second.data(), second.size(), 0, nullptr), LOLA_OK);
+    ASSERT_EQ(lola_context_feed(b, second.data(), second.size(), 0, nullptr), LOLA_OK);
+    EXPECT_EQ(last_logits(a), last_logits(b));
+    // a corrupted blob is refused and changes nothing
+    lola_context *c = context();
+    std::vector<unsigned char> bad = blob;
+    bad[bad.size() / 2] ^= 0x10;
+    EXPECT_NE(lola_context_state_restore(c, bad.data(), bad.size()), LOLA_OK);
+    EXPECT_EQ(lola_context_state_restore(c, blob.data(), blob.size() - 1), LOLA_ERR_CORRUPT_DATA);
+    lola_context_info info;
+    info.struct_size = sizeof info;
+    ASSERT_EQ(lola_context_get_info(c, &info), LOLA_OK);
+    EXPECT_EQ(info.n_past, 0);
+    // a blob from a context with other LoLA parameters is refused
+    lola_context *other = context(LOLA_ATTENTION_LOLA, 8, 3);
+    EXPECT_EQ(lola_context_state_restore(other, blob.data(), blob.size()), LOLA_ERR_INCOMPATIBLE);
+    lola_context_free(a);
+    lola_context_free(b);
+    lola_context_free(c);
+    lola_context_free(other);
+}
+
+TEST_F(Fixture, CloneIsIndependent) {
+    const std::vector<int32_t> seq = sequence(10), more = sequence(5, 2);
+    lola_context *a = context();
+    ASSERT_EQ(lola_context_feed(a, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+    lola_context *b = nullptr;
+    ASSERT_EQ(lola_context_clone(a, &b), LOLA_OK);
+    EXPECT_EQ(last_logits(a), last_logits(b));
+    ASSERT_EQ(lola_context_feed(b, more.data(), more.size(), 0, nullptr), LOLA_OK);
+    ASSERT_EQ(lola_context_feed(a, more.data(), more.size(), 0, nullptr), LOLA_OK);
+    EXPECT_EQ(last_logits(a), last_logits(b));
+    lola_context_info ia, ib;
+    ia.struct_size = ib.struct_size = sizeof ia;
+    lola_context_get_info(a, &ia);
+    lola_context_get_info(b, &ib);
+    EXPECT_EQ(ia.n_past, 15);
+    EXPECT_EQ(ib.n_past, 15);
+    lola_context_free(a);
+    lola_context_free(b);
+}
+
+TEST_F(Fixture, CacheStateQueries) {
+    const std::vector<int32_t> seq = sequence(23);
+    lola_context *ctx = context(LOLA_ATTENTION_LOLA, 4, 3);
+    ASSERT_EQ(lola_context_feed(ctx, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+    lola_context_info info;
+    info.struct_size = sizeof info;
+    ASSERT_EQ(lola_context_get_info(ctx, &info), LOLA_OK);
+    EXPECT_EQ(info.n_past, 23);
+    EXPECT_EQ(info.n_layer, 2);
+    EXPECT_EQ(info.n_window + info.n_sparse + info.n_folded, 23 * 2 * 4);  // per layer and query head
+    EXPECT_EQ(info.n_sparse, 3 * 2 * 4);
+    lola_head_state hs;
+    hs.struct_size = sizeof hs;
+    ASSERT_EQ(lola_context_get_head_state(ctx, 1, 3, &hs), LOLA_OK);
+    EXPECT_EQ(hs.n_window, 7);
+    EXPECT_EQ(hs.n_sparse, 3);
+    EXPECT_EQ(hs.n_folded, 13);
+    size_t n = 0;
+    std::vector<int64_t> pos(3);
+    std::vector<float> scores(3);
+    ASSERT_EQ(lola_context_get_positions(ctx, 1, 3, LOLA_MEMORY_SPARSE, pos.data(), scores.data(), 3, &n), LOLA_OK);
+    EXPECT_EQ(n, 3u);
+    for (int64_t p : pos) EXPECT_LT(p, 16);
+    EXPECT_EQ(lola_context_get_head_state(ctx, 2, 0, &hs), LOLA_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(lola_context_get_head_state(ctx, 0, 4, &hs), LOLA_ERR_INVALID_ARGUMENT);
+    lola_context_free(ctx);
+}
+
+TEST_F(Fixture, BadTokensFeedNothing) {
+    lola_context *ctx = context();
+    const std::vector<int32_t> seq = sequence(5);
+    ASSERT_EQ(lola_context_feed(ctx, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+    const std::vector<float> before = last_logits(ctx);
+    for (int32_t bad : {-1, 97, 1 << 30}) {
+        std::vector<int32_t> tokens = {3, 4, bad, 5};
+        EXPECT_EQ(lola_context_feed(ctx, tokens.data(), tokens.size(), 0, nullptr), LOLA_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(std::string(lola_last_error_message()).find("out of range"), std::string::npos);
+    }
+    EXPECT_EQ(lola_context_feed(ctx, seq.data(), 0, 0, nullptr), LOLA_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(lola_context_feed(ctx, nullptr, 3, 0, nullptr), LOLA_ERR_NULL_POINTER);
+    EXPECT_EQ(lola_context_feed(ctx, seq.data(), 1, 8, nullptr), LOLA_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(lola_context_feed(nullptr, seq.data(), 1, 0, nullptr), LOLA_ERR_NULL_HANDLE);
+    lola_context_info info;
+    info.struct_size = sizeof info;
+    ASSERT_EQ(lola_context_get_info(ctx, &info), LOLA_OK);
+    EXPECT_EQ(info.n_past, 5);
+    lola_context_free(ctx);
+}
+
+TEST_F(Fixture, AbortStopsBetweenSteps) {
+    lola_context *ctx = context(LOLA_ATTENTION_LOLA, 4, 3, 1, 8);
+    std::atomic<int> calls{0};
+    auto fn = [](void *user) -> bool { return ++*static_cast<std::atomic<int> *>(user) >= 2; };
+    ASSERT_EQ(lola_context_set_abort_callback(ctx, fn, &calls), LOLA_OK);
+    const std::vector<int32_t> seq = sequence(40);
+    size_t fed = 0;
+    EXPECT_EQ(lola_context_feed(ctx, seq.data(), seq.size(), 0, &fed), LOLA_ERR_ABORTED);
+    EXPECT_EQ(fed, 16u);  // two steps of 8 before the second poll said stop
+    const float *logits = nullptr;
+    EXPECT_EQ(lola_context_logits(ctx, &logits, nullptr, nullptr), LOLA_ERR_UNSUPPORTED);
+    ASSERT_EQ(lola_context_set_abort_callback(ctx, nullptr, nullptr), LOLA_OK);
+    EXPECT_EQ(lola_context_feed(ctx, seq.data() + fed, seq.size() - fed, 0, nullptr), LOLA_OK);
+    lola_context *straight = context(LOLA_ATTENTION_LOLA, 4, 3, 1, 8);
+    ASSERT_EQ(lola_context_feed(straight, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+    EXPECT_EQ(last_logits(ctx), last_logits(straight));
+    lola_context_free(ctx);
+    lola_context_free(straight);
+}
+
+TEST_F(Fixture, ContextOutlivesModelHandle) {
+    lola_context *ctx = context();
+    lola_model_free(model_);
+    model_ = nullptr;
+    const std::vector<int32_t> seq = sequence(12);
+    EXPECT_EQ(lola_context_feed(ctx, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+    lola_context_free(ctx);
+}
+
+// The threading contract: one model shared by several contexts on several threads, each
+// thread's results equal to a serial run (and each context may itself use worker threads).
+TEST_F(Fixture, OneModelManyContextsManyThreads) {
+    constexpr int kThreads = 4;
+    auto run = [&](int i) {
+        lola_context *a = context(LOLA_ATTENTION_LOLA, 4, 3, 1 + i % 2);
+        lola_context *b = context(LOLA_ATTENTION_FULL, 4, 3, 1);
+        std::vector<float> out;
+        for (int rep = 0; rep < 3; ++rep) {
+            const std::vector<int32_t> seq = sequence(20 + i, i + rep);
+            EXPECT_EQ(lola_context_feed(a, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+            EXPECT_EQ(lola_context_feed(b, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+            for (lola_context *c : {a, b}) {
+                const std::vector<float> l = last_logits(c);
+                out.insert(out.end(), l.begin(), l.end());
+            }
+        }
+        lola_context_free(a);
+        lola_context_free(b);
+        return out;
+    };
+    std::vector<std::vector<float>> serial(kThreads), parallel(kThreads);
+    for (int i = 0; i < kThreads; ++i) serial[i] = run(i);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) threads.emplace_back([&, i] { parallel[i] = run(i); });
+    for (std::thread &t : threads) t.join();
+    for (int i = 0; i < kThreads; ++i) EXPECT_EQ(serial[i], parallel[i]) << "thread " << i;
+}
+
+TEST(ModelLoad, BadFilesAndParams) {
+    lola_model_params mp;
+    lola_model_params_init(&mp);
+    lola_model *m = reinterpret_cast<lola_model *>(0x1);
+    EXPECT_EQ(lola_model_load("/nonexistent/model.gguf", &mp, &m), LOLA_ERR_IO);
+    EXPECT_EQ(m, nullptr);
+    EXPECT_NE(std::string(lola_last_error_message()).find("/nonexistent/model.gguf"), std::string::npos);
+
+    std::vector<uint8_t> bytes = TinyLlama{}.bytes();
+    const std::string path = temp_path("bad.gguf");
+    auto write = [&](const std::vector<uint8_t> &b) {
+        std::ofstream f(path, std::ios::binary);
+        f.write(reinterpret_cast<const char *>(b.data()), static_cast<std::streamsize>(b.size()));
+    };
+    write(std::vector<uint8_t>(bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 2)));
+    EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_ERR_CORRUPT_DATA);
+    EXPECT_EQ(m, nullptr);
+    bytes[0] = 'X';
+    write(bytes);
+    EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_ERR_CORRUPT_DATA);
+
+    write(TinyLlama{}.bytes());
+    mp.memory_budget = 1000;
+    EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_ERR_OUT_OF_MEMORY);
+    EXPECT_NE(std::string(lola_last_error_message()).find("budget"), std::string::npos);
+    mp.memory_budget = 0;
+    mp.device = LOLA_DEVICE_CUDA;
+    EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_ERR_UNSUPPORTED);
+    mp.device = LOLA_DEVICE_CPU;
+    mp.struct_size = 8;
+    EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_ERR_VERSION_MISMATCH);
+    lola_model_params_init(&mp);
+    ASSERT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_OK);
+    lola_context_params cp;
+    lola_context_params_init(&cp);
+    cp.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;  // needs LoLA tensors the file lacks
+    lola_context *ctx = nullptr;
+    EXPECT_EQ(lola_context_create(m, &cp, &ctx), LOLA_ERR_INVALID_ARGUMENT);
+    cp.feature_map = LOLA_FEATURE_MAP_PRECOMPUTED;
+    EXPECT_EQ(lola_context_create(m, &cp, &ctx), LOLA_ERR_INVALID_ARGUMENT);
+    lola_context_params_init(&cp);
+    cp.n_threads = 0;
+    EXPECT_EQ(lola_context_create(m, &cp, &ctx), LOLA_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(ctx, nullptr);
+    lola_model_free(m);
+    std::filesystem::remove(path);
+}
+
+TEST(ModelLoad, LogCallbackSeesTheLoad) {
+    const std::string path = TinyLlama{}.write(temp_path("log.gguf"));
+    std::vector<std::string> messages;
+    lola_set_log_callback(
+        [](int32_t, const char *msg, void *user) { static_cast<std::vector<std::string> *>(user)->push_back(msg); },
+        &messages);
+    lola_model_params mp;
+    lola_model_params_init(&mp);
+    lola_model *m = nullptr;
+    ASSERT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_OK);
+    lola_set_log_callback(nullptr, nullptr);
+    ASSERT_FALSE(messages.empty());
+    EXPECT_NE(messages[0].find("llama"), std::string::npos);
+    lola_model_free(m);
+    std::filesystem::remove(path);
+}
+
+}  // namespace
