@@ -24,9 +24,14 @@ void rms_norm(const float *x, const std::vector<float> &w, float eps, int64_t n,
     }
 }
 
+// Below this many weights a single-token product is done on the calling thread: waking the
+// pool costs about as much as the product (measured with bench_quant on 2 cores).
+constexpr int64_t kParallelMatvecWeights = int64_t{1} << 20;
+
 void linear(const Matrix &w, const float *x, int64_t n, float *y, ThreadPool *pool) {
     if (n == 1)
-        quant::matvec(w.type, w.data, w.rows, w.cols, x, y, pool);
+        quant::matvec(w.type, w.data, w.rows, w.cols, x, y,
+                      w.rows * w.cols >= kParallelMatvecWeights ? pool : nullptr);
     else
         quant::matmul(w.type, w.data, w.rows, w.cols, x, n, y, pool);
 }
