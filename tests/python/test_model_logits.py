@@ -45,6 +45,7 @@ for _i, _t in enumerate(tm.ALL_TYPES):
     MODEL_SPECS[_t] = tm.spec_for_type(_t, seed=_i, tied=_t in ("BF16", "Q4_1", "Q6_K"))
 MODEL_SPECS["F32-rope-linear"] = tm.spec_for_type("F32", seed=20, rope_linear_factor=4.0,
                                                   rope_base=500.0)
+MODEL_SPECS["F32-rope-freqs"] = tm.spec_for_type("F32", seed=23, rope_freqs=True)
 MODEL_SPECS["F32-lola-F16"] = tm.spec_for_type("F32", seed=21, lola=True, feature_dim=16)
 MODEL_SPECS["Q8_0-lola-F8"] = tm.spec_for_type("Q8_0", seed=22, lola=True, feature_dim=8,
                                                tied=True)
@@ -118,7 +119,7 @@ def test_model_info(lola_model, name):
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", TYPE_MODELS + ["F32-rope-linear", "F32-lola-F16"])
+@pytest.mark.parametrize("name", TYPE_MODELS + ["F32-rope-linear", "F32-rope-freqs", "F32-lola-F16"])
 def test_full_attention_matches_reference(lola_model, ref_model, name):
     spec = MODEL_SPECS[name]
     toks = tokens_for(spec)

@@ -32,6 +32,7 @@ class ModelSpec:
     rms_eps: float = 1e-5
     rope_base: float = 10000.0
     rope_linear_factor: float | None = None   # writes rope.scaling.type "linear" + factor
+    rope_freqs: bool = False                  # llama3-style frequency factors (rope_freqs.weight)
     tied: bool = False                        # no output.weight: output = token_embd
     lola: bool = False                        # hedgehog maps and gates in every layer
     feature_dim: int = 16                     # F of the hedgehog maps (ne[0] = F/2)
@@ -146,6 +147,10 @@ def write_model(path, spec: ModelSpec):
     if spec.rope_linear_factor is not None:
         writer.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         writer.add_rope_scaling_factor(spec.rope_linear_factor)
+
+    if spec.rope_freqs:  # llama3 scaling as llama.cpp stores it: theta_i divided by factor_i
+        factors = np.linspace(1.0, 8.0, spec.head_dim // 2).astype(np.float32)
+        writer.add_tensor("rope_freqs.weight", factors)
 
     qt = getattr(gguf.GGMLQuantizationType, spec.wtype)
     for name, arr in w.items():
