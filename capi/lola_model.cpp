@@ -10,16 +10,7 @@
 #include "model/llama_context.hpp"
 #include "model/llama_model.hpp"
 
-struct lola_model {
-    std::shared_ptr<const lola::model::Model> impl;
-};
-
-struct lola_context {
-    std::unique_ptr<lola::model::Context> impl;
-    lola_abort_fn abort_fn = nullptr;
-    void *abort_user = nullptr;
-    bool logits_valid = false;
-};
+#include "handles.hpp"
 
 namespace {
 
