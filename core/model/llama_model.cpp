@@ -6,6 +6,7 @@
 
 #include "lola/error.hpp"
 #include "quant/quant.hpp"
+#include "text/tokenizer.hpp"
 
 namespace lola::model {
 
@@ -33,6 +34,15 @@ std::unique_ptr<Model> Model::from_file(std::unique_ptr<gguf::File> file) {
     std::unique_ptr<Model> m(new Model(std::move(file)));
     m->read_hparams();
     m->bind_tensors();
+    try {
+        auto tok = std::make_shared<const text::Tokenizer>(*m->file_);
+        if (tok->n_tokens() > static_cast<size_t>(m->hp_.n_vocab))
+            fail(Status::corrupt_data, "the vocabulary has " + std::to_string(tok->n_tokens()) +
+                                           " tokens, the embedding " + std::to_string(m->hp_.n_vocab));
+        m->tokenizer_ = std::move(tok);
+    } catch (const Error &e) {
+        m->tokenizer_error_ = e.what();
+    }
     return m;
 }
 

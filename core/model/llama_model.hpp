@@ -11,6 +11,10 @@
 
 #include "gguf/gguf.hpp"
 
+namespace lola::text {
+class Tokenizer;
+}
+
 namespace lola::model {
 
 // A weight matrix W with `rows` output features of `cols` inputs each (GGML ne = [cols, rows]);
@@ -62,6 +66,10 @@ public:
     int hedgehog_feature_dim() const { return hedgehog_dim_; }
     uint64_t fingerprint() const { return fingerprint_; }
     const gguf::File &file() const { return *file_; }
+    // The tokenizer of the file's vocabulary, or nullptr when it has none liblola can use
+    // (tokenizer_error() says why); a tokenizer that cannot be built never fails the load.
+    const text::Tokenizer *tokenizer() const { return tokenizer_.get(); }
+    const std::string &tokenizer_error() const { return tokenizer_error_; }
 
     // Row `token` of the embedding table, dequantized into out[n_embd].
     void embed(int32_t token, float *out) const;
@@ -79,6 +87,8 @@ private:
     bool has_lola_ = false;
     int hedgehog_dim_ = 0;
     uint64_t fingerprint_ = 0;
+    std::shared_ptr<const text::Tokenizer> tokenizer_;
+    std::string tokenizer_error_;
 };
 
 }  // namespace lola::model

@@ -58,6 +58,11 @@ MEMORY_SPARSE = 1
 
 FEED_ALL_LOGITS = 1
 
+# lola_tokenize / lola_detokenize flags
+TOKENIZE_ADD_SPECIAL = 1
+TOKENIZE_PARSE_SPECIAL = 2
+DETOKENIZE_SPECIAL = 1
+
 
 class ModelParams(C.Structure):
     _fields_ = [
@@ -130,6 +135,21 @@ class HeadState(C.Structure):
     ]
 
 
+class SpecialTokens(C.Structure):
+    _fields_ = [
+        ("struct_size", C.c_size_t),
+        ("bos", C.c_int32),
+        ("eos", C.c_int32),
+        ("eot", C.c_int32),
+        ("unk", C.c_int32),
+        ("pad", C.c_int32),
+    ]
+
+
+class ChatMessage(C.Structure):
+    _fields_ = [("role", C.c_char_p), ("content", C.c_char_p)]
+
+
 def _struct_dict(s):
     out = {}
     for name, _ in s._fields_:
@@ -175,6 +195,16 @@ _SIGNATURES = {
     "lola_context_state_size": (C.c_int, [_P, C.POINTER(C.c_size_t)]),
     "lola_context_state_save": (C.c_int, [_P, C.c_void_p, C.c_size_t, C.POINTER(C.c_size_t)]),
     "lola_context_state_restore": (C.c_int, [_P, C.c_void_p, C.c_size_t]),
+    "lola_tokenize": (C.c_int, [_P, C.c_char_p, C.c_size_t, C.c_uint32, C.POINTER(C.c_int32),
+                                C.c_size_t, C.POINTER(C.c_size_t)]),
+    "lola_detokenize": (C.c_int, [_P, C.POINTER(C.c_int32), C.c_size_t, C.c_uint32, C.c_char_p,
+                                  C.c_size_t, C.POINTER(C.c_size_t)]),
+    "lola_token_to_piece": (C.c_int, [_P, C.c_int32, C.c_uint32, C.c_char_p, C.c_size_t,
+                                      C.POINTER(C.c_size_t)]),
+    "lola_model_special_tokens": (C.c_int, [_P, C.POINTER(SpecialTokens)]),
+    "lola_token_is_eog": (C.c_bool, [_P, C.c_int32]),
+    "lola_chat_apply_template": (C.c_int, [_P, C.POINTER(ChatMessage), C.c_size_t, C.c_bool,
+                                           C.c_char_p, C.c_size_t, C.POINTER(C.c_size_t)]),
 }
 
 
@@ -239,6 +269,67 @@ class Model:
 
     def context(self, **overrides) -> "Context":
         return Context(self, **overrides)
+
+    # -- text
+    def tokenize(self, text, add_special: bool = False, parse_special: bool = False) -> list:
+        """Token ids of text (str, encoded as UTF-8, or bytes taken as they are)."""
+        data = text.encode() if isinstance(text, str) else bytes(text)
+        flags = ((TOKENIZE_ADD_SPECIAL if add_special else 0) |
+                 (TOKENIZE_PARSE_SPECIAL if parse_special else 0))
+        n = C.c_size_t(0)
+        self.lib.check(self.lib.dll.lola_tokenize(self.handle, data, len(data), flags, None, 0,
+                                                  C.byref(n)), "lola_tokenize")
+        out = (C.c_int32 * max(n.value, 1))()
+        self.lib.check(self.lib.dll.lola_tokenize(self.handle, data, len(data), flags, out,
+                                                  n.value, C.byref(n)), "lola_tokenize")
+        return list(out[: n.value])
+
+    def detokenize(self, tokens, special: bool = False) -> bytes:
+        """The bytes of token ids (special: render special tokens as their text)."""
+        ids = (C.c_int32 * max(len(tokens), 1))(*tokens)
+        flags = DETOKENIZE_SPECIAL if special else 0
+        n = C.c_size_t(0)
+        self.lib.check(self.lib.dll.lola_detokenize(self.handle, ids, len(tokens), flags, None,
+                                                    0, C.byref(n)), "lola_detokenize")
+        buf = C.create_string_buffer(max(n.value, 1))
+        self.lib.check(self.lib.dll.lola_detokenize(self.handle, ids, len(tokens), flags, buf,
+                                                    n.value, C.byref(n)), "lola_detokenize")
+        return buf.raw[: n.value]
+
+    def token_to_piece(self, token: int, special: bool = False) -> bytes:
+        flags = DETOKENIZE_SPECIAL if special else 0
+        n = C.c_size_t(0)
+        self.lib.check(self.lib.dll.lola_token_to_piece(self.handle, token, flags, None, 0,
+                                                        C.byref(n)), "lola_token_to_piece")
+        buf = C.create_string_buffer(max(n.value, 1))
+        self.lib.check(self.lib.dll.lola_token_to_piece(self.handle, token, flags, buf, n.value,
+                                                        C.byref(n)), "lola_token_to_piece")
+        return buf.raw[: n.value]
+
+    def special_tokens(self) -> dict:
+        st = SpecialTokens()
+        st.struct_size = C.sizeof(SpecialTokens)
+        self.lib.check(self.lib.dll.lola_model_special_tokens(self.handle, C.byref(st)),
+                       "lola_model_special_tokens")
+        return _struct_dict(st)
+
+    def token_is_eog(self, token: int) -> bool:
+        return bool(self.lib.dll.lola_token_is_eog(self.handle, token))
+
+    def apply_chat_template(self, messages, add_assistant: bool = True) -> str:
+        """messages: a list of (role, content) pairs or {"role": ..., "content": ...} dicts."""
+        pairs = [(m["role"], m["content"]) if isinstance(m, dict) else m for m in messages]
+        arr = (ChatMessage * max(len(pairs), 1))(
+            *[ChatMessage(r.encode(), c.encode()) for r, c in pairs])
+        n = C.c_size_t(0)
+        self.lib.check(self.lib.dll.lola_chat_apply_template(
+            self.handle, arr, len(pairs), add_assistant, None, 0, C.byref(n)),
+            "lola_chat_apply_template")
+        buf = C.create_string_buffer(n.value + 1)
+        self.lib.check(self.lib.dll.lola_chat_apply_template(
+            self.handle, arr, len(pairs), add_assistant, buf, n.value + 1, C.byref(n)),
+            "lola_chat_apply_template")
+        return buf.raw[: n.value].decode()
 
     def close(self):
         if self.handle:
