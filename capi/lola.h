@@ -378,6 +378,14 @@ typedef struct lola_model_info {
 
 LOLA_API lola_status lola_model_get_info(const lola_model *model, lola_model_info *info);
 
+/** A human-readable summary of any GGUF file (version, every metadata key and value, long
+ *  values cut, tensor counts by type, the first tensors), whether or not liblola can run it,
+ *  into text[0..capacity) NUL-terminated; *text_len receives the length without the NUL (text
+ *  may be NULL with capacity 0 to ask). The file is validated as lola_model_load does:
+ *  LOLA_ERR_IO, LOLA_ERR_CORRUPT_DATA with the field in the message. */
+LOLA_API lola_status lola_file_describe(const char *path, char *text, size_t capacity,
+                                        size_t *text_len);
+
 /** Feature map choice for contexts: besides the lola_feature_map values, AUTO picks hedgehog
  *  when the model carries LoLA tensors and performer otherwise. */
 #define LOLA_FEATURE_MAP_AUTO (-1)
@@ -398,6 +406,10 @@ typedef struct lola_context_params {
                                     scoring */
     float eps;                 /**< default 1e-6 */
     int32_t performer_orthogonal;
+    float gate_logit;          /**< NaN (default): the model's gates when it carries LoLA
+                                    tensors, else 0 (g = 0.5: the plain hybrid); a number: the
+                                    gate logit w of every head, g = sigmoid(w), the weight of the
+                                    window and sparse cache against the linear state */
 } lola_context_params;
 
 LOLA_API lola_status lola_context_params_init(lola_context_params *params);
@@ -497,6 +509,136 @@ typedef void (*lola_log_fn)(int32_t level, const char *message, void *user_data)
  *  nothing to silence). Thread-safe; the callback may be called from any thread, concurrently,
  *  and must not call back into liblola. */
 LOLA_API void lola_set_log_callback(lola_log_fn fn, void *user_data);
+
+/* ============================================================================================
+ * Text: the model's tokenizer and sampling
+ *
+ * The tokenizer comes from the GGUF vocabulary (tokenizer.ggml.*): GPT-2 byte-level BPE with the
+ * pre-tokenizer the file names (SmolLM2's "smollm", Llama 3's "llama-bpe", GPT-2's default),
+ * special tokens, and the chat template of known models (hard-coded per template, never
+ * executed from the file). It belongs to the model: immutable, thread-safe.
+ * ============================================================================================ */
+
+/** Flags of lola_tokenize. */
+#define LOLA_TOKENIZE_ADD_SPECIAL 1u    /**< add BOS (and EOS) where the model's vocabulary says */
+#define LOLA_TOKENIZE_PARSE_SPECIAL 2u  /**< text like "<|im_start|>" becomes its special token;
+                                             without it such text is tokenized as plain text */
+
+/** Tokenizes UTF-8 text (text_len bytes; need not be NUL-terminated) into tokens[0..capacity).
+ *  *n_tokens receives the number of tokens; tokens may be NULL (capacity 0) to ask for it.
+ *  LOLA_ERR_BUFFER_TOO_SMALL (nothing written) when capacity < *n_tokens. Invalid UTF-8 is
+ *  tokenized byte by byte, never refused. LOLA_ERR_UNSUPPORTED if the model has no tokenizer. */
+LOLA_API lola_status lola_tokenize(const lola_model *model, const char *text, size_t text_len,
+                                   uint32_t flags, int32_t *tokens, size_t capacity,
+                                   size_t *n_tokens);
+
+/** Flags of lola_detokenize and lola_token_to_piece. */
+#define LOLA_DETOKENIZE_SPECIAL 1u  /**< render special tokens as their text (else skip them) */
+
+/** Turns tokens back into UTF-8 bytes in text[0..capacity) (not NUL-terminated); *text_len
+ *  receives the byte count (text may be NULL with capacity 0 to ask for it). Ids out of range
+ *  give LOLA_ERR_INVALID_ARGUMENT. The bytes of a token sequence are the concatenation of its
+ *  pieces; a piece may end in the middle of a UTF-8 character (streaming callers join them). */
+LOLA_API lola_status lola_detokenize(const lola_model *model, const int32_t *tokens,
+                                     size_t n_tokens, uint32_t flags, char *text,
+                                     size_t capacity, size_t *text_len);
+
+/** The bytes of one token (same contract as lola_detokenize for a single token). */
+LOLA_API lola_status lola_token_to_piece(const lola_model *model, int32_t token, uint32_t flags,
+                                         char *piece, size_t capacity, size_t *piece_len);
+
+/** Special tokens of the model; -1 where the vocabulary has none. */
+typedef struct lola_special_tokens {
+    size_t struct_size;   /**< set by the caller to sizeof(lola_special_tokens) */
+    int32_t bos;
+    int32_t eos;
+    int32_t eot;          /**< end of turn (e.g. <|im_end|>), -1 if none */
+    int32_t unk;
+    int32_t pad;
+} lola_special_tokens;
+
+LOLA_API lola_status lola_model_special_tokens(const lola_model *model,
+                                               lola_special_tokens *out);
+
+/** True when generation should stop at `token` (EOS, EOT or another end-of-generation token). */
+LOLA_API bool lola_token_is_eog(const lola_model *model, int32_t token);
+
+/** One message of a chat. */
+typedef struct lola_chat_message {
+    const char *role;     /**< "system", "user" or "assistant" */
+    const char *content;  /**< UTF-8, NUL-terminated */
+} lola_chat_message;
+
+/** Renders a chat with the model's template (known templates only: ChatML as SmolLM2 uses it,
+ *  Llama 3) into text[0..capacity), NUL-terminated; *text_len receives the length without the
+ *  NUL (text may be NULL with capacity 0 to ask). add_assistant appends the assistant prompt.
+ *  LOLA_ERR_UNSUPPORTED if the model's template is not one liblola knows. */
+LOLA_API lola_status lola_chat_apply_template(const lola_model *model,
+                                              const lola_chat_message *messages,
+                                              size_t n_messages, bool add_assistant,
+                                              char *text, size_t capacity, size_t *text_len);
+
+/** Sampling parameters (fill with lola_sampler_params_init). Applied in this order: repetition
+ *  penalty (each distinct id of the last penalty_last_n sampled or accepted tokens, once:
+ *  logit > 0 ? logit/penalty : logit*penalty); top-k (ties keep the lower id); top-p and min-p
+ *  on the probabilities at temperature 1 of the tokens kept so far (top-p keeps the shortest
+ *  most probable prefix reaching top_p, at least one token; min-p drops p < min_p * max p);
+ *  temperature; then one draw from the seeded xoshiro256** generator, the same on every
+ *  platform. temperature <= 0: greedy (the largest logit after the penalty, lowest id on ties).
+ *  Ranges: temperature finite; top_p >= 0 (>= 1: off); min_p <= 1 (<= 0: off);
+ *  repeat_penalty > 0 and finite (1: off); 0 <= penalty_last_n <= 1048576; otherwise
+ *  lola_sampler_create returns LOLA_ERR_INVALID_ARGUMENT. */
+typedef struct lola_sampler_params {
+    size_t struct_size;
+    float temperature;         /**< default 0.8; <= 0: greedy */
+    int32_t top_k;             /**< default 40; <= 0: off */
+    float top_p;               /**< default 0.95; >= 1: off */
+    float min_p;               /**< default 0.05; <= 0: off */
+    float repeat_penalty;      /**< default 1.0 (off); > 1 discourages repeats */
+    int32_t penalty_last_n;    /**< default 64 */
+    uint64_t seed;             /**< default 0x4C6F4C41; the same seed gives the same tokens */
+} lola_sampler_params;
+
+LOLA_API lola_status lola_sampler_params_init(lola_sampler_params *params);
+
+/** A sampler: its parameters, its random generator and its token history. Used by one thread
+ *  at a time. */
+typedef struct lola_sampler lola_sampler;
+
+LOLA_API lola_status lola_sampler_create(const lola_sampler_params *params, lola_sampler **out);
+LOLA_API void lola_sampler_free(lola_sampler *sampler);
+
+/** Samples a token from logits[0..n_vocab) and records it in the sampler's history (for the
+ *  repetition penalty). LOLA_ERR_NON_FINITE if a logit is NaN (nothing changes); +-inf are
+ *  allowed (several +inf share the probability equally). */
+LOLA_API lola_status lola_sampler_sample(lola_sampler *sampler, const float *logits,
+                                         size_t n_vocab, int32_t *token);
+
+/** Adds tokens (ids >= 0) to the history without sampling (e.g. the prompt, for the repetition
+ *  penalty). */
+LOLA_API lola_status lola_sampler_accept(lola_sampler *sampler, const int32_t *tokens,
+                                         size_t n_tokens);
+
+/** Clears the history and reseeds the generator. */
+LOLA_API lola_status lola_sampler_reset(lola_sampler *sampler, uint64_t seed);
+
+/** Streaming generation: called with each new token and its bytes (valid during the call only;
+ *  NULL with piece_len 0 when the model has no tokenizer, and then no token ends the
+ *  generation); return false to stop. Must not use the context or the sampler. */
+typedef bool (*lola_token_fn)(int32_t token, const char *piece, size_t piece_len,
+                              void *user_data);
+
+/** Generates up to max_tokens tokens after what the context has been fed: samples from the
+ *  current logits, feeds the token, calls on_token (may be NULL), and stops at an
+ *  end-of-generation token (recorded in the sampler's history, neither fed nor passed on), at
+ *  max_tokens, or when on_token returns false. The context must have logits (feed the prompt
+ *  first; else LOLA_ERR_UNSUPPORTED). The context's abort callback is polled before each token:
+ *  LOLA_ERR_ABORTED leaves every generated token fed and the logits valid. *n_generated (may be
+ *  NULL) counts the tokens fed and passed to on_token, including one it refused, and is set on
+ *  errors too. */
+LOLA_API lola_status lola_generate(lola_context *ctx, lola_sampler *sampler, size_t max_tokens,
+                                   lola_token_fn on_token, void *user_data,
+                                   size_t *n_generated);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,7 @@
 // lola_model.cpp: the model and context part of the C API, over core/model.
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -65,6 +67,10 @@ lola::model::ContextConfig to_context_config(const lola_context_params &p) {
     a.seed = p.seed;
     a.eps = p.eps;
     a.performer_orthogonal = p.performer_orthogonal != 0;
+    if (!std::isnan(p.gate_logit)) {
+        if (!std::isfinite(p.gate_logit)) fail(LOLA_ERR_INVALID_ARGUMENT, "gate_logit must be finite or NaN");
+        c.gate_logit = p.gate_logit;
+    }
     return c;
 }
 
@@ -158,6 +164,29 @@ lola_status lola_model_get_info(const lola_model *model, lola_model_info *info) 
     });
 }
 
+lola_status lola_file_describe(const char *path, char *text, size_t capacity, size_t *text_len) {
+    return guard(__func__, [&] {
+        require_pointer(path, "path");
+        require_pointer(text_len, "text_len");
+        std::string summary;
+        try {
+            summary = lola::gguf::File::open(path)->describe();
+        } catch (const lola::Error &e) {
+            fail(static_cast<lola_status>(e.status()), std::string("'") + path + "': " + e.what());
+        }
+        *text_len = summary.size();
+        if (!text) {
+            if (capacity != 0) fail(LOLA_ERR_NULL_POINTER, "text is NULL with a non-zero capacity");
+            return LOLA_OK;
+        }
+        if (capacity < summary.size() + 1)
+            fail(LOLA_ERR_BUFFER_TOO_SMALL, "capacity " + std::to_string(capacity) + " < " +
+                                                std::to_string(summary.size() + 1) + " bytes");
+        std::memcpy(text, summary.c_str(), summary.size() + 1);
+        return LOLA_OK;
+    });
+}
+
 lola_status lola_context_params_init(lola_context_params *params) {
     return guard(__func__, [&] {
         require_pointer(params, "params");
@@ -174,6 +203,7 @@ lola_status lola_context_params_init(lola_context_params *params) {
         params->scoring = LOLA_SCORING_SRE;
         params->seed = d.seed;
         params->eps = static_cast<float>(d.eps);
+        params->gate_logit = std::numeric_limits<float>::quiet_NaN();
         return LOLA_OK;
     });
 }

@@ -64,6 +64,7 @@ LayerConfig layer_config(const Model &model, const ContextConfig &config, int64_
     if (c.feature_map == FeatureMapKind::precomputed)
         fail(Status::invalid_argument, "precomputed features are not available inside a model");
     if (model.has_lola_tensors() && c.window_factors.empty()) c.window_factors = w.window_factors;
+    if (config.gate_logit) c.window_factors.assign(static_cast<size_t>(hp.n_head), *config.gate_logit);
     c.n_threads = std::max(1, config.n_threads);
     return c;
 }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "lola/layer.hpp"
@@ -23,6 +24,9 @@ struct ContextConfig {
     // is hedgehog when the model carries LoLA tensors and `feature_map_auto` is set.
     LayerConfig attention;
     bool feature_map_auto = true;
+    // Gate logit for every head (g = sigmoid); empty: the model's gates when it carries LoLA
+    // tensors, else 0 (g = 0.5, the plain hybrid).
+    std::optional<double> gate_logit;
     int n_threads = 1;
     int batch = 64;  // tokens per forward step in a prefill
 };

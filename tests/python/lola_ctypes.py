@@ -106,6 +106,7 @@ class ContextParams(C.Structure):
         ("seed", C.c_uint64),
         ("eps", C.c_float),
         ("performer_orthogonal", C.c_int32),
+        ("gate_logit", C.c_float),
     ]
 
 
@@ -352,7 +353,7 @@ class Model:
 class Context:
     """One lola_context. Keyword overrides are fields of lola_context_params (attention,
     chunk_size, sparse_capacity, feature_map, feature_dim, mixing, scoring, batch_size,
-    n_threads, seed, eps, performer_orthogonal); the rest keep lola_context_params_init's
+    n_threads, seed, eps, performer_orthogonal, gate_logit); the rest keep lola_context_params_init's
     defaults."""
 
     def __init__(self, model: Model, _handle=None, **overrides):

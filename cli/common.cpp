@@ -1,0 +1,231 @@
+// common.cpp: see common.hpp.
+#include "common.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+namespace cli {
+
+void check(lola_status s, const std::string &what) {
+    if (s != LOLA_OK)
+        throw Failure(what + ": " + lola_last_error_message() + " (" + lola_status_string(s) + ")");
+}
+
+namespace {
+
+// An argument that is a value rather than an option: anything not starting with '-', "-"
+// itself, and negative numbers.
+bool is_value(const std::string &a) {
+    if (a.empty() || a[0] != '-' || a.size() == 1) return true;
+    return std::isdigit(static_cast<unsigned char>(a[1])) || a[1] == '.';
+}
+
+}  // namespace
+
+Args::Args(int argc, char **argv, int first) {
+    for (int i = first; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.rfind("--", 0) != 0 && !(a.size() == 2 && a[0] == '-'))
+            throw Failure("unexpected argument '" + a + "'", 2);
+        std::string name = a.size() == 2 ? a.substr(1) : a.substr(2);
+        std::string value;
+        if (const size_t eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+        } else if (i + 1 < argc && is_value(argv[i + 1])) {
+            value = argv[++i];
+        } else {
+            value = "\x01";  // a flag
+        }
+        values_[name] = value;
+        used_[name] = false;
+    }
+}
+
+bool Args::flag(const std::string &name) {
+    auto it = values_.find(name);
+    if (it == values_.end()) return false;
+    used_[name] = true;
+    if (it->second != "\x01") throw Failure("--" + name + " takes no value", 2);
+    return true;
+}
+
+std::string Args::get(const std::string &name, const std::string &fallback) {
+    auto it = values_.find(name);
+    if (it == values_.end()) return fallback;
+    used_[name] = true;
+    if (it->second == "\x01") throw Failure("--" + name + " needs a value", 2);
+    return it->second;
+}
+
+std::string Args::require(const std::string &name) {
+    const std::string v = get(name, "\x02");
+    if (v == "\x02") throw Failure("missing --" + name, 2);
+    return v;
+}
+
+long long Args::get_int(const std::string &name, long long fallback) {
+    const std::string v = get(name, "");
+    if (v.empty()) return fallback;
+    char *end = nullptr;
+    const long long x = std::strtoll(v.c_str(), &end, 10);
+    if (!end || *end) throw Failure("--" + name + " needs an integer, got '" + v + "'", 2);
+    return x;
+}
+
+double Args::get_float(const std::string &name, double fallback) {
+    const std::string v = get(name, "");
+    if (v.empty()) return fallback;
+    char *end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (!end || *end) throw Failure("--" + name + " needs a number, got '" + v + "'", 2);
+    return x;
+}
+
+void Args::finish() const {
+    for (const auto &[name, used] : used_)
+        if (!used) throw Failure("unknown option --" + name, 2);
+}
+
+Model::Model(const std::string &path) {
+    lola_model_params mp;
+    check(lola_model_params_init(&mp), "model params");
+    check(lola_model_load(path.c_str(), &mp, &p), "cannot load the model");
+}
+
+lola_model_info Model::info() const {
+    lola_model_info i;
+    i.struct_size = sizeof i;
+    check(lola_model_get_info(p, &i), "model info");
+    return i;
+}
+
+Context::Context(Model &model, const lola_context_params &params) {
+    check(lola_context_create(model.p, &params, &p), "cannot create a context");
+}
+
+void Context::feed(const std::vector<int32_t> &tokens) {
+    check(lola_context_feed(p, tokens.data(), tokens.size(), 0, nullptr), "feed");
+}
+
+std::vector<float> Context::logits() const {
+    const float *l = nullptr;
+    size_t rows = 0, vocab = 0;
+    check(lola_context_logits(p, &l, &rows, &vocab), "logits");
+    return std::vector<float>(l + (rows - 1) * vocab, l + rows * vocab);
+}
+
+lola_context_info Context::info() const {
+    lola_context_info i;
+    i.struct_size = sizeof i;
+    check(lola_context_get_info(p, &i), "context info");
+    return i;
+}
+
+namespace {
+
+int32_t choice(const std::string &option, const std::string &value,
+               const std::vector<std::pair<const char *, int32_t>> &names) {
+    for (const auto &[name, v] : names)
+        if (value == name) return v;
+    std::string all;
+    for (const auto &n : names) all += std::string(all.empty() ? "" : ", ") + n.first;
+    throw Failure("--" + option + " must be one of " + all + ", got '" + value + "'", 2);
+}
+
+}  // namespace
+
+lola_context_params context_params(Args &args) {
+    lola_context_params p;
+    check(lola_context_params_init(&p), "context params");
+    p.attention = choice("attention", args.get("attention", "lola"),
+                         {{"lola", LOLA_ATTENTION_LOLA}, {"full", LOLA_ATTENTION_FULL},
+                          {"window", LOLA_ATTENTION_WINDOW}});
+    p.chunk_size = static_cast<int32_t>(args.get_int("chunk", p.chunk_size));
+    p.sparse_capacity = static_cast<int32_t>(args.get_int("sparse", p.sparse_capacity));
+    p.feature_map = choice("feature-map", args.get("feature-map", "auto"),
+                           {{"auto", LOLA_FEATURE_MAP_AUTO}, {"hedgehog", LOLA_FEATURE_MAP_HEDGEHOG},
+                            {"performer", LOLA_FEATURE_MAP_PERFORMER}, {"elu1", LOLA_FEATURE_MAP_ELU1},
+                            {"relu", LOLA_FEATURE_MAP_RELU}});
+    p.feature_dim = static_cast<int32_t>(args.get_int("feature-dim", 0));
+    p.mixing = choice("mixing", args.get("mixing", "a"), {{"a", LOLA_MIXING_LOLA}, {"b", LOLA_MIXING_LOLCATS}});
+    p.scoring = choice("scoring", args.get("scoring", "sre"),
+                       {{"sre", LOLA_SCORING_SRE}, {"recency", LOLA_SCORING_RECENCY},
+                        {"random", LOLA_SCORING_RANDOM}, {"value-norm", LOLA_SCORING_VALUE_NORM}});
+    p.seed = static_cast<uint64_t>(args.get_int("lola-seed", static_cast<long long>(p.seed)));
+    const double gate = args.get_float("gate-logit", std::nan(""));
+    if (!std::isnan(gate)) p.gate_logit = static_cast<float>(gate);
+    p.n_threads = static_cast<int32_t>(args.get_int("threads", 2));
+    p.batch_size = static_cast<int32_t>(args.get_int("batch", p.batch_size));
+    return p;
+}
+
+const char *context_options_help() {
+    return "attention (LoLA and the baselines):\n"
+           "  --attention lola|full|window  lola: window + sparse cache + linear state (default)\n"
+           "  --chunk C            window unit: the window holds the last C..2C tokens (64)\n"
+           "  --sparse LAMBDA      sparse cache entries per head; 0 = window + linear state (64)\n"
+           "  --feature-map auto|hedgehog|performer|elu1|relu   (auto: hedgehog if the file has\n"
+           "                       LoLA tensors, else performer, training-free)\n"
+           "  --feature-dim F      features of the linear state (0 = the map's default)\n"
+           "  --mixing a|b         a: LoLA's gated mix (default), b: LoLCATs'\n"
+           "  --scoring sre|recency|random|value-norm   what the sparse cache keeps (sre)\n"
+           "  --lola-seed N        performer projections and random scoring\n"
+           "  --gate-logit W       weight of window + sparse cache against the linear state,\n"
+           "                       g = sigmoid(W) for every head (default: the file's, else 0)\n"
+           "  --threads N          worker threads (2)   --batch N  prefill tokens per step (64)\n";
+}
+
+lola_sampler_params sampler_params(Args &args) {
+    lola_sampler_params p;
+    check(lola_sampler_params_init(&p), "sampler params");
+    p.temperature = static_cast<float>(args.get_float("temp", p.temperature));
+    p.top_k = static_cast<int32_t>(args.get_int("top-k", p.top_k));
+    p.top_p = static_cast<float>(args.get_float("top-p", p.top_p));
+    p.min_p = static_cast<float>(args.get_float("min-p", p.min_p));
+    p.repeat_penalty = static_cast<float>(args.get_float("repeat-penalty", p.repeat_penalty));
+    p.penalty_last_n = static_cast<int32_t>(args.get_int("repeat-last-n", p.penalty_last_n));
+    p.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<long long>(p.seed)));
+    return p;
+}
+
+const char *sampler_options_help() {
+    return "sampling:\n"
+           "  --temp T (0.8; 0 = greedy)  --top-k K (40)  --top-p P (0.95)  --min-p P (0.05)\n"
+           "  --repeat-penalty R (1.0)  --repeat-last-n N (64)  --seed N\n";
+}
+
+std::vector<int32_t> tokenize(const Model &model, const std::string &text, bool special) {
+    const uint32_t flags = special ? (LOLA_TOKENIZE_ADD_SPECIAL | LOLA_TOKENIZE_PARSE_SPECIAL) : 0;
+    size_t n = 0;
+    check(lola_tokenize(model.p, text.data(), text.size(), flags, nullptr, 0, &n), "tokenize");
+    std::vector<int32_t> tokens(n);
+    check(lola_tokenize(model.p, text.data(), text.size(), flags, tokens.data(), tokens.size(), &n),
+          "tokenize");
+    return tokens;
+}
+
+std::string detokenize(const Model &model, const std::vector<int32_t> &tokens) {
+    size_t n = 0;
+    check(lola_detokenize(model.p, tokens.data(), tokens.size(), 0, nullptr, 0, &n), "detokenize");
+    std::string text(n, '\0');
+    check(lola_detokenize(model.p, tokens.data(), tokens.size(), 0, text.data(), text.size(), &n),
+          "detokenize");
+    return text;
+}
+
+std::string piece(const Model &model, int32_t token) {
+    size_t n = 0;
+    check(lola_token_to_piece(model.p, token, 0, nullptr, 0, &n), "token to piece");
+    std::string text(n, '\0');
+    check(lola_token_to_piece(model.p, token, 0, text.data(), text.size(), &n), "token to piece");
+    return text;
+}
+
+int argmax(const std::vector<float> &logits) {
+    return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+}  // namespace cli

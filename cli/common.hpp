@@ -1,0 +1,81 @@
+// common.hpp: what the `lola` subcommands share: argument parsing, the LoLA and sampling
+// options, and thin RAII over the C API (the CLI uses liblola through lola.h only).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "lola.h"
+
+namespace cli {
+
+// A usage or runtime error: printed as "lola: <message>" with exit status 1 (2 for usage).
+struct Failure : std::runtime_error {
+    Failure(const std::string &message, int status_code = 1)
+        : std::runtime_error(message), code(status_code) {}
+    int code;
+};
+
+// Throws Failure with liblola's message when s is not LOLA_OK.
+void check(lola_status s, const std::string &what);
+
+// --name value / --flag arguments after the subcommand.
+class Args {
+public:
+    Args(int argc, char **argv, int first);
+    bool flag(const std::string &name);                 // --name present (consumed)
+    std::string get(const std::string &name, const std::string &fallback);
+    std::string require(const std::string &name);
+    long long get_int(const std::string &name, long long fallback);
+    double get_float(const std::string &name, double fallback);
+    void finish() const;  // Failure(usage) for anything not consumed
+
+private:
+    std::map<std::string, std::string> values_;
+    std::map<std::string, bool> used_;
+};
+
+struct Model {
+    lola_model *p = nullptr;
+    explicit Model(const std::string &path);
+    ~Model() { lola_model_free(p); }
+    Model(const Model &) = delete;
+    Model &operator=(const Model &) = delete;
+    lola_model_info info() const;
+};
+
+struct Context {
+    lola_context *p = nullptr;
+    Context(Model &model, const lola_context_params &params);
+    ~Context() { lola_context_free(p); }
+    Context(const Context &) = delete;
+    Context &operator=(const Context &) = delete;
+    void feed(const std::vector<int32_t> &tokens);
+    std::vector<float> logits() const;  // the last row
+    lola_context_info info() const;
+};
+
+// The LoLA options every command takes (--attention, --chunk, --sparse, --feature-map,
+// --feature-dim, --mixing, --scoring, --seed, --threads, --batch); prints their help.
+lola_context_params context_params(Args &args);
+const char *context_options_help();
+
+// Sampling options (--temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n, --seed).
+lola_sampler_params sampler_params(Args &args);
+const char *sampler_options_help();
+
+std::vector<int32_t> tokenize(const Model &model, const std::string &text, bool special);
+std::string detokenize(const Model &model, const std::vector<int32_t> &tokens);
+std::string piece(const Model &model, int32_t token);
+
+int argmax(const std::vector<float> &logits);
+
+int cmd_info(Args &args);
+int cmd_run(Args &args);
+int cmd_passkey(Args &args);
+int cmd_cache(Args &args);
+
+}  // namespace cli

@@ -1,0 +1,57 @@
+// main.cpp: the `lola` command: dispatch to the subcommands; every failure is a message and a
+// non-zero exit status, never a crash.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "common.hpp"
+
+namespace {
+
+void usage(FILE *out) {
+    std::fprintf(out,
+                 "lola %s: run LoLA language models (constant-memory long-context attention)\n\n"
+                 "usage:\n"
+                 "  lola run -m MODEL -p PROMPT [-n N] [--system TEXT] [--raw] [--stats] [options]\n"
+                 "      stream a continuation (instruct models: PROMPT is a user message unless --raw)\n"
+                 "  lola info -m MODEL\n"
+                 "      metadata and tensors of a GGUF file, and whether liblola can run it\n"
+                 "  lola passkey -m MODEL [--lengths 1024,2048] [--depths 0.2,0.5,0.8] [--trials 2]\n"
+                 "               [--lola-only] [options]\n"
+                 "      pass-key retrieval: full attention, window only, lambda = 0 and LoLA at\n"
+                 "      the same cache size\n"
+                 "  lola cache -m MODEL -p PROMPT [--layer L] [--no-color] [options]\n"
+                 "      which prompt tokens each layer's sparse cache kept\n\n%s\n%s",
+                 lola_version(), cli::context_options_help(), cli::sampler_options_help());
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") ||
+        !std::strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (lola_abi_version() != LOLA_ABI_VERSION) {
+        std::fprintf(stderr, "lola: liblola ABI %d, this program was built for %d\n",
+                     lola_abi_version(), LOLA_ABI_VERSION);
+        return 1;
+    }
+    const std::string command = argv[1];
+    try {
+        cli::Args args(argc, argv, 2);
+        if (command == "run") return cli::cmd_run(args);
+        if (command == "info") return cli::cmd_info(args);
+        if (command == "passkey") return cli::cmd_passkey(args);
+        if (command == "cache") return cli::cmd_cache(args);
+        throw cli::Failure("unknown command '" + command + "' (run, info, passkey, cache)", 2);
+    } catch (const cli::Failure &f) {
+        std::fprintf(stderr, "lola: %s\n", f.what());
+        if (f.code == 2) std::fprintf(stderr, "run 'lola --help' for usage\n");
+        return f.code;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "lola: %s\n", e.what());
+        return 1;
+    }
+}
