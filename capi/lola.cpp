@@ -7,6 +7,7 @@
 #include <string>
 
 #include "boundary.hpp"
+#include "cache_query.hpp"
 #include "lola/error.hpp"
 #include "lola/layer.hpp"
 
@@ -219,29 +220,11 @@ lola_status lola_layer_get_info(const lola_layer *layer, lola_layer_info *info) 
     });
 }
 
-static const lola::HeadState<float> &head_state(const lola_layer *layer, int32_t head) {
-    const int n = layer->impl.config().n_heads;
-    if (head < 0 || head >= n)
-        fail(LOLA_ERR_INVALID_ARGUMENT, "head " + std::to_string(head) + " out of range [0, " +
-                                            std::to_string(n) + ")");
-    return layer->impl.state(layer->impl.state_head_of(head));
-}
-
 lola_status lola_layer_get_head_state(const lola_layer *layer, int32_t head,
                                       lola_head_state *state) {
     return guard(__func__, [&] {
         require_handle(layer, "layer");
-        require_pointer(state, "state");
-        if (state->struct_size != sizeof(lola_head_state))
-            fail(LOLA_ERR_VERSION_MISMATCH, "state->struct_size is " + std::to_string(state->struct_size) +
-                                                ", expected " + std::to_string(sizeof(lola_head_state)));
-        const lola::HeadState<float> &st = head_state(layer, head);
-        state->state_head = layer->impl.state_head_of(head);
-        state->n_window = st.prev.size() + st.cur.size();
-        state->n_sparse = st.sparse.size();
-        state->n_folded = st.n_folded;
-        state->n_evicted = st.n_evicted;
-        state->bytes = st.bytes();
+        fill_head_state(layer->impl, head, state);
         return LOLA_OK;
     });
 }
@@ -251,30 +234,7 @@ lola_status lola_layer_get_positions(const lola_layer *layer, int32_t head, int3
                                      size_t *n_out) {
     return guard(__func__, [&] {
         require_handle(layer, "layer");
-        require_pointer(n_out, "n_out");
-        const lola::HeadState<float> &st = head_state(layer, head);
-        if (memory != LOLA_MEMORY_WINDOW && memory != LOLA_MEMORY_SPARSE)
-            fail(LOLA_ERR_INVALID_ARGUMENT, "memory must be LOLA_MEMORY_WINDOW or LOLA_MEMORY_SPARSE");
-        if (memory == LOLA_MEMORY_WINDOW && scores)
-            fail(LOLA_ERR_INVALID_ARGUMENT, "window entries have no scores: pass scores = NULL");
-        const size_t n = memory == LOLA_MEMORY_SPARSE ? st.sparse.size()
-                                                      : st.prev.size() + st.cur.size();
-        *n_out = n;
-        if (!positions) {
-            if (capacity != 0 || scores)
-                fail(LOLA_ERR_NULL_POINTER, "positions is NULL with a non-zero capacity");
-            return LOLA_OK;
-        }
-        if (capacity < n)
-            fail(LOLA_ERR_BUFFER_TOO_SMALL, "capacity " + std::to_string(capacity) + " < " +
-                                                std::to_string(n) + " positions");
-        if (memory == LOLA_MEMORY_SPARSE) {
-            std::copy(st.sparse.pos.begin(), st.sparse.pos.end(), positions);
-            if (scores) std::copy(st.sparse.score.begin(), st.sparse.score.end(), scores);
-        } else {
-            int64_t *p = std::copy(st.prev.pos.begin(), st.prev.pos.end(), positions);
-            std::copy(st.cur.pos.begin(), st.cur.pos.end(), p);
-        }
+        fill_positions(layer->impl, head, memory, positions, scores, capacity, n_out);
         return LOLA_OK;
     });
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "boundary.hpp"
+#include "cache_query.hpp"
 #include "lola.h"
 #include "model/llama_context.hpp"
 #include "model/llama_model.hpp"
@@ -35,16 +36,6 @@ void log_message(int32_t level, const std::string &message) {
     } else if (level >= LOLA_LOG_WARN) {
         std::fprintf(stderr, "liblola: %s\n", message.c_str());
     }
-}
-
-template <class S>
-void require_struct(const S *s, const char *name) {
-    require_pointer(s, name);
-    if (s->struct_size != sizeof(S))
-        fail(LOLA_ERR_VERSION_MISMATCH, std::string(name) + "->struct_size is " +
-                                            std::to_string(s->struct_size) + ", expected " +
-                                            std::to_string(sizeof(S)) +
-                                            " (use the matching *_init function)");
 }
 
 lola::model::ContextConfig to_context_config(const lola_context_params &p) {
@@ -331,17 +322,7 @@ lola_status lola_context_get_head_state(const lola_context *ctx, int32_t layer, 
                                         lola_head_state *state) {
     return guard(__func__, [&] {
         require_handle(ctx, "ctx");
-        require_struct(state, "state");
-        const lola::Layer<float> &l = context_layer(ctx, layer);
-        if (head < 0 || head >= l.config().n_heads)
-            fail(LOLA_ERR_INVALID_ARGUMENT, "head " + std::to_string(head) + " out of range");
-        const auto &st = l.state(l.state_head_of(head));
-        state->state_head = l.state_head_of(head);
-        state->n_window = st.prev.size() + st.cur.size();
-        state->n_sparse = st.sparse.size();
-        state->n_folded = st.n_folded;
-        state->n_evicted = st.n_evicted;
-        state->bytes = st.bytes();
+        fill_head_state(context_layer(ctx, layer), head, state);
         return LOLA_OK;
     });
 }
@@ -351,31 +332,7 @@ lola_status lola_context_get_positions(const lola_context *ctx, int32_t layer, i
                                        size_t capacity, size_t *n_out) {
     return guard(__func__, [&] {
         require_handle(ctx, "ctx");
-        require_pointer(n_out, "n_out");
-        const lola::Layer<float> &l = context_layer(ctx, layer);
-        if (head < 0 || head >= l.config().n_heads)
-            fail(LOLA_ERR_INVALID_ARGUMENT, "head " + std::to_string(head) + " out of range");
-        if (memory != LOLA_MEMORY_WINDOW && memory != LOLA_MEMORY_SPARSE)
-            fail(LOLA_ERR_INVALID_ARGUMENT, "memory must be LOLA_MEMORY_WINDOW or LOLA_MEMORY_SPARSE");
-        if (memory == LOLA_MEMORY_WINDOW && scores)
-            fail(LOLA_ERR_INVALID_ARGUMENT, "window entries have no scores: pass scores = NULL");
-        const auto &st = l.state(l.state_head_of(head));
-        const size_t n = memory == LOLA_MEMORY_SPARSE ? st.sparse.size() : st.prev.size() + st.cur.size();
-        *n_out = n;
-        if (!positions) {
-            if (capacity != 0 || scores) fail(LOLA_ERR_NULL_POINTER, "positions is NULL with a non-zero capacity");
-            return LOLA_OK;
-        }
-        if (capacity < n)
-            fail(LOLA_ERR_BUFFER_TOO_SMALL, "capacity " + std::to_string(capacity) + " < " +
-                                                std::to_string(n) + " positions");
-        if (memory == LOLA_MEMORY_SPARSE) {
-            std::copy(st.sparse.pos.begin(), st.sparse.pos.end(), positions);
-            if (scores) std::copy(st.sparse.score.begin(), st.sparse.score.end(), scores);
-        } else {
-            int64_t *p = std::copy(st.prev.pos.begin(), st.prev.pos.end(), positions);
-            std::copy(st.cur.pos.begin(), st.cur.pos.end(), p);
-        }
+        fill_positions(context_layer(ctx, layer), head, memory, positions, scores, capacity, n_out);
         return LOLA_OK;
     });
 }

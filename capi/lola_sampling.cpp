@@ -20,16 +20,6 @@ namespace {
 
 using namespace lola::capi;
 
-template <class S>
-void require_struct(const S *s, const char *name) {
-    require_pointer(s, name);
-    if (s->struct_size != sizeof(S))
-        fail(LOLA_ERR_VERSION_MISMATCH, std::string(name) + "->struct_size is " +
-                                            std::to_string(s->struct_size) + ", expected " +
-                                            std::to_string(sizeof(S)) +
-                                            " (use the matching *_init function)");
-}
-
 lola::text::SamplerParams to_sampler_params(const lola_sampler_params &p) {
     lola::text::SamplerParams s;
     s.temperature = p.temperature;
