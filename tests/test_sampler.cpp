@@ -794,59 +794,21 @@ std::string vocab_text(int id, int eos) {
 }
 
 std::string write_vocab_model(const std::string &path, int eos) {
-    const lola_test::TinyLlama t;
-    lola_test::GgufBuilder g;
-    g.kv_str("general.architecture", "llama").kv_str("general.name", "tiny random llama with a vocabulary");
-    g.kv_u32("llama.context_length", 4096).kv_u32("llama.embedding_length", static_cast<uint32_t>(t.n_embd));
-    g.kv_u32("llama.block_count", static_cast<uint32_t>(t.n_layer));
-    g.kv_u32("llama.feed_forward_length", static_cast<uint32_t>(t.n_ff));
-    g.kv_u32("llama.attention.head_count", static_cast<uint32_t>(t.n_head));
-    g.kv_u32("llama.attention.head_count_kv", static_cast<uint32_t>(t.n_head_kv));
-    g.kv_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f).kv_f32("llama.rope.freq_base", 10000.f);
-    std::vector<std::string> tokens;
-    lola_test::Bytes types;
-    for (int i = 0; i < t.n_vocab; ++i) {
-        tokens.push_back(vocab_text(i, eos));
-        types.i32(i == eos ? 3 : 1);  // control / normal
-    }
-    g.kv_str("tokenizer.ggml.model", "gpt2").kv_strings("tokenizer.ggml.tokens", tokens);
-    g.kv_array("tokenizer.ggml.token_type", lola_test::gguf_type::i32, tokens.size(), types);
-    g.kv_strings("tokenizer.ggml.merges", {});
-    if (eos >= 0) g.kv_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos));
-    const uint64_t E = static_cast<uint64_t>(t.n_embd), hd = static_cast<uint64_t>(t.head_dim());
-    g.tensor("token_embd.weight", {E, static_cast<uint64_t>(t.n_vocab)});
-    g.tensor("output_norm.weight", {E});
-    for (int l = 0; l < t.n_layer; ++l) {
-        const std::string b = "blk." + std::to_string(l) + ".";
-        g.tensor(b + "attn_norm.weight", {E});
-        g.tensor(b + "attn_q.weight", {E, t.n_head * hd});
-        g.tensor(b + "attn_k.weight", {E, t.n_head_kv * hd});
-        g.tensor(b + "attn_v.weight", {E, t.n_head_kv * hd});
-        g.tensor(b + "attn_output.weight", {t.n_head * hd, E});
-        g.tensor(b + "ffn_norm.weight", {E});
-        g.tensor(b + "ffn_gate.weight", {E, static_cast<uint64_t>(t.n_ff)});
-        g.tensor(b + "ffn_up.weight", {E, static_cast<uint64_t>(t.n_ff)});
-        g.tensor(b + "ffn_down.weight", {static_cast<uint64_t>(t.n_ff), E});
-    }
-    size_t start = 0;
-    std::vector<uint8_t> out = g.build(&start);
-    const std::vector<uint64_t> offsets = g.offsets();
-    std::mt19937_64 rng(t.seed);
-    std::normal_distribution<float> normal(0.f, 1.f);
-    for (size_t i = 0; i < g.tensors.size(); ++i) {
-        const auto &tensor = g.tensors[i];
-        uint64_t n = 1;
-        for (uint64_t d : tensor.dims) n *= d;
-        const bool norm = tensor.dims.size() == 1;
-        const float scale = norm ? 0.1f : 1.f / std::sqrt(static_cast<float>(tensor.dims[0]));
-        for (uint64_t j = 0; j < n; ++j) {
-            const float x = norm ? 1.f + scale * normal(rng) : scale * normal(rng);
-            std::memcpy(out.data() + start + offsets[i] + 4 * j, &x, 4);
+    lola_test::TinyLlama t;
+    t.name = "tiny random llama with a vocabulary";
+    t.extra_kv = [&t, eos](lola_test::GgufBuilder &g) {
+        std::vector<std::string> tokens;
+        lola_test::Bytes types;
+        for (int i = 0; i < t.n_vocab; ++i) {
+            tokens.push_back(vocab_text(i, eos));
+            types.i32(i == eos ? 3 : 1);  // control / normal
         }
-    }
-    std::ofstream f(path, std::ios::binary);
-    f.write(reinterpret_cast<const char *>(out.data()), static_cast<std::streamsize>(out.size()));
-    return path;
+        g.kv_str("tokenizer.ggml.model", "gpt2").kv_strings("tokenizer.ggml.tokens", tokens);
+        g.kv_array("tokenizer.ggml.token_type", lola_test::gguf_type::i32, tokens.size(), types);
+        g.kv_strings("tokenizer.ggml.merges", {});
+        if (eos >= 0) g.kv_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos));
+    };
+    return t.write(path);
 }
 
 struct GenRun {

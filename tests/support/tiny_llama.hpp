@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,19 +17,23 @@ struct TinyLlama {
     int n_vocab = 97, n_embd = 32, n_layer = 2, n_head = 4, n_head_kv = 2, n_ff = 48;
     uint64_t seed = 1;
     bool tied = true;
+    std::string name = "tiny random llama";
+    // Extra metadata (e.g. a tokenizer vocabulary), written after the hyperparameters.
+    std::function<void(GgufBuilder &)> extra_kv;
 
     int head_dim() const { return n_embd / n_head; }
 
     // The file's bytes.
     std::vector<uint8_t> bytes() const {
         GgufBuilder g;
-        g.kv_str("general.architecture", "llama").kv_str("general.name", "tiny random llama");
+        g.kv_str("general.architecture", "llama").kv_str("general.name", name);
         g.kv_u32("llama.context_length", 4096).kv_u32("llama.embedding_length", static_cast<uint32_t>(n_embd));
         g.kv_u32("llama.block_count", static_cast<uint32_t>(n_layer));
         g.kv_u32("llama.feed_forward_length", static_cast<uint32_t>(n_ff));
         g.kv_u32("llama.attention.head_count", static_cast<uint32_t>(n_head));
         g.kv_u32("llama.attention.head_count_kv", static_cast<uint32_t>(n_head_kv));
         g.kv_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f).kv_f32("llama.rope.freq_base", 10000.f);
+        if (extra_kv) extra_kv(g);
         const uint64_t E = static_cast<uint64_t>(n_embd), hd = static_cast<uint64_t>(head_dim());
         g.tensor("token_embd.weight", {E, static_cast<uint64_t>(n_vocab)});
         g.tensor("output_norm.weight", {E});
