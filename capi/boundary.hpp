@@ -6,7 +6,9 @@
 #include <initializer_list>
 #include <new>
 #include <stdexcept>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "lola.h"
 #include "lola/error.hpp"
@@ -77,6 +79,19 @@ void require_struct(const S *s, const char *name) {
                                             std::to_string(s->struct_size) + ", expected " +
                                             std::to_string(sizeof(S)) +
                                             " (use the matching *_init function)");
+}
+
+// Copies a saved state blob into a caller's buffer (the *_state_save contract): *written gets
+// the blob's size; BUFFER_TOO_SMALL, writing nothing, when capacity is smaller.
+inline void copy_out(const std::vector<unsigned char> &blob, void *buffer, size_t capacity,
+                     size_t *written) {
+    require_pointer(written, "written");
+    *written = blob.size();
+    if (capacity < blob.size())
+        fail(LOLA_ERR_BUFFER_TOO_SMALL, "capacity " + std::to_string(capacity) +
+                                            " < state size " + std::to_string(blob.size()));
+    require_pointer(buffer, "buffer");
+    std::memcpy(buffer, blob.data(), blob.size());
 }
 
 }  // namespace lola::capi

@@ -252,14 +252,7 @@ lola_status lola_layer_state_save(const lola_layer *layer, void *buffer, size_t 
                                   size_t *written) {
     return guard(__func__, [&] {
         require_handle(layer, "layer");
-        require_pointer(written, "written");
-        const std::vector<unsigned char> blob = layer->impl.save();
-        *written = blob.size();
-        if (capacity < blob.size())
-            fail(LOLA_ERR_BUFFER_TOO_SMALL, "capacity " + std::to_string(capacity) +
-                                                " < state size " + std::to_string(blob.size()));
-        require_pointer(buffer, "buffer");
-        std::memcpy(buffer, blob.data(), blob.size());
+        copy_out(layer->impl.save(), buffer, capacity, written);
         return LOLA_OK;
     });
 }

@@ -341,7 +341,7 @@ lola_status lola_context_state_size(const lola_context *ctx, size_t *size) {
     return guard(__func__, [&] {
         require_handle(ctx, "ctx");
         require_pointer(size, "size");
-        *size = ctx->impl->save().size();
+        *size = ctx->impl->save_size();
         return LOLA_OK;
     });
 }
@@ -350,14 +350,7 @@ lola_status lola_context_state_save(const lola_context *ctx, void *buffer, size_
                                     size_t *written) {
     return guard(__func__, [&] {
         require_handle(ctx, "ctx");
-        require_pointer(written, "written");
-        const std::vector<unsigned char> blob = ctx->impl->save();
-        *written = blob.size();
-        if (capacity < blob.size())
-            fail(LOLA_ERR_BUFFER_TOO_SMALL, "capacity " + std::to_string(capacity) +
-                                                " < state size " + std::to_string(blob.size()));
-        require_pointer(buffer, "buffer");
-        std::memcpy(buffer, blob.data(), blob.size());
+        copy_out(ctx->impl->save(), buffer, capacity, written);
         return LOLA_OK;
     });
 }

@@ -228,9 +228,16 @@ void Context::step(const int32_t *tokens, int64_t n, bool want_logits, bool all_
     n_past_ += n;
 }
 
+size_t Context::save_size() const {
+    size_t total = 8 + 8 + 8 + 4;  // magic, fingerprint, n_past, n_layers
+    for (const auto &l : layers_) total += 8 + l->save_size();
+    return total;
+}
+
 std::vector<unsigned char> Context::save() const {
     // [u64 model fingerprint][u64 n_past][u32 n_layers] then per layer [u64 size][layer blob]
     std::vector<unsigned char> out;
+    out.reserve(save_size());
     auto put = [&](const void *p, size_t n) {
         const auto *b = static_cast<const unsigned char *>(p);
         out.insert(out.end(), b, b + n);
@@ -248,6 +255,7 @@ std::vector<unsigned char> Context::save() const {
         put(&size, 8);
         put(blob.data(), blob.size());
     }
+    if (out.size() != save_size()) fail(Status::internal, "context state size miscomputed");
     return out;
 }
 

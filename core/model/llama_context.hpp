@@ -58,6 +58,7 @@ public:
     // size, not its contents, so this reaches long contexts without an O(n) prefill.
     void fill_synthetic(int64_t n, uint64_t seed);
     std::vector<unsigned char> save() const;
+    size_t save_size() const;  // == save().size(), without building the blob
     void restore(const unsigned char *data, size_t size);
 
 private:
