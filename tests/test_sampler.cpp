@@ -23,6 +23,7 @@
 #include "lola.h"
 #include "text/sampler.hpp"
 #include "tiny_llama.hpp"
+#include "vocab_llama.hpp"
 
 namespace {
 
@@ -794,21 +795,7 @@ std::string vocab_text(int id, int eos) {
 }
 
 std::string write_vocab_model(const std::string &path, int eos) {
-    lola_test::TinyLlama t;
-    t.name = "tiny random llama with a vocabulary";
-    t.extra_kv = [&t, eos](lola_test::GgufBuilder &g) {
-        std::vector<std::string> tokens;
-        lola_test::Bytes types;
-        for (int i = 0; i < t.n_vocab; ++i) {
-            tokens.push_back(vocab_text(i, eos));
-            types.i32(i == eos ? 3 : 1);  // control / normal
-        }
-        g.kv_str("tokenizer.ggml.model", "gpt2").kv_strings("tokenizer.ggml.tokens", tokens);
-        g.kv_array("tokenizer.ggml.token_type", lola_test::gguf_type::i32, tokens.size(), types);
-        g.kv_strings("tokenizer.ggml.merges", {});
-        if (eos >= 0) g.kv_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos));
-    };
-    return t.write(path);
+    return lola_test::write_vocab_llama(path, [eos](int id) { return vocab_text(id, eos); }, eos);
 }
 
 struct GenRun {
