@@ -1,0 +1,56 @@
+//! Safe Rust API of liblola, a runtime for LoLA attention (Low-Rank Linear Attention with
+//! Sparse Caching): constant-memory inference over Llama-architecture GGUF models.
+//!
+//! * [`Model`]: a loaded model and its tokenizer; immutable, `Send + Sync`.
+//! * [`Context`]: one inference stream, borrowing its model (`Context<'m>`); feed tokens, read
+//!   logits borrowed from the context, inspect, save and restore the LoLA cache.
+//! * [`Sampler`] and [`generate`]: streaming generation as an iterator.
+//! * [`Layer`]: one standalone LoLA attention layer over caller-supplied q, k, v.
+//!
+//! Every fallible call returns [`Result<T, Error>`](Error): the C status and liblola's message.
+//! The library's ABI version is checked against the header these bindings were generated from
+//! on the first model or layer creation.
+//!
+//! ```no_run
+//! use lola::{generate, ContextParams, Model, Sampler, SamplerParams};
+//!
+//! let model = Model::load("SmolLM2-135M-Instruct.gguf")?;
+//! let mut ctx = model.new_context(&ContextParams::new().chunk_size(64).sparse_capacity(64))?;
+//! ctx.feed(&model.tokenize("The capital of France is", true, false)?)?;
+//! let mut sampler = Sampler::new(&SamplerParams::greedy())?;
+//! for text in generate(&mut ctx, &mut sampler, 32).text() {
+//!     print!("{}", text?);
+//! }
+//! # Ok::<(), lola::Error>(())
+//! ```
+mod buffers;
+mod cache;
+mod context;
+mod error;
+mod generate;
+mod kinds;
+mod layer;
+mod model;
+mod sampler;
+
+pub use cache::{HeadCache, HeadState};
+pub use context::{Context, ContextInfo, ContextParams};
+pub use error::{check_abi_version, Error, Result, Status};
+pub use generate::{generate, Generate, Text, Token, Utf8Buffer};
+pub use kinds::{Attention, Device, FeatureMap, Memory, Mixing, Scoring};
+pub use layer::{Layer, LayerInfo, LayerParams};
+pub use model::{ChatMessage, Model, ModelInfo, ModelParams, SpecialTokens};
+pub use sampler::{Sampler, SamplerParams};
+
+/// The library's version string, e.g. "0.1.0".
+pub fn version() -> &'static str {
+    // SAFETY: static storage, never NULL.
+    let v = unsafe { std::ffi::CStr::from_ptr(lola_sys::lola_version()) };
+    v.to_str().unwrap_or("")
+}
+
+/// The ABI version of the loaded library and the one these bindings were generated for.
+pub fn abi_versions() -> (i32, i32) {
+    // SAFETY: no arguments.
+    (unsafe { lola_sys::lola_abi_version() }, lola_sys::LOLA_ABI_VERSION as i32)
+}
