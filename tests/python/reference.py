@@ -52,6 +52,11 @@ class LlamaModel:
     has_lola: bool = False
     hedgehog_dim: int = 0           # F of the file's hedgehog maps (2 * ne[0])
     tensor_types: dict = field(default_factory=dict)  # name -> GGMLQuantizationType name
+    # Hugging Face checkpoints (the converter's tests): "half" rotates (x[i], x[i + d/2]) as
+    # transformers does, instead of GGUF's adjacent pairs; rope_inv_freq, when set, replaces
+    # the frequencies computed from rope_base / rope_freq_scale / rope_freq_factors.
+    rope_layout: str = "adjacent"
+    rope_inv_freq: np.ndarray | None = None
 
 
 def _field_value(reader, key):
@@ -336,21 +341,27 @@ def rms_norm(x, w, eps):
 
 
 def rope(x, pos0, model: LlamaModel):
-    """Rotates adjacent pairs (x[2i], x[2i+1]) of every head. x: (T, n_heads, head_dim)."""
+    """Rotates the pairs of every head (adjacent, or i and i + d/2 for model.rope_layout
+    "half"). x: (T, n_heads, head_dim)."""
     T, _, hd = x.shape
     half = hd // 2
     i = np.arange(half, dtype=np.float64)
     inv_freq = model.rope_base ** (-2.0 * i / hd) * model.rope_freq_scale
     if model.rope_freq_factors is not None:
         inv_freq = inv_freq / model.rope_freq_factors
+    if model.rope_inv_freq is not None:
+        inv_freq = np.asarray(model.rope_inv_freq, dtype=np.float64)
+    # pair i is (x[2i], x[2i+1]) in GGUF's layout, (x[i], x[i + d/2]) in Hugging Face's
+    first, second = (slice(0, half), slice(half, hd)) if model.rope_layout == "half" else \
+        (slice(0, hd, 2), slice(1, hd, 2))
     out = np.empty_like(x)
     for t in range(T):
         ang = (pos0 + t) * inv_freq
         c, s = np.cos(ang), np.sin(ang)
-        x0 = x[t, :, 0::2]
-        x1 = x[t, :, 1::2]
-        out[t, :, 0::2] = x0 * c - x1 * s
-        out[t, :, 1::2] = x0 * s + x1 * c
+        x0 = x[t, :, first]
+        x1 = x[t, :, second]
+        out[t, :, first] = x0 * c - x1 * s
+        out[t, :, second] = x0 * s + x1 * c
     return out
 
 
