@@ -1,0 +1,120 @@
+//! Bad input becomes an Err with the C status and liblola's message, never a crash, and the
+//! object it was given is unchanged.
+mod common;
+
+use common::{load_model, model_path, small_lola};
+use lola::{ContextParams, Model, ModelParams, Sampler, SamplerParams, Status};
+
+/// A scratch file under the target's temp dir, removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn with_bytes(name: &str, bytes: &[u8]) -> TempFile {
+        let path = std::env::temp_dir().join(format!("lola-rs-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn missing_file_is_io_with_the_path() {
+    let path = "/nonexistent/dir/model.gguf";
+    let err = Model::load(path).unwrap_err();
+    assert_eq!(err.status, Status::Io, "{err}");
+    assert!(err.message.contains(path), "message should name the file: {err}");
+    let shown = err.to_string();
+    assert!(shown.starts_with("LOLA_ERR_IO: "), "{shown}");
+    let boxed: Box<dyn std::error::Error> = Box::new(err);
+    assert!(boxed.to_string().contains(path));
+}
+
+#[test]
+fn corrupt_files_are_corrupt_data() {
+    let good = std::fs::read(model_path()).unwrap();
+    let truncated = TempFile::with_bytes("truncated.gguf", &good[..good.len() / 2]);
+    let err = Model::load(&truncated.0).unwrap_err();
+    assert_eq!(err.status, Status::CorruptData, "{err}");
+    assert!(!err.message.is_empty());
+
+    let garbage = TempFile::with_bytes("garbage.gguf", b"this is not a GGUF file at all, only some text");
+    let err = Model::load(&garbage.0).unwrap_err();
+    assert_eq!(err.status, Status::CorruptData, "{err}");
+
+    let err = Model::load("bad\0path").unwrap_err();
+    assert_eq!(err.status, Status::InvalidArgument, "{err}");
+}
+
+#[test]
+fn model_params_reach_the_library() {
+    let err = Model::load_with(model_path(), &ModelParams::new().memory_budget(1024)).unwrap_err();
+    assert_eq!(err.status, Status::OutOfMemory, "{err}");
+    assert!(!err.message.is_empty());
+}
+
+#[test]
+fn token_out_of_range_feeds_nothing() {
+    let model = load_model();
+    let mut ctx = model.new_context(&small_lola()).unwrap();
+    ctx.feed(&[1, 2, 3]).unwrap();
+    for bad in [97, -1, i32::MAX] {
+        let err = ctx.feed(&[4, bad]).unwrap_err();
+        assert_eq!(err.status, Status::InvalidArgument, "{err}");
+        assert!(err.message.contains(&bad.to_string()), "message should name the id: {err}");
+    }
+    assert_eq!(ctx.n_past().unwrap(), 3);
+    // (liblola 0.1.0 marks the logits unavailable after a refused feed, although it fed
+    // nothing; lola.h's "loses nothing" would keep them. Not asserted here either way.)
+    assert_eq!(model.detokenize(&[97], false).unwrap_err().status, Status::InvalidArgument);
+    assert_eq!(model.token_to_piece(-5, false).unwrap_err().status, Status::InvalidArgument);
+    assert_eq!(ctx.feed(&[]).unwrap_err().status, Status::InvalidArgument);
+}
+
+#[test]
+fn bad_params_are_invalid_argument() {
+    let model = load_model();
+    for params in [
+        ContextParams::new().chunk_size(0),
+        ContextParams::new().sparse_capacity(-1),
+        ContextParams::new().n_threads(0),
+    ] {
+        let err = model.new_context(&params).unwrap_err();
+        assert_eq!(err.status, Status::InvalidArgument, "{err}");
+        assert!(!err.message.is_empty());
+    }
+    for params in [SamplerParams::new().repeat_penalty(0.0), SamplerParams::new().temperature(f32::NAN)] {
+        let err = Sampler::new(&params).unwrap_err();
+        assert_eq!(err.status, Status::InvalidArgument, "{err}");
+    }
+}
+
+#[test]
+fn sampler_and_state_errors() {
+    let model = load_model();
+    let mut sampler = Sampler::new(&SamplerParams::greedy()).unwrap();
+    let mut logits = vec![0f32; model.n_vocab()];
+    logits[3] = f32::NAN;
+    assert_eq!(sampler.sample(&logits).unwrap_err().status, Status::NonFinite);
+    logits[3] = 1.0;
+    assert_eq!(sampler.sample(&logits).unwrap(), 3);
+    assert_eq!(sampler.accept(&[-1]).unwrap_err().status, Status::InvalidArgument);
+
+    let mut ctx = model.new_context(&small_lola()).unwrap();
+    assert_eq!(ctx.logits().unwrap_err().status, Status::Unsupported, "no logits before a feed");
+    ctx.feed(&[5, 6, 7]).unwrap();
+    let state = ctx.save_state().unwrap();
+
+    let err = ctx.restore_state(&state[..state.len() / 2]).unwrap_err();
+    assert_eq!(err.status, Status::CorruptData, "{err}");
+    assert_eq!(ctx.restore_state(b"not a state").unwrap_err().status, Status::CorruptData);
+    let mut other = model.new_context(&ContextParams::new().chunk_size(8)).unwrap();
+    let err = other.restore_state(&state).unwrap_err();
+    assert_eq!(err.status, Status::Incompatible, "{err}");
+    assert_eq!(other.n_past().unwrap(), 0, "a refused restore changes nothing");
+    assert_eq!(ctx.n_past().unwrap(), 3);
+}
