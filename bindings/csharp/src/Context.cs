@@ -1,0 +1,247 @@
+// Context.cs: one inference stream over a model (lola_context): feed tokens, read logits,
+// inspect and save the cache state, generate. Used by one thread at a time.
+using System;
+using System.Collections.Generic;
+
+namespace Lola
+{
+    /// <summary>One inference stream: every attention layer of the model is a LoLA layer (or a
+    /// baseline) with its own cache state. Not thread-safe: use it from one thread at a time
+    /// (different contexts may run concurrently on one model).</summary>
+    public sealed class Context : IDisposable
+    {
+        readonly ProxyHandle<Native.lola_context> handle;
+        readonly Model model;
+        readonly int vocabSize;
+
+        /// <summary>A context on `model`, which stays alive (natively) until this context is
+        /// disposed or finalized, even if the model object is disposed first.</summary>
+        public Context(Model model, ContextParams parameters = null)
+        {
+            if (model == null)
+                throw new ArgumentNullException("model");
+            var p = (parameters ?? new ContextParams()).ToNative();
+            try
+            {
+                using (var m = model.Handle.Acquire("Model"))
+                {
+                    var modelProxy = m.Proxy;
+                    handle = Adopt(model, () => new Native.lola_context(modelProxy, p));
+                }
+            }
+            finally
+            {
+                p.Dispose();
+            }
+            this.model = model;
+            vocabSize = model.VocabSize;
+        }
+
+        Context(Model model, ProxyHandle<Native.lola_context> handle)
+        {
+            this.model = model;
+            this.handle = handle;
+            vocabSize = model.VocabSize;
+        }
+
+        /// <summary>Runs `create` and wraps its proxy in a handle holding a reference on the
+        /// model's handle (taken before, given back if `create` throws).</summary>
+        static ProxyHandle<Native.lola_context> Adopt(Model model, Func<Native.lola_context> create)
+        {
+            bool added = false;
+            model.Handle.DangerousAddRef(ref added);
+            try
+            {
+                var proxy = create();
+                return new ProxyHandle<Native.lola_context>(
+                    proxy, Native.lola_context.getCPtr(proxy).Handle, model.Handle);
+            }
+            catch
+            {
+                model.Handle.DangerousRelease();
+                throw;
+            }
+        }
+
+        /// <summary>The model this context runs.</summary>
+        public Model Model
+        {
+            get { return model; }
+        }
+
+        /// <summary>Feeds tokens (a prefill, or one token to decode) and computes the logits of
+        /// the last one (of every one with allLogits). An id outside [0, VocabSize) throws
+        /// InvalidArgument and feeds nothing.</summary>
+        public void Feed(ReadOnlySpan<int> tokens, bool allLogits = false)
+        {
+            using (var l = Acquire())
+                l.Proxy.feed(tokens, allLogits ? Native.lolacs.LOLA_FEED_ALL_LOGITS : 0u);
+        }
+
+        public void Feed(int[] tokens, bool allLogits = false)
+        {
+            if (tokens == null)
+                throw new ArgumentNullException("tokens");
+            Feed(new ReadOnlySpan<int>(tokens), allLogits);
+        }
+
+        public void Feed(int token)
+        {
+            Feed(new[] { token });
+        }
+
+        /// <summary>Rows of logits the last feed kept (1, or one per token with allLogits).
+        /// </summary>
+        public int LogitRows
+        {
+            get { using (var l = Acquire()) return checked((int)l.Proxy.logits_rows()); }
+        }
+
+        /// <summary>A copy of row `row` of the logits (-1: the last), VocabSize floats.
+        /// Throws Unsupported before the first feed and after a restore.</summary>
+        public float[] GetLogits(long row = -1)
+        {
+            var logits = new float[vocabSize];
+            CopyLogits(logits, row);
+            return logits;
+        }
+
+        /// <summary>Copies row `row` (-1: the last) into `destination`, which needs at least
+        /// VocabSize elements (BufferTooSmall otherwise). Arrays convert to Span.</summary>
+        public void CopyLogits(Span<float> destination, long row = -1)
+        {
+            using (var l = Acquire())
+                l.Proxy.copy_logits(row, destination);
+        }
+
+        /// <summary>Totals of the cache state over every layer.</summary>
+        public ContextInfo Info
+        {
+            get
+            {
+                using (var l = Acquire())
+                using (var i = l.Proxy.info())
+                {
+                    return new ContextInfo
+                    {
+                        PastCount = i.n_past, LayerCount = i.n_layer, StateHeadCount = i.n_state_heads,
+                        StateBytes = i.state_bytes, WindowCount = i.n_window, SparseCount = i.n_sparse,
+                        FoldedCount = i.n_folded, EvictedCount = i.n_evicted,
+                    };
+                }
+            }
+        }
+
+        /// <summary>Tokens fed since creation or the last reset (n_past).</summary>
+        public long PastCount
+        {
+            get { return Info.PastCount; }
+        }
+
+        /// <summary>Cache state of query head `head` of layer `layer`.</summary>
+        public HeadState GetHeadState(int layer, int head)
+        {
+            using (var l = Acquire())
+                return HeadState.From(l.Proxy.head_state(layer, head));
+        }
+
+        /// <summary>The token positions (ascending, in [0, PastCount)) held in one memory of one
+        /// head of one layer.</summary>
+        public long[] GetPositions(int layer, int head, Memory memory)
+        {
+            using (var l = Acquire())
+            {
+                int n = checked((int)l.Proxy.positions(layer, head, (int)memory, Span<long>.Empty));
+                var positions = new long[n];
+                if (n > 0)
+                    l.Proxy.positions(layer, head, (int)memory, positions);
+                return positions;
+            }
+        }
+
+        /// <summary>The whole state (model fingerprint, every layer's checksummed cache) as a
+        /// blob for <see cref="RestoreState"/>.</summary>
+        public byte[] SaveState()
+        {
+            using (var l = Acquire())
+            {
+                var blob = new byte[checked((int)l.Proxy.state_size())];
+                int written = checked((int)l.Proxy.state_save(blob));
+                if (written != blob.Length)
+                    Array.Resize(ref blob, written);
+                return blob;
+            }
+        }
+
+        /// <summary>Restores a blob from <see cref="SaveState"/>, validated completely first:
+        /// CorruptData, VersionMismatch or Incompatible leave the context unchanged. The logits
+        /// are unavailable until the next feed.</summary>
+        public void RestoreState(ReadOnlySpan<byte> blob)
+        {
+            using (var l = Acquire())
+                l.Proxy.state_restore(blob);
+        }
+
+        public void RestoreState(byte[] blob)
+        {
+            if (blob == null)
+                throw new ArgumentNullException("blob");
+            RestoreState(new ReadOnlySpan<byte>(blob));
+        }
+
+        /// <summary>An independent deep copy of this context (same model, same state).</summary>
+        public Context Clone()
+        {
+            using (var l = Acquire())
+            {
+                var proxy = l.Proxy;
+                return new Context(model, Adopt(model, () => proxy.clone()));
+            }
+        }
+
+        /// <summary>Forgets every token.</summary>
+        public void Reset()
+        {
+            using (var l = Acquire())
+                l.Proxy.reset();
+        }
+
+        /// <summary>Streams up to maxTokens tokens after what has been fed: samples from the
+        /// current logits, stops at an end-of-generation token (not fed, not returned), feeds
+        /// each token and yields it with the text it completes. Lazy: nothing happens until the
+        /// enumeration runs, and stopping the enumeration stops the generation.</summary>
+        public IEnumerable<Token> Generate(Sampler sampler, int maxTokens)
+        {
+            if (sampler == null)
+                throw new ArgumentNullException("sampler");
+            if (maxTokens < 0)
+                throw new ArgumentOutOfRangeException("maxTokens", "must be >= 0");
+            Acquire().Dispose();  // an ObjectDisposedException now, not at the first MoveNext
+            return GenerateTokens(sampler, maxTokens);
+        }
+
+        IEnumerable<Token> GenerateTokens(Sampler sampler, int maxTokens)
+        {
+            var text = new TokenTextDecoder();
+            for (int i = 0; i < maxTokens; i++)
+            {
+                int token = sampler.Sample(this);
+                if (model.IsEndOfGeneration(token))
+                    yield break;
+                Feed(token);
+                byte[] piece = model.TokenPiece(token);
+                yield return new Token(token, piece, text.Push(piece));
+            }
+        }
+
+        public void Dispose()
+        {
+            handle.Dispose();
+        }
+
+        internal ProxyHandle<Native.lola_context>.Lease Acquire()
+        {
+            return handle.Acquire("Context");
+        }
+    }
+}

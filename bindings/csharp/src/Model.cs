@@ -1,0 +1,171 @@
+// Model.cs: a loaded GGUF model (lola_model): immutable, shareable by any number of threads and
+// contexts; owns the tokenizer.
+using System;
+using System.Text;
+
+namespace Lola
+{
+    /// <summary>A Llama-architecture GGUF model, memory-mapped and validated at load.
+    /// Thread-safe: any number of threads and contexts may use one model at once.</summary>
+    public sealed class Model : IDisposable
+    {
+        internal readonly ProxyHandle<Native.lola_model> Handle;
+        readonly ModelInfo info;
+
+        /// <summary>Loads `path`. Throws <see cref="LolaException"/> (IO, CorruptData,
+        /// Unsupported, OutOfMemory...) with the library's message naming the file and field.
+        /// </summary>
+        public Model(string path, ModelParams parameters = null)
+        {
+            if (path == null)
+                throw new ArgumentNullException("path");
+            Library.EnsureCompatible();
+            var p = (parameters ?? new ModelParams()).ToNative();
+            Native.lola_model proxy;
+            try
+            {
+                proxy = new Native.lola_model(path, p);
+            }
+            finally
+            {
+                p.Dispose();
+            }
+            Handle = new ProxyHandle<Native.lola_model>(
+                proxy, Native.lola_model.getCPtr(proxy).Handle, null);
+            info = ReadInfo();
+        }
+
+        /// <summary>Same as the constructor.</summary>
+        public static Model Load(string path, ModelParams parameters = null)
+        {
+            return new Model(path, parameters);
+        }
+
+        /// <summary>Shapes and sizes (read once at load).</summary>
+        public ModelInfo Info
+        {
+            get { ThrowIfDisposed(); return info; }
+        }
+
+        public int VocabSize
+        {
+            get { return Info.VocabSize; }
+        }
+
+        public SpecialTokens SpecialTokens
+        {
+            get
+            {
+                using (var l = Handle.Acquire("Model"))
+                using (var t = l.Proxy.special_tokens())
+                    return new SpecialTokens { Bos = t.bos, Eos = t.eos, Eot = t.eot, Unk = t.unk, Pad = t.pad };
+            }
+        }
+
+        /// <summary>Token ids of `text` (UTF-8). addSpecial adds BOS/EOS where the vocabulary
+        /// says; parseSpecial turns text like "&lt;|im_start|&gt;" into its special token.</summary>
+        public int[] Tokenize(string text, bool addSpecial = false, bool parseSpecial = false)
+        {
+            if (text == null)
+                throw new ArgumentNullException("text");
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            uint flags = (addSpecial ? Native.lolacs.LOLA_TOKENIZE_ADD_SPECIAL : 0u) |
+                         (parseSpecial ? Native.lolacs.LOLA_TOKENIZE_PARSE_SPECIAL : 0u);
+            using (var l = Handle.Acquire("Model"))
+            {
+                // Byte-level BPE never makes more tokens than bytes, plus a few specials; the
+                // call returns the true count, so a second call covers any other tokenizer.
+                var tokens = new int[bytes.Length + 4];
+                int n = checked((int)l.Proxy.tokenize(bytes, flags, tokens));
+                if (n > tokens.Length)
+                {
+                    tokens = new int[n];
+                    n = checked((int)l.Proxy.tokenize(bytes, flags, tokens));
+                }
+                Array.Resize(ref tokens, n);
+                return tokens;
+            }
+        }
+
+        /// <summary>The UTF-8 bytes of a token sequence (ids out of range throw
+        /// InvalidArgument). renderSpecial writes special tokens as their text.</summary>
+        public byte[] DetokenizeBytes(ReadOnlySpan<int> tokens, bool renderSpecial = false)
+        {
+            uint flags = renderSpecial ? Native.lolacs.LOLA_DETOKENIZE_SPECIAL : 0u;
+            using (var l = Handle.Acquire("Model"))
+            {
+                int n = checked((int)l.Proxy.detokenize(tokens, flags, Span<byte>.Empty));
+                var bytes = new byte[n];
+                if (n > 0)
+                    l.Proxy.detokenize(tokens, flags, bytes);
+                return bytes;
+            }
+        }
+
+        /// <summary>The text of a token sequence (invalid UTF-8 becomes U+FFFD).</summary>
+        public string Detokenize(ReadOnlySpan<int> tokens, bool renderSpecial = false)
+        {
+            return Encoding.UTF8.GetString(DetokenizeBytes(tokens, renderSpecial));
+        }
+
+        /// <summary>The bytes of one token; a piece may end inside a UTF-8 character.</summary>
+        public byte[] TokenPiece(int token, bool renderSpecial = false)
+        {
+            uint flags = renderSpecial ? Native.lolacs.LOLA_DETOKENIZE_SPECIAL : 0u;
+            using (var l = Handle.Acquire("Model"))
+            {
+                var piece = new byte[16];
+                int n = checked((int)l.Proxy.token_to_piece(token, flags, piece));
+                if (n > piece.Length)
+                {
+                    piece = new byte[n];
+                    n = checked((int)l.Proxy.token_to_piece(token, flags, piece));
+                }
+                Array.Resize(ref piece, n);
+                return piece;
+            }
+        }
+
+        /// <summary>True when generation should stop at `token` (EOS, EOT...).</summary>
+        public bool IsEndOfGeneration(int token)
+        {
+            using (var l = Handle.Acquire("Model"))
+                return l.Proxy.token_is_eog(token);
+        }
+
+        /// <summary>A new inference context on this model.</summary>
+        public Context CreateContext(ContextParams parameters = null)
+        {
+            return new Context(this, parameters);
+        }
+
+        /// <summary>Drops this object's reference: the native model is freed once no context
+        /// uses it any more.</summary>
+        public void Dispose()
+        {
+            Handle.Dispose();
+        }
+
+        internal void ThrowIfDisposed()
+        {
+            if (Handle.IsClosed)
+                throw new ObjectDisposedException("Model");
+        }
+
+        ModelInfo ReadInfo()
+        {
+            using (var l = Handle.Acquire("Model"))
+            using (var i = l.Proxy.info())
+            {
+                return new ModelInfo
+                {
+                    Architecture = i.architecture, Name = i.name, LayerCount = i.n_layer,
+                    HeadCount = i.n_head, KvHeadCount = i.n_head_kv, HeadDim = i.head_dim,
+                    EmbeddingSize = i.n_embd, FeedForwardSize = i.n_ff, VocabSize = i.n_vocab,
+                    TrainContextLength = i.n_ctx_train, WeightBytes = i.weight_bytes,
+                    HasLolaTensors = i.has_lola_tensors != 0,
+                };
+            }
+        }
+    }
+}
