@@ -57,12 +57,12 @@ impl ContextParams {
         self.raw.attention = attention.raw();
         self
     }
-    /// C, the chunk and window unit (default 64).
+    /// C, the chunk and window unit (>= 1; the default is liblola's, see lola.h).
     pub fn chunk_size(mut self, n: i32) -> Self {
         self.raw.chunk_size = n;
         self
     }
-    /// lambda, sparse-cache entries per head (default 64).
+    /// lambda, sparse-cache entries per head (>= 0; the default is liblola's, see lola.h).
     pub fn sparse_capacity(mut self, n: i32) -> Self {
         self.raw.sparse_capacity = n;
         self
@@ -321,12 +321,12 @@ impl<'m> Context<'m> {
     /// A flag polled between forward steps of `feed`: once it is true, the feed stops with
     /// `Status::Aborted`. Set it from any thread. `None` removes it.
     pub fn set_abort_flag(&mut self, flag: Option<Arc<AtomicBool>>) -> Result<()> {
-        unsafe extern "C" fn poll(user_data: *mut c_void) -> bool {
+        extern "C" fn poll(user_data: *mut c_void) -> bool {
             // SAFETY: user_data is the AtomicBool of the Arc that the context keeps alive.
             unsafe { (*(user_data as *const AtomicBool)).load(Ordering::Relaxed) }
         }
         let (fn_, user): (sys::lola_abort_fn, *mut c_void) = match &flag {
-            Some(f) => (Some(poll), Arc::as_ptr(f) as *mut c_void),
+            Some(f) => (Some(poll as unsafe extern "C" fn(*mut c_void) -> bool), Arc::as_ptr(f) as *mut c_void),
             None => (None, ptr::null_mut()),
         };
         // SAFETY: live context; `user` stays valid while self.abort_flag holds the Arc.

@@ -2,7 +2,7 @@
 //! status and the message liblola wrote for the failing call.
 use std::ffi::CStr;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use lola_sys as sys;
 
@@ -150,9 +150,11 @@ pub fn check_abi_version(library: i32, bindings: i32) -> Result<()> {
 
 /// Checks the loaded library's ABI once per process; every later call returns the same result.
 pub(crate) fn ensure_abi() -> Result<()> {
-    static CHECKED: OnceLock<Result<()>> = OnceLock::new();
-    CHECKED
-        .get_or_init(|| {
+    // A Mutex rather than OnceLock keeps the crate building with Debian 12's rustc 1.63.
+    static CHECKED: Mutex<Option<Result<()>>> = Mutex::new(None);
+    let mut checked = CHECKED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    checked
+        .get_or_insert_with(|| {
             // SAFETY: no arguments; reads a constant.
             let library = unsafe { sys::lola_abi_version() };
             check_abi_version(library, sys::LOLA_ABI_VERSION as i32)

@@ -80,7 +80,7 @@ fn bad_params_are_invalid_argument() {
     let model = load_model();
     for params in [
         ContextParams::new().chunk_size(0),
-        ContextParams::new().sparse_capacity(-1),
+        ContextParams::new().sparse_capacity(-2),
         ContextParams::new().n_threads(0),
     ] {
         let err = model.new_context(&params).unwrap_err();
