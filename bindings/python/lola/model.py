@@ -1,0 +1,136 @@
+"""lola.Model: a GGUF model loaded by liblola, with its tokenizer and chat template."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, List, Mapping, Sequence, Tuple, Union
+
+from . import _lola
+from ._arrays import apply_params, tokens_array
+from ._handle import Closable
+from .enums import Device
+
+_TOKENIZE_ADD_SPECIAL = 1    # LOLA_TOKENIZE_ADD_SPECIAL
+_TOKENIZE_PARSE_SPECIAL = 2  # LOLA_TOKENIZE_PARSE_SPECIAL
+_DETOKENIZE_SPECIAL = 1      # LOLA_DETOKENIZE_SPECIAL
+
+Message = Union[Mapping[str, str], Tuple[str, str]]
+
+
+class Model(Closable):
+    """A Llama-architecture GGUF model (``lola_model``), memory-mapped and validated at load.
+
+    Immutable once loaded: any number of :class:`lola.Context` objects, on any number of
+    threads, may share it. Contexts hold a reference to it, so closing the model while
+    contexts are alive only ends this object's use; the native model is freed with its last
+    context.
+
+    Args:
+        path: the GGUF file.
+        device: ``"cpu"`` (default) or ``"cuda"`` (builds with the CUDA backend).
+        device_index: the GPU for ``"cuda"``.
+        memory_budget: bytes the model may hold (0: no limit); a load beyond it raises
+            :class:`lola.OutOfMemoryError`.
+
+    Raises:
+        LolaIOError: the file cannot be opened or mapped.
+        CorruptDataError: the file is malformed (the message names the field or tensor).
+        UnsupportedError: the architecture, a tensor type or the device is not supported.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike], **params) -> None:
+        native_params = _lola.ModelParams()
+        apply_params(native_params, params, {"device": Device})
+        self.path = os.fspath(path)
+        self._native = _lola.Model(self.path, native_params)
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return f"<lola.Model {self.path!r} (closed)>"
+        i = self.info
+        return f"<lola.Model {self.path!r} {i.architecture} n_layer={i.n_layer} n_vocab={i.n_vocab}>"
+
+    @property
+    def info(self) -> "_lola.ModelInfo":
+        """Shapes and sizes (``lola_model_info``): n_layer, n_head, n_head_kv, head_dim,
+        n_embd, n_ff, n_vocab, n_ctx_train, weight_bytes, architecture, name,
+        has_lola_tensors."""
+        return self._native.info()
+
+    @property
+    def n_vocab(self) -> int:
+        """Vocabulary size: token ids are in ``[0, n_vocab)``."""
+        return self.info.n_vocab
+
+    @property
+    def n_layer(self) -> int:
+        """Number of transformer layers."""
+        return self.info.n_layer
+
+    @property
+    def n_head(self) -> int:
+        """Query heads per layer."""
+        return self.info.n_head
+
+    def tokenize(self, text: Union[str, bytes], *, add_special: bool = False,
+                 parse_special: bool = False) -> List[int]:
+        """Token ids of UTF-8 text.
+
+        Args:
+            add_special: add BOS/EOS where the vocabulary asks for them.
+            parse_special: turn text like ``"<|im_start|>"`` into its special token.
+        """
+        flags = (_TOKENIZE_ADD_SPECIAL if add_special else 0) | \
+                (_TOKENIZE_PARSE_SPECIAL if parse_special else 0)
+        return self._native.tokenize(text, flags)
+
+    def detokenize_bytes(self, tokens: Sequence[int], *, special: bool = False) -> bytes:
+        """The bytes of a token sequence (the concatenation of its pieces)."""
+        return self._native.detokenize(tokens_array(tokens), _DETOKENIZE_SPECIAL if special else 0)
+
+    def detokenize(self, tokens: Sequence[int], *, special: bool = False) -> str:
+        """The text of a token sequence; invalid UTF-8 becomes U+FFFD.
+
+        Args:
+            special: render special tokens as their text (else they are skipped).
+        """
+        return self.detokenize_bytes(tokens, special=special).decode("utf-8", "replace")
+
+    def token_to_piece(self, token: int, *, special: bool = False) -> bytes:
+        """The bytes of one token. A piece may end inside a UTF-8 character, hence bytes."""
+        return self._native.token_to_piece(token, _DETOKENIZE_SPECIAL if special else 0)
+
+    @property
+    def special_tokens(self) -> "_lola.SpecialTokens":
+        """bos, eos, eot, unk, pad token ids (-1 where the vocabulary has none)."""
+        return self._native.special_tokens()
+
+    def is_eog(self, token: int) -> bool:
+        """True when generation should stop at ``token`` (EOS, EOT, ...)."""
+        return self._native.is_eog(token)
+
+    def apply_chat_template(self, messages: Iterable[Message], *,
+                            add_assistant: bool = True) -> str:
+        """Render a chat with the model's template (ChatML, Llama 3).
+
+        Args:
+            messages: ``{"role": ..., "content": ...}`` mappings or ``(role, content)`` pairs.
+            add_assistant: append the prompt of the assistant's turn.
+
+        Raises:
+            UnsupportedError: the model's template is not one liblola knows.
+        """
+        pairs = [(m["role"], m["content"]) if isinstance(m, Mapping) else (m[0], m[1])
+                 for m in messages]
+        return self._native.apply_chat_template(pairs, add_assistant)
+
+    def create_context(self, **params) -> "Context":
+        """A new :class:`lola.Context` on this model; see it for the parameters."""
+        from .context import Context
+        return Context(self, **params)
+
+
+def describe(path: Union[str, os.PathLike]) -> str:
+    """A human-readable summary of any GGUF file (metadata, tensor counts), validated as a
+    load would; raises like :class:`Model` does on a bad file."""
+    return _lola.file_describe(os.fspath(path))

@@ -1,0 +1,123 @@
+// common.h: what every file of the lola._lola extension shares: the status check that turns a
+// non-OK lola_status into a C++ exception (module.cpp translates it into a lola.LolaError
+// subclass), and the Handle that owns a native object through a shared_ptr.
+//
+// Why shared_ptr: close() must free at once, yet a call running with the GIL released, a context
+// (which needs its model's tokenizer), or a logits view must never see freed memory. Each of them
+// holds its own reference; close() only drops the Python object's one.
+#pragma once
+
+#include <lola.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace lolapy {
+namespace py = pybind11;
+
+// A failed call: the status and the C library's message (read right after the call, on the
+// same thread, before any other liblola call can replace it).
+struct StatusError {
+    int32_t status;
+    std::string message;
+};
+
+inline void check(lola_status status) {
+    if (status != LOLA_OK) throw StatusError{static_cast<int32_t>(status), lola_last_error_message()};
+}
+
+// A native object and the mutex that serialises the calls which use it. The C API lets one
+// thread at a time use a context, layer or sampler; Python code cannot be trusted with that, so
+// every call takes the lock (always after releasing the GIL, or without needing the GIL while
+// holding it, so two threads cannot deadlock).
+template <class T, void (*Free)(T *)>
+struct Native {
+    explicit Native(T *p) : ptr(p) {}
+    ~Native() { Free(ptr); }
+    Native(const Native &) = delete;
+    Native &operator=(const Native &) = delete;
+    T *ptr;
+    std::mutex mu;
+};
+
+// The Python-visible owner of a native object. get() raises NullHandleError after close().
+template <class N>
+class Handle {
+public:
+    Handle(std::shared_ptr<N> native, const char *what) : native_(std::move(native)), what_(what) {}
+    std::shared_ptr<N> get() const {
+        if (!native_)
+            throw StatusError{LOLA_ERR_NULL_HANDLE, std::string(what_) + " used after close()"};
+        return native_;
+    }
+    void close() { native_.reset(); }
+    bool closed() const { return !native_; }
+
+private:
+    std::shared_ptr<N> native_;
+    const char *what_;
+};
+
+// Runs f(native->ptr) under the object's lock, with the GIL released (for calls that compute).
+template <class N, class F>
+auto call_nogil(const std::shared_ptr<N> &native, F &&f) {
+    py::gil_scoped_release nogil;
+    std::lock_guard<std::mutex> lock(native->mu);
+    return f(native->ptr);
+}
+
+// Runs f(native->ptr) under the object's lock, keeping the GIL (cheap queries).
+template <class N, class F>
+auto call(const std::shared_ptr<N> &native, F &&f) {
+    std::lock_guard<std::mutex> lock(native->mu);
+    return f(native->ptr);
+}
+
+using NativeModel = Native<lola_model, lola_model_free>;
+using NativeSampler = Native<lola_sampler, lola_sampler_free>;
+using NativeLayer = Native<lola_layer, lola_layer_free>;
+
+// The context also carries its model (for the tokenizer during generation), the abort flag its
+// C callback reads, and a generation counter that every mutating call bumps, so that a logits
+// view can tell that it is stale.
+struct NativeContext : Native<lola_context, lola_context_free> {
+    NativeContext(lola_context *p, std::shared_ptr<NativeModel> m)
+        : Native(p), model(std::move(m)) {}
+    std::shared_ptr<NativeModel> model;
+    std::atomic<bool> abort_requested{false};
+    std::atomic<uint64_t> generation{0};
+};
+
+// A 1-D float32/int32/int64 array copied out of C-filled storage.
+template <class T>
+py::array_t<T> to_array(const T *data, size_t n) {
+    py::array_t<T> out(static_cast<py::ssize_t>(n));
+    if (n) std::memcpy(out.mutable_data(), data, n * sizeof(T));
+    return out;
+}
+
+// Contiguous C-order view (or converted copy) of any array-like, as the C API wants it.
+template <class T>
+using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// The Python-visible model and sampler (context.cpp reads them to create and generate).
+struct Model {
+    Handle<NativeModel> handle;
+};
+struct Sampler {
+    Handle<NativeSampler> handle;
+};
+
+void bind_model(py::module_ &m);
+void bind_context(py::module_ &m);
+void bind_layer(py::module_ &m);
+void bind_sampler(py::module_ &m);
+
+}  // namespace lolapy

@@ -1,0 +1,258 @@
+// context.cpp: lola._lola.Context (lola_context_*): feeding, the zero-copy logits view, the cache
+// state queries, save/restore/clone, and one step of generation (sample, test end of
+// generation, feed, token bytes) run as a single native call with the GIL released, so that the
+// Python generator in lola/context.py needs no callback from C.
+#include "common.h"
+
+#include <vector>
+
+namespace lolapy {
+namespace {
+
+struct Context {
+    Handle<NativeContext> handle;
+};
+
+// The base object of a logits view: keeps the native context's memory alive and tells whether
+// the view still shows the current logits (no mutating call since it was made).
+struct LogitsOwner {
+    std::shared_ptr<NativeContext> ctx;
+    uint64_t generation;
+    bool valid() const { return ctx->generation.load() == generation; }
+};
+
+bool abort_requested(void *flag) {
+    // Runs on the feeding thread; the flag may be set from any thread. Consumed by one abort.
+    return static_cast<std::atomic<bool> *>(flag)->exchange(false);
+}
+
+Context wrap(lola_context *ptr, std::shared_ptr<NativeModel> model) {
+    auto native = std::make_shared<NativeContext>(ptr, std::move(model));
+    check(lola_context_set_abort_callback(ptr, &abort_requested, &native->abort_requested));
+    return Context{Handle<NativeContext>(std::move(native), "lola.Context")};
+}
+
+Context create(const Model &model, const lola_context_params &params) {
+    auto m = model.handle.get();
+    lola_context *ptr = nullptr;
+    {
+        py::gil_scoped_release nogil;
+        check(lola_context_create(m->ptr, &params, &ptr));
+    }
+    return wrap(ptr, m);
+}
+
+Context clone(const Context &self) {
+    auto c = self.handle.get();
+    lola_context *ptr = call_nogil(c, [](lola_context *ctx) {
+        lola_context *out = nullptr;
+        check(lola_context_clone(ctx, &out));
+        return out;
+    });
+    return wrap(ptr, c->model);
+}
+
+size_t feed(const Context &self, const CArray<int32_t> &tokens, bool all_logits) {
+    auto c = self.handle.get();
+    if (tokens.ndim() != 1) throw StatusError{LOLA_ERR_SIZE_MISMATCH, "tokens must be one-dimensional"};
+    const int32_t *ids = tokens.data();
+    const size_t count = static_cast<size_t>(tokens.size());
+    return call_nogil(c, [&](lola_context *ctx) {
+        size_t n_fed = 0;
+        ++c->generation;
+        check(lola_context_feed(ctx, ids, count, all_logits ? LOLA_FEED_ALL_LOGITS : 0u, &n_fed));
+        return n_fed;
+    });
+}
+
+// The logits of the last feed as a read-only numpy array over the library's buffer: (n_vocab,)
+// after a plain feed, (n_rows, n_vocab) after a feed with all_logits.
+py::array logits_view(const Context &self, bool all_rows) {
+    auto c = self.handle.get();
+    const float *data = nullptr;
+    size_t rows = 0, vocab = 0;
+    call(c, [&](lola_context *ctx) { check(lola_context_logits(ctx, &data, &rows, &vocab)); });
+    py::object owner = py::cast(LogitsOwner{c, c->generation.load()});
+    const auto r = static_cast<py::ssize_t>(rows), v = static_cast<py::ssize_t>(vocab);
+    py::array view;
+    if (all_rows)
+        view = py::array_t<float>({r, v}, data, owner);
+    else
+        view = py::array_t<float>({v}, data + (rows - 1) * vocab, owner);
+    view.attr("setflags")(py::arg("write") = false);
+    return view;
+}
+
+py::array_t<float> copy_logits(const Context &self, int64_t row) {
+    auto c = self.handle.get();
+    lola_model_info mi{};
+    mi.struct_size = sizeof mi;
+    check(lola_model_get_info(c->model->ptr, &mi));
+    const size_t vocab = static_cast<size_t>(mi.n_vocab);
+    py::array_t<float> out(static_cast<py::ssize_t>(vocab));
+    float *dst = out.mutable_data();
+    call(c, [&](lola_context *ctx) { check(lola_context_copy_logits(ctx, row, dst, vocab)); });
+    return out;
+}
+
+lola_context_info info(const Context &self) {
+    lola_context_info out{};
+    out.struct_size = sizeof out;
+    call(self.handle.get(), [&](lola_context *ctx) { check(lola_context_get_info(ctx, &out)); });
+    return out;
+}
+
+lola_head_state head_state(const Context &self, int32_t layer, int32_t head) {
+    lola_head_state out{};
+    out.struct_size = sizeof out;
+    call(self.handle.get(), [&](lola_context *ctx) {
+        check(lola_context_get_head_state(ctx, layer, head, &out));
+    });
+    return out;
+}
+
+// Positions (and, for the sparse cache, scores) of one memory: a size query, then the copy.
+py::object positions(const Context &self, int32_t layer, int32_t head, int32_t memory) {
+    std::vector<int64_t> pos;
+    std::vector<float> scores;
+    const bool sparse = memory == LOLA_MEMORY_SPARSE;
+    call(self.handle.get(), [&](lola_context *ctx) {
+        size_t n = 0;
+        check(lola_context_get_positions(ctx, layer, head, memory, nullptr, nullptr, 0, &n));
+        pos.resize(n);
+        if (sparse) scores.resize(n);
+        check(lola_context_get_positions(ctx, layer, head, memory, pos.data(),
+                                         sparse ? scores.data() : nullptr, n, &n));
+    });
+    if (!sparse) return to_array(pos.data(), pos.size());
+    return py::make_tuple(to_array(pos.data(), pos.size()), to_array(scores.data(), scores.size()));
+}
+
+py::bytes save(const Context &self) {
+    std::vector<char> blob;
+    call_nogil(self.handle.get(), [&](lola_context *ctx) {
+        size_t size = 0, written = 0;
+        check(lola_context_state_size(ctx, &size));
+        blob.resize(size);
+        check(lola_context_state_save(ctx, blob.data(), blob.size(), &written));
+        blob.resize(written);
+    });
+    return py::bytes(blob.data(), blob.size());
+}
+
+void restore(const Context &self, const py::buffer &blob) {
+    auto c = self.handle.get();
+    py::buffer_info buf = blob.request();
+    const void *data = buf.ptr;
+    const size_t size = static_cast<size_t>(buf.size * buf.itemsize);
+    call_nogil(c, [&](lola_context *ctx) {
+        ++c->generation;
+        check(lola_context_state_restore(ctx, data, size));
+    });
+}
+
+// One generation step: sample from the last logits row, stop at an end-of-generation token
+// (recorded in the sampler's history, not fed: lola_generate's contract), else feed it and
+// return its bytes. (token, None) marks the end-of-generation token.
+py::tuple generate_step(const Context &self, const Sampler &sampler, uint32_t piece_flags) {
+    auto c = self.handle.get();
+    auto s = sampler.handle.get();
+    int32_t token = -1;
+    bool eog = false;
+    std::vector<char> piece(32);
+    {
+        py::gil_scoped_release nogil;
+        std::scoped_lock lock(c->mu, s->mu);
+        const float *logits = nullptr;
+        size_t rows = 0, vocab = 0;
+        check(lola_context_logits(c->ptr, &logits, &rows, &vocab));
+        check(lola_sampler_sample(s->ptr, logits + (rows - 1) * vocab, vocab, &token));
+        eog = lola_token_is_eog(c->model->ptr, token);
+        if (!eog) {
+            ++c->generation;
+            check(lola_context_feed(c->ptr, &token, 1, 0u, nullptr));
+            size_t len = 0;
+            lola_status st = lola_token_to_piece(c->model->ptr, token, piece_flags, piece.data(),
+                                                 piece.size(), &len);
+            if (st == LOLA_ERR_BUFFER_TOO_SMALL) {
+                piece.resize(len);
+                st = lola_token_to_piece(c->model->ptr, token, piece_flags, piece.data(),
+                                         piece.size(), &len);
+            }
+            check(st);
+            piece.resize(len);
+        }
+    }
+    if (eog) return py::make_tuple(token, py::none());
+    return py::make_tuple(token, py::bytes(piece.data(), piece.size()));
+}
+
+}  // namespace
+
+void bind_context(py::module_ &m) {
+    py::class_<lola_context_params>(m, "ContextParams", "lola_context_params, filled with the C defaults.")
+        .def(py::init([] {
+            lola_context_params p;
+            check(lola_context_params_init(&p));
+            return p;
+        }))
+        .def_readwrite("n_threads", &lola_context_params::n_threads)
+        .def_readwrite("batch_size", &lola_context_params::batch_size)
+        .def_readwrite("attention", &lola_context_params::attention)
+        .def_readwrite("chunk_size", &lola_context_params::chunk_size)
+        .def_readwrite("sparse_capacity", &lola_context_params::sparse_capacity)
+        .def_readwrite("feature_map", &lola_context_params::feature_map)
+        .def_readwrite("feature_dim", &lola_context_params::feature_dim)
+        .def_readwrite("mixing", &lola_context_params::mixing)
+        .def_readwrite("scoring", &lola_context_params::scoring)
+        .def_readwrite("seed", &lola_context_params::seed)
+        .def_readwrite("eps", &lola_context_params::eps)
+        .def_readwrite("performer_orthogonal", &lola_context_params::performer_orthogonal)
+        .def_readwrite("gate_logit", &lola_context_params::gate_logit);
+
+    py::class_<lola_context_info>(m, "ContextInfo", "lola_context_info: totals over layers and query heads.")
+        .def_readonly("n_past", &lola_context_info::n_past)
+        .def_readonly("n_layer", &lola_context_info::n_layer)
+        .def_readonly("n_state_heads", &lola_context_info::n_state_heads)
+        .def_readonly("state_bytes", &lola_context_info::state_bytes)
+        .def_readonly("n_window", &lola_context_info::n_window)
+        .def_readonly("n_sparse", &lola_context_info::n_sparse)
+        .def_readonly("n_folded", &lola_context_info::n_folded)
+        .def_readonly("n_evicted", &lola_context_info::n_evicted);
+
+    py::class_<lola_head_state>(m, "HeadState", "lola_head_state: the cache of one query head.")
+        .def_readonly("state_head", &lola_head_state::state_head)
+        .def_readonly("n_window", &lola_head_state::n_window)
+        .def_readonly("n_sparse", &lola_head_state::n_sparse)
+        .def_readonly("n_folded", &lola_head_state::n_folded)
+        .def_readonly("n_evicted", &lola_head_state::n_evicted)
+        .def_readonly("bytes", &lola_head_state::bytes);
+
+    py::class_<LogitsOwner>(m, "LogitsOwner", "The base of a logits view; `valid` is False once the context was mutated or closed.")
+        .def_property_readonly("valid", &LogitsOwner::valid);
+
+    py::class_<Context>(m, "Context", "An inference stream over a model (lola_context).")
+        .def(py::init(&create), py::arg("model"), py::arg("params"))
+        .def("close", [](Context &self) {
+            if (!self.handle.closed()) ++self.handle.get()->generation;
+            self.handle.close();
+        })
+        .def_property_readonly("closed", [](const Context &self) { return self.handle.closed(); })
+        .def("clone", &clone)
+        .def("reset", [](const Context &self) {
+            auto c = self.handle.get();
+            call(c, [&](lola_context *ctx) { ++c->generation; check(lola_context_reset(ctx)); });
+        })
+        .def("feed", &feed, py::arg("tokens"), py::arg("all_logits"))
+        .def("logits", &logits_view, py::arg("all_rows"))
+        .def("copy_logits", &copy_logits, py::arg("row"))
+        .def("info", &info)
+        .def("head_state", &head_state, py::arg("layer"), py::arg("head"))
+        .def("positions", &positions, py::arg("layer"), py::arg("head"), py::arg("memory"))
+        .def("save_state", &save)
+        .def("restore_state", &restore, py::arg("blob"))
+        .def("request_abort", [](const Context &self) { self.handle.get()->abort_requested = true; })
+        .def("generate_step", &generate_step, py::arg("sampler"), py::arg("piece_flags"));
+}
+
+}  // namespace lolapy

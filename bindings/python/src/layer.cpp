@@ -1,0 +1,244 @@
+// layer.cpp: lola._lola.Layer, the standalone attention layer (lola_layer_*), with numpy arrays
+// in and out. Shapes are checked here against the layer's info before the call, because the C
+// API sees flat lengths only: a transposed array of the right length must not pass silently.
+#include "common.h"
+
+#include <string>
+#include <vector>
+
+namespace lolapy {
+namespace {
+
+// lola_layer_params plus the storage of the arrays its pointers name (copied at creation).
+struct LayerParams {
+    lola_layer_params p;
+    std::vector<float> window_factors, hedgehog_q, hedgehog_k;
+    std::vector<py::ssize_t> hedgehog_shape;  // (n_heads, head_dim, F/2) of the weights given
+};
+
+struct Layer {
+    Handle<NativeLayer> handle;
+};
+
+[[noreturn]] void size_error(const std::string &what) { throw StatusError{LOLA_ERR_SIZE_MISMATCH, what}; }
+
+std::string shape_str(const std::vector<py::ssize_t> &shape) {
+    std::string s = "(";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+void require_shape(const py::array &a, const char *name, const std::vector<py::ssize_t> &want) {
+    std::vector<py::ssize_t> got(a.shape(), a.shape() + a.ndim());
+    if (got != want)
+        size_error(std::string(name) + " has shape " + shape_str(got) + ", expected " + shape_str(want));
+}
+
+Layer create(LayerParams &params) {
+    lola_layer_params p = params.p;
+    const int32_t heads = p.n_heads, dim = p.head_dim;
+    if (!params.window_factors.empty()) {
+        if (static_cast<int64_t>(params.window_factors.size()) != heads)
+            size_error("window_factors has " + std::to_string(params.window_factors.size()) +
+                       " values, expected n_heads = " + std::to_string(heads));
+        p.window_factors = params.window_factors.data();
+    }
+    if (!params.hedgehog_q.empty() || !params.hedgehog_k.empty()) {
+        if (params.hedgehog_q.size() != params.hedgehog_k.size())
+            size_error("hedgehog_q and hedgehog_k must have the same shape");
+        const auto &s = params.hedgehog_shape;
+        // The C library reads n_heads*head_dim*(feature_dim/2) floats from each pointer.
+        if (p.feature_dim == 0) p.feature_dim = static_cast<int32_t>(2 * s[2]);
+        if (s[0] != heads || s[1] != dim || 2 * s[2] != p.feature_dim)
+            size_error("hedgehog weights have shape " + shape_str(s) + ", expected (" +
+                       std::to_string(heads) + ", " + std::to_string(dim) + ", " +
+                       std::to_string(p.feature_dim / 2) + ")");
+        p.hedgehog_q = params.hedgehog_q.data();
+        p.hedgehog_k = params.hedgehog_k.data();
+    }
+    lola_layer *ptr = nullptr;
+    {
+        py::gil_scoped_release nogil;
+        check(lola_layer_create(&p, &ptr));
+    }
+    return Layer{Handle<NativeLayer>(std::make_shared<NativeLayer>(ptr), "lola.Layer")};
+}
+
+lola_layer_info info_of(lola_layer *layer) {
+    lola_layer_info out{};
+    out.struct_size = sizeof out;
+    check(lola_layer_get_info(layer, &out));
+    return out;
+}
+
+// Feeds q, k, v ([T, n_heads, d], [T, n_kv_heads, d] twice) and, for precomputed feature maps,
+// fq and fk ([T, n_heads, F]); returns y [T, n_heads, d], or None when compute_output is false.
+py::object feed(const Layer &self, const CArray<float> &q, const CArray<float> &k,
+                const CArray<float> &v, const py::object &fq_obj, const py::object &fk_obj,
+                bool compute_output) {
+    auto n = self.handle.get();
+    const lola_layer_info li = call(n, [](lola_layer *l) { return info_of(l); });
+    if (q.ndim() != 3) size_error("q must be three-dimensional [T, n_heads, head_dim]");
+    const py::ssize_t T = q.shape(0);
+    require_shape(q, "q", {T, li.n_heads, li.head_dim});
+    require_shape(k, "k", {T, li.n_kv_heads, li.head_dim});
+    require_shape(v, "v", {T, li.n_kv_heads, li.head_dim});
+    const bool features = !fq_obj.is_none() || !fk_obj.is_none();
+    CArray<float> fq, fk;
+    if (features) {
+        if (fq_obj.is_none() || fk_obj.is_none()) size_error("fq and fk go together");
+        fq = CArray<float>::ensure(fq_obj);
+        fk = CArray<float>::ensure(fk_obj);
+        if (!fq || !fk) throw py::error_already_set();
+        require_shape(fq, "fq", {T, li.n_heads, li.feature_dim});
+        require_shape(fk, "fk", {T, li.n_heads, li.feature_dim});
+    }
+    py::object result = py::none();
+    float *y = nullptr;
+    size_t y_len = 0;
+    if (compute_output) {
+        py::array_t<float> out({T, static_cast<py::ssize_t>(li.n_heads), static_cast<py::ssize_t>(li.head_dim)});
+        y = out.mutable_data();
+        y_len = static_cast<size_t>(out.size());
+        result = out;
+    }
+    const float *qd = q.data(), *kd = k.data(), *vd = v.data();
+    const size_t ql = static_cast<size_t>(q.size()), kl = static_cast<size_t>(k.size()),
+                 vl = static_cast<size_t>(v.size());
+    const float *fqd = features ? fq.data() : nullptr, *fkd = features ? fk.data() : nullptr;
+    const size_t fql = features ? static_cast<size_t>(fq.size()) : 0,
+                 fkl = features ? static_cast<size_t>(fk.size()) : 0;
+    call_nogil(n, [&](lola_layer *l) {
+        if (features)
+            check(lola_layer_feed_features(l, T, qd, ql, kd, kl, vd, vl, fqd, fql, fkd, fkl, y, y_len));
+        else
+            check(lola_layer_feed(l, T, qd, ql, kd, kl, vd, vl, y, y_len));
+    });
+    return result;
+}
+
+py::object positions(const Layer &self, int32_t head, int32_t memory) {
+    std::vector<int64_t> pos;
+    std::vector<float> scores;
+    const bool sparse = memory == LOLA_MEMORY_SPARSE;
+    call(self.handle.get(), [&](lola_layer *l) {
+        size_t n = 0;
+        check(lola_layer_get_positions(l, head, memory, nullptr, nullptr, 0, &n));
+        pos.resize(n);
+        if (sparse) scores.resize(n);
+        check(lola_layer_get_positions(l, head, memory, pos.data(), sparse ? scores.data() : nullptr, n, &n));
+    });
+    if (!sparse) return to_array(pos.data(), pos.size());
+    return py::make_tuple(to_array(pos.data(), pos.size()), to_array(scores.data(), scores.size()));
+}
+
+py::bytes save(const Layer &self) {
+    std::vector<char> blob;
+    call_nogil(self.handle.get(), [&](lola_layer *l) {
+        size_t size = 0, written = 0;
+        check(lola_layer_state_size(l, &size));
+        blob.resize(size);
+        check(lola_layer_state_save(l, blob.data(), blob.size(), &written));
+        blob.resize(written);
+    });
+    return py::bytes(blob.data(), blob.size());
+}
+
+void restore(const Layer &self, const py::buffer &blob) {
+    py::buffer_info buf = blob.request();
+    const void *data = buf.ptr;
+    const size_t size = static_cast<size_t>(buf.size * buf.itemsize);
+    call_nogil(self.handle.get(), [&](lola_layer *l) { check(lola_layer_state_restore(l, data, size)); });
+}
+
+// Property for an array parameter: numpy in (copied), numpy out (a copy), None clears it.
+template <std::vector<float> LayerParams::*Field>
+void bind_array(py::class_<LayerParams> &cls, const char *name) {
+    cls.def_property(
+        name,
+        [](const LayerParams &p) -> py::object {
+            const auto &v = p.*Field;
+            if (v.empty()) return py::none();
+            return to_array(v.data(), v.size());
+        },
+        [](LayerParams &p, const py::object &value) {
+            auto &v = p.*Field;
+            if (value.is_none()) { v.clear(); return; }
+            auto a = CArray<float>::ensure(value);
+            if (!a) throw py::error_already_set();
+            if constexpr (Field != &LayerParams::window_factors) {
+                if (a.ndim() != 3) size_error("hedgehog weights must be [n_heads, head_dim, feature_dim/2]");
+                p.hedgehog_shape.assign(a.shape(), a.shape() + 3);
+            }
+            v.assign(a.data(), a.data() + a.size());
+        });
+}
+
+}  // namespace
+
+void bind_layer(py::module_ &m) {
+    py::class_<LayerParams> params(m, "LayerParams", "lola_layer_params, filled with the C defaults.");
+    params.def(py::init([] {
+              LayerParams p;
+              check(lola_layer_params_init(&p.p));
+              return p;
+          }))
+        .def_property("n_heads", [](const LayerParams &p) { return p.p.n_heads; }, [](LayerParams &p, int32_t v) { p.p.n_heads = v; })
+        .def_property("n_kv_heads", [](const LayerParams &p) { return p.p.n_kv_heads; }, [](LayerParams &p, int32_t v) { p.p.n_kv_heads = v; })
+        .def_property("head_dim", [](const LayerParams &p) { return p.p.head_dim; }, [](LayerParams &p, int32_t v) { p.p.head_dim = v; })
+        .def_property("attention", [](const LayerParams &p) { return p.p.attention; }, [](LayerParams &p, int32_t v) { p.p.attention = v; })
+        .def_property("chunk_size", [](const LayerParams &p) { return p.p.chunk_size; }, [](LayerParams &p, int32_t v) { p.p.chunk_size = v; })
+        .def_property("sparse_capacity", [](const LayerParams &p) { return p.p.sparse_capacity; }, [](LayerParams &p, int32_t v) { p.p.sparse_capacity = v; })
+        .def_property("feature_map", [](const LayerParams &p) { return p.p.feature_map; }, [](LayerParams &p, int32_t v) { p.p.feature_map = v; })
+        .def_property("feature_dim", [](const LayerParams &p) { return p.p.feature_dim; }, [](LayerParams &p, int32_t v) { p.p.feature_dim = v; })
+        .def_property("mixing", [](const LayerParams &p) { return p.p.mixing; }, [](LayerParams &p, int32_t v) { p.p.mixing = v; })
+        .def_property("scoring", [](const LayerParams &p) { return p.p.scoring; }, [](LayerParams &p, int32_t v) { p.p.scoring = v; })
+        .def_property("seed", [](const LayerParams &p) { return p.p.seed; }, [](LayerParams &p, uint64_t v) { p.p.seed = v; })
+        .def_property("softmax_scale", [](const LayerParams &p) { return p.p.softmax_scale; }, [](LayerParams &p, float v) { p.p.softmax_scale = v; })
+        .def_property("eps", [](const LayerParams &p) { return p.p.eps; }, [](LayerParams &p, float v) { p.p.eps = v; })
+        .def_property("performer_orthogonal", [](const LayerParams &p) { return p.p.performer_orthogonal; }, [](LayerParams &p, int32_t v) { p.p.performer_orthogonal = v; })
+        .def_property("n_threads", [](const LayerParams &p) { return p.p.n_threads; }, [](LayerParams &p, int32_t v) { p.p.n_threads = v; });
+    bind_array<&LayerParams::window_factors>(params, "window_factors");
+    bind_array<&LayerParams::hedgehog_q>(params, "hedgehog_q");
+    bind_array<&LayerParams::hedgehog_k>(params, "hedgehog_k");
+
+    py::class_<lola_layer_info>(m, "LayerInfo", "lola_layer_info: shapes and totals of a layer.")
+        .def_readonly("n_heads", &lola_layer_info::n_heads)
+        .def_readonly("n_kv_heads", &lola_layer_info::n_kv_heads)
+        .def_readonly("head_dim", &lola_layer_info::head_dim)
+        .def_readonly("feature_dim", &lola_layer_info::feature_dim)
+        .def_readonly("n_state_heads", &lola_layer_info::n_state_heads)
+        .def_readonly("chunk_size", &lola_layer_info::chunk_size)
+        .def_readonly("sparse_capacity", &lola_layer_info::sparse_capacity)
+        .def_readonly("attention", &lola_layer_info::attention)
+        .def_readonly("n_tokens", &lola_layer_info::n_tokens)
+        .def_readonly("bytes", &lola_layer_info::bytes);
+
+    py::class_<Layer>(m, "Layer", "A standalone LoLA attention layer (lola_layer).")
+        .def(py::init(&create), py::arg("params"))
+        .def("close", [](Layer &self) { self.handle.close(); })
+        .def_property_readonly("closed", [](const Layer &self) { return self.handle.closed(); })
+        .def("clone", [](const Layer &self) {
+            lola_layer *ptr = call_nogil(self.handle.get(), [](lola_layer *l) {
+                lola_layer *out = nullptr;
+                check(lola_layer_clone(l, &out));
+                return out;
+            });
+            return Layer{Handle<NativeLayer>(std::make_shared<NativeLayer>(ptr), "lola.Layer")};
+        })
+        .def("reset", [](const Layer &self) { call(self.handle.get(), [](lola_layer *l) { check(lola_layer_reset(l)); }); })
+        .def("info", [](const Layer &self) { return call(self.handle.get(), [](lola_layer *l) { return info_of(l); }); })
+        .def("head_state", [](const Layer &self, int32_t head) {
+                 lola_head_state out{};
+                 out.struct_size = sizeof out;
+                 call(self.handle.get(), [&](lola_layer *l) { check(lola_layer_get_head_state(l, head, &out)); });
+                 return out;
+             }, py::arg("head"))
+        .def("positions", &positions, py::arg("head"), py::arg("memory"))
+        .def("feed", &feed, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("fq"), py::arg("fk"),
+             py::arg("compute_output"))
+        .def("save_state", &save)
+        .def("restore_state", &restore, py::arg("blob"));
+}
+
+}  // namespace lolapy

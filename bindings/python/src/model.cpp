@@ -1,0 +1,149 @@
+// model.cpp: lola._lola.Model (lola_model_*), its parameters and info, and the model's text
+// functions (tokenizer, special tokens, chat template). A model is immutable and thread-safe,
+// so its calls take no lock; the GIL is released for the load and for tokenizer work.
+#include "common.h"
+
+#include <pybind11/stl.h>
+
+#include <vector>
+
+namespace lolapy {
+namespace {
+
+// Calls fill(buffer, capacity, &needed) once with a guessed capacity and again with the exact
+// one when the first answered LOLA_ERR_BUFFER_TOO_SMALL: the C API's size-query contract.
+template <class T, class Fill>
+std::vector<T> fill_sized(size_t guess, Fill &&fill) {
+    std::vector<T> out(guess);
+    size_t needed = 0;
+    lola_status s;
+    {
+        py::gil_scoped_release nogil;
+        s = fill(out.data(), out.size(), &needed);
+        if (s == LOLA_ERR_BUFFER_TOO_SMALL) {
+            out.resize(needed);
+            s = fill(out.data(), out.size(), &needed);
+        }
+    }
+    check(s);
+    out.resize(needed);
+    return out;
+}
+
+Model load(const std::string &path, const lola_model_params &params) {
+    lola_model *ptr = nullptr;
+    {
+        py::gil_scoped_release nogil;
+        check(lola_model_load(path.c_str(), &params, &ptr));
+    }
+    return Model{Handle<NativeModel>(std::make_shared<NativeModel>(ptr), "lola.Model")};
+}
+
+lola_model_info info(const Model &m) {
+    auto n = m.handle.get();
+    lola_model_info out{};
+    out.struct_size = sizeof out;
+    check(lola_model_get_info(n->ptr, &out));
+    return out;
+}
+
+std::vector<int32_t> tokenize(const Model &m, const std::string &text, uint32_t flags) {
+    auto n = m.handle.get();
+    return fill_sized<int32_t>(text.size() + 16, [&](int32_t *buf, size_t cap, size_t *need) {
+        return lola_tokenize(n->ptr, text.data(), text.size(), flags, buf, cap, need);
+    });
+}
+
+py::bytes detokenize(const Model &m, const CArray<int32_t> &tokens, uint32_t flags) {
+    auto n = m.handle.get();
+    if (tokens.ndim() != 1) throw StatusError{LOLA_ERR_SIZE_MISMATCH, "tokens must be one-dimensional"};
+    const int32_t *ids = tokens.data();
+    const size_t count = static_cast<size_t>(tokens.size());
+    auto text = fill_sized<char>(count * 8 + 16, [&](char *buf, size_t cap, size_t *need) {
+        return lola_detokenize(n->ptr, ids, count, flags, buf, cap, need);
+    });
+    return py::bytes(text.data(), text.size());
+}
+
+py::bytes token_to_piece(const Model &m, int32_t token, uint32_t flags) {
+    auto n = m.handle.get();
+    auto text = fill_sized<char>(32, [&](char *buf, size_t cap, size_t *need) {
+        return lola_token_to_piece(n->ptr, token, flags, buf, cap, need);
+    });
+    return py::bytes(text.data(), text.size());
+}
+
+lola_special_tokens special_tokens(const Model &m) {
+    auto n = m.handle.get();
+    lola_special_tokens out{};
+    out.struct_size = sizeof out;
+    check(lola_model_special_tokens(n->ptr, &out));
+    return out;
+}
+
+std::string chat_template(const Model &m,
+                          const std::vector<std::pair<std::string, std::string>> &messages,
+                          bool add_assistant) {
+    auto n = m.handle.get();
+    std::vector<lola_chat_message> msgs;
+    msgs.reserve(messages.size());
+    for (const auto &rc : messages) msgs.push_back({rc.first.c_str(), rc.second.c_str()});
+    auto text = fill_sized<char>(256, [&](char *buf, size_t cap, size_t *need) {
+        lola_status s = lola_chat_apply_template(n->ptr, msgs.data(), msgs.size(), add_assistant,
+                                                 buf, cap, need);
+        if (s == LOLA_OK || s == LOLA_ERR_BUFFER_TOO_SMALL) ++*need;  // room for the NUL
+        if (s == LOLA_OK && *need > cap) s = LOLA_ERR_BUFFER_TOO_SMALL;
+        return s;
+    });
+    return std::string(text.data(), text.empty() ? 0 : text.size() - 1);
+}
+
+}  // namespace
+
+void bind_model(py::module_ &m) {
+    py::class_<lola_model_params>(m, "ModelParams", "lola_model_params, filled with the C defaults.")
+        .def(py::init([] {
+            lola_model_params p;
+            check(lola_model_params_init(&p));
+            return p;
+        }))
+        .def_readwrite("device", &lola_model_params::device)
+        .def_readwrite("device_index", &lola_model_params::device_index)
+        .def_readwrite("memory_budget", &lola_model_params::memory_budget);
+
+    py::class_<lola_model_info>(m, "ModelInfo", "lola_model_info: shapes and sizes of a model.")
+        .def_property_readonly("architecture", [](const lola_model_info &i) { return std::string(i.architecture); })
+        .def_property_readonly("name", [](const lola_model_info &i) { return std::string(i.name); })
+        .def_readonly("n_layer", &lola_model_info::n_layer)
+        .def_readonly("n_head", &lola_model_info::n_head)
+        .def_readonly("n_head_kv", &lola_model_info::n_head_kv)
+        .def_readonly("head_dim", &lola_model_info::head_dim)
+        .def_readonly("n_embd", &lola_model_info::n_embd)
+        .def_readonly("n_ff", &lola_model_info::n_ff)
+        .def_readonly("n_vocab", &lola_model_info::n_vocab)
+        .def_readonly("n_ctx_train", &lola_model_info::n_ctx_train)
+        .def_readonly("weight_bytes", &lola_model_info::weight_bytes)
+        .def_property_readonly("has_lola_tensors", [](const lola_model_info &i) { return i.has_lola_tensors != 0; });
+
+    py::class_<lola_special_tokens>(m, "SpecialTokens", "lola_special_tokens: -1 where the vocabulary has none.")
+        .def_readonly("bos", &lola_special_tokens::bos)
+        .def_readonly("eos", &lola_special_tokens::eos)
+        .def_readonly("eot", &lola_special_tokens::eot)
+        .def_readonly("unk", &lola_special_tokens::unk)
+        .def_readonly("pad", &lola_special_tokens::pad);
+
+    py::class_<Model>(m, "Model", "A loaded GGUF model (lola_model).")
+        .def(py::init(&load), py::arg("path"), py::arg("params"))
+        .def("close", [](Model &self) { self.handle.close(); })
+        .def_property_readonly("closed", [](const Model &self) { return self.handle.closed(); })
+        .def("info", &info)
+        .def("tokenize", &tokenize, py::arg("text"), py::arg("flags"))
+        .def("detokenize", &detokenize, py::arg("tokens"), py::arg("flags"))
+        .def("token_to_piece", &token_to_piece, py::arg("token"), py::arg("flags"))
+        .def("special_tokens", &special_tokens)
+        .def("is_eog", [](const Model &self, int32_t token) { return lola_token_is_eog(self.handle.get()->ptr, token); },
+             py::arg("token"))
+        .def("apply_chat_template", &chat_template, py::arg("messages"), py::arg("add_assistant"));
+}
+
+}  // namespace lolapy
