@@ -1,0 +1,273 @@
+/* lola_handles.i: constructors, destructors and methods of the four liblola handles, for lola.i.
+ *
+ * Methods are named w_<name> in C (see lola.i); the languages see <name>.
+ * Every method is a thin call into capi/lola.h. A failing call records its status with
+ * lola_swig_fail() and returns immediately, so the last liblola call on this thread is the one
+ * that failed and lola_last_error_message() (read by the language's %exception) describes it.
+ * Size-query methods return the size needed; they write only when the caller's array is large
+ * enough (LOLA_ERR_BUFFER_TOO_SMALL is then not an error but the answer).
+ */
+
+%extend lola_model {
+    /* lola_model_load; params NULL means the defaults. */
+    lola_model(const char *path, const lola_model_params *params) {
+        lola_model_params defaults;
+        lola_model *m = NULL;
+        if (!params) {
+            lola_model_params_init(&defaults);
+            params = &defaults;
+        }
+        if (lola_swig_fail(lola_model_load(path, params, &m))) return NULL;
+        return m;
+    }
+    ~lola_model() { lola_model_free($self); }
+
+    lola_model_info *w_info() const {
+        lola_model_info *i = (lola_model_info *)calloc(1, sizeof *i);
+        if (!i) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }
+        i->struct_size = sizeof *i;
+        if (lola_swig_fail(lola_model_get_info($self, i))) { free(i); return NULL; }
+        return i;
+    }
+    lola_special_tokens *w_special_tokens() const {
+        lola_special_tokens *t = (lola_special_tokens *)calloc(1, sizeof *t);
+        if (!t) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }
+        t->struct_size = sizeof *t;
+        if (lola_swig_fail(lola_model_special_tokens($self, t))) { free(t); return NULL; }
+        return t;
+    }
+    /* Tokens of UTF-8 `text`; returns how many there are (written when they fit). */
+    size_t w_tokenize(const char *text, size_t text_len, uint32_t flags,
+                    int32_t *out_tokens, size_t capacity) const {
+        size_t n = 0;
+        lola_status s = lola_tokenize($self, text, text_len, flags,
+                                      capacity ? out_tokens : NULL, capacity, &n);
+        if (s != LOLA_ERR_BUFFER_TOO_SMALL && lola_swig_fail(s)) return 0;
+        return n;
+    }
+    /* UTF-8 bytes of `tokens`; returns the byte count (written when it fits). */
+    size_t w_detokenize(const int32_t *tokens, size_t n_tokens, uint32_t flags,
+                      char *out_bytes, size_t capacity) const {
+        size_t n = 0;
+        lola_status s = lola_detokenize($self, tokens, n_tokens, flags,
+                                        capacity ? out_bytes : NULL, capacity, &n);
+        if (s != LOLA_ERR_BUFFER_TOO_SMALL && lola_swig_fail(s)) return 0;
+        return n;
+    }
+    /* The bytes of one token; returns the byte count (written when it fits). */
+    size_t w_token_to_piece(int32_t token, uint32_t flags, char *out_bytes, size_t capacity) const {
+        size_t n = 0;
+        lola_status s = lola_token_to_piece($self, token, flags,
+                                            capacity ? out_bytes : NULL, capacity, &n);
+        if (s != LOLA_ERR_BUFFER_TOO_SMALL && lola_swig_fail(s)) return 0;
+        return n;
+    }
+    bool w_token_is_eog(int32_t token) const { return lola_token_is_eog($self, token); }
+}
+
+%extend lola_context {
+    /* lola_context_create on `model` (the context references it); params NULL: defaults. */
+    lola_context(lola_model *model, const lola_context_params *params) {
+        lola_context_params defaults;
+        lola_context *c = NULL;
+        if (!params) {
+            lola_context_params_init(&defaults);
+            params = &defaults;
+        }
+        if (lola_swig_fail(lola_context_create(model, params, &c))) return NULL;
+        return c;
+    }
+    ~lola_context() { lola_context_free($self); }
+
+    lola_context *w_clone() const {
+        lola_context *c = NULL;
+        if (lola_swig_fail(lola_context_clone($self, &c))) return NULL;
+        return c;
+    }
+    void w_reset() { lola_swig_fail(lola_context_reset($self)); }
+    /* Feeds the tokens; returns how many were fed (all, unless aborted). */
+    size_t w_feed(const int32_t *tokens, size_t n_tokens, uint32_t flags) {
+        size_t fed = 0;
+        if (lola_swig_fail(lola_context_feed($self, tokens, n_tokens, flags, &fed))) return 0;
+        return fed;
+    }
+    /* Rows of logits the last feed kept (1, or every token with LOLA_FEED_ALL_LOGITS). */
+    size_t w_logits_rows() const {
+        const float *l = NULL;
+        size_t rows = 0, n_vocab = 0;
+        if (lola_swig_fail(lola_context_logits($self, &l, &rows, &n_vocab))) return 0;
+        return rows;
+    }
+    /* Row `row` (-1: last) of the logits into a caller array of at least n_vocab floats. */
+    void w_copy_logits(int64_t row, float *out, size_t capacity) const {
+        lola_swig_fail(lola_context_copy_logits($self, row, out, capacity));
+    }
+    /* The same into caller-owned native memory (a direct buffer). */
+    void w_copy_logits_to_buffer(int64_t row, float *out_buffer, size_t capacity) const {
+        lola_swig_fail(lola_context_copy_logits($self, row, out_buffer, capacity));
+    }
+    lola_context_info *w_info() const {
+        lola_context_info *i = (lola_context_info *)calloc(1, sizeof *i);
+        if (!i) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }
+        i->struct_size = sizeof *i;
+        if (lola_swig_fail(lola_context_get_info($self, i))) { free(i); return NULL; }
+        return i;
+    }
+    lola_head_state *w_head_state(int32_t layer, int32_t head) const {
+        lola_head_state *h = (lola_head_state *)calloc(1, sizeof *h);
+        if (!h) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }
+        h->struct_size = sizeof *h;
+        if (lola_swig_fail(lola_context_get_head_state($self, layer, head, h))) {
+            free(h);
+            return NULL;
+        }
+        return h;
+    }
+    /* Positions held in one memory (lola_memory) of one head; returns their count (written
+     * when they fit). */
+    size_t w_positions(int32_t layer, int32_t head, int32_t memory,
+                     int64_t *out_positions, size_t capacity) const {
+        size_t n = 0;
+        lola_status s = lola_context_get_positions($self, layer, head, memory,
+                                                   capacity ? out_positions : NULL, NULL,
+                                                   capacity, &n);
+        if (s != LOLA_ERR_BUFFER_TOO_SMALL && lola_swig_fail(s)) return 0;
+        return n;
+    }
+    size_t w_state_size() const {
+        size_t n = 0;
+        if (lola_swig_fail(lola_context_state_size($self, &n))) return 0;
+        return n;
+    }
+    /* Saves the state; returns the bytes written (BUFFER_TOO_SMALL is an error here). */
+    size_t w_state_save(char *out_bytes, size_t capacity) const {
+        size_t n = 0;
+        if (lola_swig_fail(lola_context_state_save($self, out_bytes, capacity, &n))) return 0;
+        return n;
+    }
+    void w_state_restore(const char *blob, size_t blob_len) {
+        lola_swig_fail(lola_context_state_restore($self, blob, blob_len));
+    }
+}
+
+%extend lola_sampler {
+    /* lola_sampler_create; params NULL: defaults. */
+    lola_sampler(const lola_sampler_params *params) {
+        lola_sampler_params defaults;
+        lola_sampler *s = NULL;
+        if (!params) {
+            lola_sampler_params_init(&defaults);
+            params = &defaults;
+        }
+        if (lola_swig_fail(lola_sampler_create(params, &s))) return NULL;
+        return s;
+    }
+    ~lola_sampler() { lola_sampler_free($self); }
+
+    int32_t w_sample(const float *logits, size_t n_logits) {
+        int32_t t = -1;
+        if (lola_swig_fail(lola_sampler_sample($self, logits, n_logits, &t))) return -1;
+        return t;
+    }
+    /* Samples from the last logits row of `ctx` without copying it out. */
+    int32_t w_sample_context(const lola_context *ctx) {
+        const float *l = NULL;
+        size_t rows = 0, n_vocab = 0;
+        int32_t t = -1;
+        if (lola_swig_fail(lola_context_logits(ctx, &l, &rows, &n_vocab))) return -1;
+        if (lola_swig_fail(lola_sampler_sample($self, l + (rows - 1) * n_vocab, n_vocab, &t)))
+            return -1;
+        return t;
+    }
+    void w_accept(const int32_t *tokens, size_t n_tokens) {
+        lola_swig_fail(lola_sampler_accept($self, tokens, n_tokens));
+    }
+    void w_reset(uint64_t seed) { lola_swig_fail(lola_sampler_reset($self, seed)); }
+}
+
+%extend lola_layer {
+    /* lola_layer_create with the params' pointer fields taken from the arrays (empty or null:
+     * NULL); their lengths are checked against the shapes the params imply. */
+    lola_layer(const lola_layer_params *params,
+               const float *window_factors, size_t window_factors_len,
+               const float *hedgehog_q, size_t hedgehog_q_len,
+               const float *hedgehog_k, size_t hedgehog_k_len) {
+        lola_layer_params p;
+        lola_layer *l = NULL;
+        size_t map_len;
+        if (!params) {
+            lola_layer_params_init(&p);
+        } else {
+            p = *params;
+        }
+        map_len = (size_t)(p.n_heads > 0 ? p.n_heads : 0) * (size_t)(p.head_dim > 0 ? p.head_dim : 0) *
+                  (size_t)(p.feature_dim > 0 ? p.feature_dim / 2 : 0);
+        if ((window_factors_len && window_factors_len != (size_t)p.n_heads) ||
+            (hedgehog_q_len && hedgehog_q_len != map_len) ||
+            (hedgehog_k_len && hedgehog_k_len != map_len)) {
+            lola_swig_fail_with(LOLA_ERR_SIZE_MISMATCH,
+                                "lola_layer: window_factors needs n_heads floats and each "
+                                "hedgehog map n_heads*head_dim*feature_dim/2 floats");
+            return NULL;
+        }
+        p.window_factors = window_factors_len ? window_factors : NULL;
+        p.hedgehog_q = hedgehog_q_len ? hedgehog_q : NULL;
+        p.hedgehog_k = hedgehog_k_len ? hedgehog_k : NULL;
+        if (lola_swig_fail(lola_layer_create(&p, &l))) return NULL;
+        return l;
+    }
+    ~lola_layer() { lola_layer_free($self); }
+
+    lola_layer *w_clone() const {
+        lola_layer *c = NULL;
+        if (lola_swig_fail(lola_layer_clone($self, &c))) return NULL;
+        return c;
+    }
+    void w_reset() { lola_swig_fail(lola_layer_reset($self)); }
+    void w_feed(int64_t n_tokens, const float *q, size_t q_len, const float *k, size_t k_len,
+              const float *v, size_t v_len, float *y, size_t y_len) {
+        lola_swig_fail(lola_layer_feed($self, n_tokens, q, q_len, k, k_len, v, v_len,
+                                       y_len ? y : NULL, y_len));
+    }
+    void w_feed_features(int64_t n_tokens, const float *q, size_t q_len, const float *k,
+                       size_t k_len, const float *v, size_t v_len, const float *fq,
+                       size_t fq_len, const float *fk, size_t fk_len, float *y, size_t y_len) {
+        lola_swig_fail(lola_layer_feed_features($self, n_tokens, q, q_len, k, k_len, v, v_len,
+                                                fq, fq_len, fk, fk_len, y_len ? y : NULL, y_len));
+    }
+    lola_layer_info *w_info() const {
+        lola_layer_info *i = (lola_layer_info *)calloc(1, sizeof *i);
+        if (!i) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }
+        i->struct_size = sizeof *i;
+        if (lola_swig_fail(lola_layer_get_info($self, i))) { free(i); return NULL; }
+        return i;
+    }
+    lola_head_state *w_head_state(int32_t head) const {
+        lola_head_state *h = (lola_head_state *)calloc(1, sizeof *h);
+        if (!h) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }
+        h->struct_size = sizeof *h;
+        if (lola_swig_fail(lola_layer_get_head_state($self, head, h))) { free(h); return NULL; }
+        return h;
+    }
+    size_t w_positions(int32_t head, int32_t memory, int64_t *out_positions, size_t capacity) const {
+        size_t n = 0;
+        lola_status s = lola_layer_get_positions($self, head, memory,
+                                                 capacity ? out_positions : NULL, NULL,
+                                                 capacity, &n);
+        if (s != LOLA_ERR_BUFFER_TOO_SMALL && lola_swig_fail(s)) return 0;
+        return n;
+    }
+    size_t w_state_size() const {
+        size_t n = 0;
+        if (lola_swig_fail(lola_layer_state_size($self, &n))) return 0;
+        return n;
+    }
+    size_t w_state_save(char *out_bytes, size_t capacity) const {
+        size_t n = 0;
+        if (lola_swig_fail(lola_layer_state_save($self, out_bytes, capacity, &n))) return 0;
+        return n;
+    }
+    void w_state_restore(const char *blob, size_t blob_len) {
+        lola_swig_fail(lola_layer_state_restore($self, blob, blob_len));
+    }
+}
