@@ -27,17 +27,13 @@ fn from_prefix() -> Option<Found> {
     let prefix = env_path("LOLA_DIR")?;
     let include_dir = prefix.join("include");
     // Debian-style multiarch prefixes put the library in lib/<triplet>; lib64 on others.
-    let lib_dir = ["lib", "lib64"]
-        .iter()
-        .map(|d| prefix.join(d))
-        .find(|d| has_library(d))
-        .unwrap_or_else(|| {
-            panic!(
-                "lola-sys: LOLA_DIR={} has no lib/liblola.so or lib64/liblola.so; \
+    let lib_dir = ["lib", "lib64"].iter().map(|d| prefix.join(d)).find(|d| has_library(d)).unwrap_or_else(|| {
+        panic!(
+            "lola-sys: LOLA_DIR={} has no lib/liblola.so or lib64/liblola.so; \
                  LOLA_DIR must be the prefix liblola was installed into",
-                prefix.display()
-            )
-        });
+            prefix.display()
+        )
+    });
     Some(Found { include_dir, lib_dir: Some(lib_dir), how: format!("LOLA_DIR={}", prefix.display()) })
 }
 
@@ -127,7 +123,10 @@ fn main() {
         .arg(format!("-I{}", found.include_dir.display()))
         .status()
         .unwrap_or_else(|e| {
-            panic!("lola-sys: cannot run `{}` ({e}); install bindgen (Debian: apt install bindgen) or set BINDGEN", bindgen.to_string_lossy())
+            panic!(
+                "lola-sys: cannot run `{}` ({e}); install bindgen (Debian: apt install bindgen) or set BINDGEN",
+                bindgen.to_string_lossy()
+            )
         });
     if !status.success() {
         panic!("lola-sys: `{}` failed on {} ({status})", bindgen.to_string_lossy(), header.display());

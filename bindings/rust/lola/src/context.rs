@@ -151,7 +151,8 @@ impl<'m> Context<'m> {
     }
 
     fn wrap(raw: *mut sys::lola_context, model: &'m Model) -> Result<Context<'m>> {
-        let raw = NonNull::new(raw).ok_or_else(|| Error::new(Status::Internal, "liblola returned LOLA_OK and a NULL context"))?;
+        let raw = NonNull::new(raw)
+            .ok_or_else(|| Error::new(Status::Internal, "liblola returned LOLA_OK and a NULL context"))?;
         Ok(Context { raw, model, abort_flag: None })
     }
 
@@ -175,7 +176,9 @@ impl<'m> Context<'m> {
 
     fn feed_flags(&mut self, tokens: &[i32], flags: u32) -> Result<()> {
         // SAFETY: live context; tokens valid for their length; n_fed may be NULL.
-        check(unsafe { sys::lola_context_feed(self.raw.as_ptr(), tokens.as_ptr(), tokens.len(), flags, ptr::null_mut()) })
+        check(unsafe {
+            sys::lola_context_feed(self.raw.as_ptr(), tokens.as_ptr(), tokens.len(), flags, ptr::null_mut())
+        })
     }
 
     /// Every row of logits of the last feed, flat: `[rows][n_vocab]`.
@@ -258,7 +261,11 @@ impl<'m> Context<'m> {
         HeadState::read(|out| unsafe { sys::lola_context_get_head_state(self.raw.as_ptr(), layer, head, out) })
     }
 
-    fn positions_fn(&self, layer: i32, head: i32) -> impl Fn(i32, *mut i64, *mut f32, usize, *mut usize) -> sys::lola_status + '_ {
+    fn positions_fn(
+        &self,
+        layer: i32,
+        head: i32,
+    ) -> impl Fn(i32, *mut i64, *mut f32, usize, *mut usize) -> sys::lola_status + '_ {
         // SAFETY (inside): live context; read_positions passes buffers valid for `capacity`.
         move |memory, positions, scores, capacity, n_out| unsafe {
             sys::lola_context_get_positions(self.raw.as_ptr(), layer, head, memory, positions, scores, capacity, n_out)

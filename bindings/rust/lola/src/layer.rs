@@ -183,7 +183,8 @@ impl Layer {
     }
 
     fn wrap(raw: *mut sys::lola_layer) -> Result<Layer> {
-        let raw = NonNull::new(raw).ok_or_else(|| Error::new(Status::Internal, "liblola returned LOLA_OK and a NULL layer"))?;
+        let raw = NonNull::new(raw)
+            .ok_or_else(|| Error::new(Status::Internal, "liblola returned LOLA_OK and a NULL layer"))?;
         let mut layer = Layer { raw, q_per_token: 0, n_heads: 0 };
         let info = layer.info()?; // on error `layer` drops and frees the handle
         layer.q_per_token = info.n_heads as usize * info.head_dim as usize;
@@ -227,7 +228,18 @@ impl Layer {
         let n = tokens_i64(n_tokens)?;
         // SAFETY: live layer; every pointer is valid for the length passed with it.
         check(unsafe {
-            sys::lola_layer_feed(self.raw.as_ptr(), n, q.as_ptr(), q.len(), k.as_ptr(), k.len(), v.as_ptr(), v.len(), y.as_mut_ptr(), y.len())
+            sys::lola_layer_feed(
+                self.raw.as_ptr(),
+                n,
+                q.as_ptr(),
+                q.len(),
+                k.as_ptr(),
+                k.len(),
+                v.as_ptr(),
+                v.len(),
+                y.as_mut_ptr(),
+                y.len(),
+            )
         })
     }
 
@@ -236,13 +248,32 @@ impl Layer {
         let n = tokens_i64(n_tokens)?;
         // SAFETY: as feed_into; y is NULL with length 0, which lola.h allows.
         check(unsafe {
-            sys::lola_layer_feed(self.raw.as_ptr(), n, q.as_ptr(), q.len(), k.as_ptr(), k.len(), v.as_ptr(), v.len(), ptr::null_mut(), 0)
+            sys::lola_layer_feed(
+                self.raw.as_ptr(),
+                n,
+                q.as_ptr(),
+                q.len(),
+                k.as_ptr(),
+                k.len(),
+                v.as_ptr(),
+                v.len(),
+                ptr::null_mut(),
+                0,
+            )
         })
     }
 
     /// For `FeatureMap::Precomputed` layers: also pass phi(q) and phi(k) for every query head,
     /// `[n_tokens][n_heads][feature_dim]` each.
-    pub fn feed_features(&mut self, n_tokens: usize, q: &[f32], k: &[f32], v: &[f32], fq: &[f32], fk: &[f32]) -> Result<Vec<f32>> {
+    pub fn feed_features(
+        &mut self,
+        n_tokens: usize,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        fq: &[f32],
+        fk: &[f32],
+    ) -> Result<Vec<f32>> {
         let n = tokens_i64(n_tokens)?;
         let mut y = vec![0f32; q.len()];
         // SAFETY: live layer; every pointer is valid for the length passed with it.
@@ -344,5 +375,6 @@ impl Drop for Layer {
 }
 
 fn tokens_i64(n_tokens: usize) -> Result<i64> {
-    i64::try_from(n_tokens).map_err(|_| Error::new(Status::InvalidArgument, format!("n_tokens {n_tokens} is too large")))
+    i64::try_from(n_tokens)
+        .map_err(|_| Error::new(Status::InvalidArgument, format!("n_tokens {n_tokens} is too large")))
 }

@@ -221,7 +221,13 @@ impl Model {
         // SAFETY: live handle, valid struct with its size set.
         check(unsafe { sys::lola_model_special_tokens(self.raw.as_ptr(), &mut raw) })?;
         let some = |id: i32| (id >= 0).then_some(id);
-        Ok(SpecialTokens { bos: some(raw.bos), eos: some(raw.eos), eot: some(raw.eot), unk: some(raw.unk), pad: some(raw.pad) })
+        Ok(SpecialTokens {
+            bos: some(raw.bos),
+            eos: some(raw.eos),
+            eot: some(raw.eot),
+            unk: some(raw.unk),
+            pad: some(raw.pad),
+        })
     }
 
     /// True when generation should stop at `token` (EOS, EOT, ...).
@@ -237,14 +243,17 @@ impl Model {
             .iter()
             .map(|m| Ok((c_string(m.role, "role")?, c_string(m.content, "content")?)))
             .collect::<Result<Vec<_>>>()?;
-        let raw: Vec<sys::lola_chat_message> =
-            owned.iter().map(|(role, content)| sys::lola_chat_message { role: role.as_ptr(), content: content.as_ptr() }).collect();
+        let raw: Vec<sys::lola_chat_message> = owned
+            .iter()
+            .map(|(role, content)| sys::lola_chat_message { role: role.as_ptr(), content: content.as_ptr() })
+            .collect();
         let guess = 64 + messages.iter().map(|m| m.role.len() + m.content.len() + 32).sum::<usize>();
         let bytes = read_sized(guess, 1, |buf: *mut u8, cap, n| unsafe {
             // SAFETY: `raw` points into `owned`, alive for the call; buf valid for cap bytes.
             sys::lola_chat_apply_template(self.raw.as_ptr(), raw.as_ptr(), raw.len(), add_assistant, buf.cast(), cap, n)
         })?;
-        String::from_utf8(bytes).map_err(|e| Error::new(Status::Internal, format!("chat template output is not UTF-8: {e}")))
+        String::from_utf8(bytes)
+            .map_err(|e| Error::new(Status::Internal, format!("chat template output is not UTF-8: {e}")))
     }
 }
 
@@ -289,5 +298,6 @@ fn path_to_cstring(path: &Path) -> Result<CString> {
         .ok_or_else(|| Error::new(Status::InvalidArgument, format!("path {} is not valid UTF-8", path.display())))?
         .as_bytes()
         .to_vec();
-    CString::new(bytes).map_err(|_| Error::new(Status::InvalidArgument, format!("path {} contains a NUL byte", path.display())))
+    CString::new(bytes)
+        .map_err(|_| Error::new(Status::InvalidArgument, format!("path {} contains a NUL byte", path.display())))
 }

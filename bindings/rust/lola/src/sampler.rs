@@ -84,7 +84,8 @@ impl Sampler {
         let mut raw = ptr::null_mut();
         // SAFETY: initialised params, valid out pointer.
         check(unsafe { sys::lola_sampler_create(&params.raw, &mut raw) })?;
-        let raw = NonNull::new(raw).ok_or_else(|| Error::new(Status::Internal, "liblola returned LOLA_OK and a NULL sampler"))?;
+        let raw = NonNull::new(raw)
+            .ok_or_else(|| Error::new(Status::Internal, "liblola returned LOLA_OK and a NULL sampler"))?;
         Ok(Sampler { raw })
     }
 

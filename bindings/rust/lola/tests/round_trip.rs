@@ -122,7 +122,8 @@ fn seeded_sampling_repeats() {
     let run = |seed: u64| {
         let mut ctx = model.new_context(&small_lola()).unwrap();
         ctx.feed(&prompt).unwrap();
-        let mut sampler = Sampler::new(&SamplerParams::new().temperature(1.5).top_k(0).top_p(1.0).min_p(0.0).seed(seed)).unwrap();
+        let mut sampler =
+            Sampler::new(&SamplerParams::new().temperature(1.5).top_k(0).top_p(1.0).min_p(0.0).seed(seed)).unwrap();
         generate(&mut ctx, &mut sampler, 20).map(|t| t.unwrap().id).collect::<Vec<_>>()
     };
     assert_eq!(run(1), run(1));
