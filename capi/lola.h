@@ -390,17 +390,23 @@ LOLA_API lola_status lola_file_describe(const char *path, char *text, size_t cap
  *  when the model carries LoLA tensors and performer otherwise. */
 #define LOLA_FEATURE_MAP_AUTO (-1)
 
+/** For chunk_size, sparse_capacity and mixing of lola_context_params (their default): the
+ *  model's value, from the lola.* metadata a converted LoLCATs model carries (lola-convert
+ *  writes C = lambda = 64 for Llama-3.1-8B, 256 for Llama-3.2-1B, mixing mode A), else the
+ *  library's: chunk 64, sparse capacity 64, LOLA_MIXING_LOLA. */
+#define LOLA_MODEL_DEFAULT (-1)
+
 typedef struct lola_context_params {
     size_t struct_size;        /**< set by lola_context_params_init */
     int32_t n_threads;         /**< worker threads for this context (default 1) */
     int32_t batch_size;        /**< tokens per forward step in a prefill (default 64) */
     int32_t attention;         /**< lola_attention (default LOLA_ATTENTION_LOLA) */
-    int32_t chunk_size;        /**< C (default 64) */
-    int32_t sparse_capacity;   /**< lambda (default 64) */
+    int32_t chunk_size;        /**< C, >= 1, or LOLA_MODEL_DEFAULT (default) */
+    int32_t sparse_capacity;   /**< lambda, >= 0, or LOLA_MODEL_DEFAULT (default) */
     int32_t feature_map;       /**< LOLA_FEATURE_MAP_AUTO (default) or a lola_feature_map value
                                     other than PRECOMPUTED */
     int32_t feature_dim;       /**< F; 0 = the map's default (hedgehog: from the file) */
-    int32_t mixing;            /**< lola_mixing (default LOLA_MIXING_LOLA) */
+    int32_t mixing;            /**< lola_mixing, or LOLA_MODEL_DEFAULT (default) */
     int32_t scoring;           /**< lola_scoring (default LOLA_SCORING_SRE) */
     uint64_t seed;             /**< performer projections (layer l uses seed + l), random
                                     scoring */
@@ -413,6 +419,13 @@ typedef struct lola_context_params {
 } lola_context_params;
 
 LOLA_API lola_status lola_context_params_init(lola_context_params *params);
+
+/** Replaces each field of *params that holds LOLA_MODEL_DEFAULT (chunk_size, sparse_capacity,
+ *  mixing) by the value a context on `model` would use, leaving every other field as it is;
+ *  for callers that show or compute with the settings (lola_context_create resolves them
+ *  itself). Statuses: LOLA_ERR_NULL_HANDLE, LOLA_ERR_NULL_POINTER, LOLA_ERR_VERSION_MISMATCH. */
+LOLA_API lola_status lola_context_params_resolve(const lola_model *model,
+                                                 lola_context_params *params);
 
 /** Creates a context on `model` (which it references). Statuses: LOLA_ERR_NULL_HANDLE,
  *  LOLA_ERR_NULL_POINTER, LOLA_ERR_VERSION_MISMATCH, LOLA_ERR_INVALID_ARGUMENT. */

@@ -65,6 +65,14 @@ lola::model::ContextConfig to_context_config(const lola_context_params &p) {
     return c;
 }
 
+// LOLA_MODEL_DEFAULT fields take the model's lola.* defaults (LolaDefaults).
+void resolve_model_defaults(const lola::model::Model &model, lola_context_params &p) {
+    const lola::model::LolaDefaults &d = model.hparams().lola;
+    if (p.chunk_size == LOLA_MODEL_DEFAULT) p.chunk_size = d.chunk;
+    if (p.sparse_capacity == LOLA_MODEL_DEFAULT) p.sparse_capacity = d.sparse_capacity;
+    if (p.mixing == LOLA_MODEL_DEFAULT) p.mixing = d.mixing;
+}
+
 void copy_string(char *dst, size_t cap, const std::string &src) {
     const size_t n = std::min(cap - 1, src.size());
     std::memcpy(dst, src.data(), n);
@@ -187,14 +195,23 @@ lola_status lola_context_params_init(lola_context_params *params) {
         params->n_threads = 1;
         params->batch_size = 64;
         params->attention = LOLA_ATTENTION_LOLA;
-        params->chunk_size = d.chunk;
-        params->sparse_capacity = d.sparse_capacity;
+        params->chunk_size = LOLA_MODEL_DEFAULT;
+        params->sparse_capacity = LOLA_MODEL_DEFAULT;
         params->feature_map = LOLA_FEATURE_MAP_AUTO;
-        params->mixing = LOLA_MIXING_LOLA;
+        params->mixing = LOLA_MODEL_DEFAULT;
         params->scoring = LOLA_SCORING_SRE;
         params->seed = d.seed;
         params->eps = static_cast<float>(d.eps);
         params->gate_logit = std::numeric_limits<float>::quiet_NaN();
+        return LOLA_OK;
+    });
+}
+
+lola_status lola_context_params_resolve(const lola_model *model, lola_context_params *params) {
+    return guard(__func__, [&] {
+        require_handle(model, "model");
+        require_struct(params, "params");
+        resolve_model_defaults(*model->impl, *params);
         return LOLA_OK;
     });
 }
@@ -206,8 +223,10 @@ lola_status lola_context_create(lola_model *model, const lola_context_params *pa
         require_handle(model, "model");
         require_struct(params, "params");
         require_pointer(out, "out");
+        lola_context_params resolved = *params;
+        resolve_model_defaults(*model->impl, resolved);
         auto ctx = std::make_unique<lola_context>();
-        ctx->impl = std::make_unique<lola::model::Context>(model->impl, to_context_config(*params));
+        ctx->impl = std::make_unique<lola::model::Context>(model->impl, to_context_config(resolved));
         *out = ctx.release();
         return LOLA_OK;
     });

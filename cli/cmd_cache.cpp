@@ -19,6 +19,7 @@ int cmd_cache(Args &args) {
     if (cp.attention != LOLA_ATTENTION_LOLA) throw Failure("lola cache needs --attention lola", 2);
 
     Model model(path);
+    check(lola_context_params_resolve(model.p, &cp), "context params");  // the model's C, lambda
     Context ctx(model, cp);
     const std::vector<int32_t> tokens = tokenize(model, prompt, true);
     if (tokens.empty()) throw Failure("the prompt is empty", 2);

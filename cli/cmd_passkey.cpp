@@ -71,6 +71,7 @@ int cmd_passkey(Args &args) {
     if (lengths.empty() || depths.empty() || trials < 1) throw Failure("nothing to run", 2);
 
     Model model(path);
+    check(lola_context_params_resolve(model.p, &base), "context params");  // the model's C, lambda
     const int32_t budget = base.sparse_capacity + 2 * base.chunk_size;
     std::vector<Variant> variants;
     if (!only_lola) {

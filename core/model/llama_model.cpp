@@ -102,6 +102,30 @@ void Model::read_hparams() {
         fail(Status::unsupported, "rope.scaling.type '" + hp_.rope.scaling_type +
                                       "' is not supported (none, linear, llama3)");
     }
+    read_lola_defaults();
+}
+
+void Model::read_lola_defaults() {
+    const gguf::File &f = *file_;
+    auto count = [&](const char *key, int64_t lo, int &out) {
+        if (!f.has(key)) return;
+        const uint64_t v = f.get_u64(key);
+        if (v < static_cast<uint64_t>(lo) || v > 65536)
+            fail(Status::corrupt_data, std::string("metadata '") + key + "' = " + std::to_string(v) +
+                                           " is out of range [" + std::to_string(lo) + ", 65536]");
+        out = static_cast<int>(v);
+    };
+    count("lola.chunk_size", 1, hp_.lola.chunk);
+    count("lola.sparse_capacity", 0, hp_.lola.sparse_capacity);
+    if (f.has("lola.mixing")) {
+        const std::string &m = f.get_string("lola.mixing");
+        if (m == "lola") hp_.lola.mixing = 0;
+        else if (m == "lolcats") hp_.lola.mixing = 1;
+        else fail(Status::corrupt_data, "metadata 'lola.mixing' = '" + m + "' (expected lola or lolcats)");
+    }
+    if (f.has("lola.feature_map") && f.get_string("lola.feature_map") != "hedgehog")
+        fail(Status::unsupported, "metadata 'lola.feature_map' = '" + f.get_string("lola.feature_map") +
+                                      "' (liblola reads hedgehog maps from files)");
 }
 
 void Model::bind_tensors() {
@@ -200,6 +224,14 @@ void Model::bind_tensors() {
             w.window_factors.assign(wf.begin(), wf.end());
         }
     }
+
+    if (f.has("lola.feature_map") && !has_lola_)
+        fail(Status::corrupt_data, "metadata 'lola.feature_map' names hedgehog maps but tensor '" +
+                                       blk(0, "lola.fmap_q.weight") + "' is missing");
+    if (f.has("lola.feature_dim") && f.get_u64("lola.feature_dim") != static_cast<uint64_t>(hedgehog_dim_))
+        fail(Status::corrupt_data, "metadata 'lola.feature_dim' = " +
+                                       std::to_string(f.get_u64("lola.feature_dim")) +
+                                       ", the hedgehog tensors have F = " + std::to_string(hedgehog_dim_));
 
     uint64_t h = 1469598103934665603ull;
     h = fnv(h, hp_.architecture.data(), hp_.architecture.size());

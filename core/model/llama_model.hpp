@@ -34,12 +34,21 @@ struct RopeConfig {
     std::string scaling_type = "none";
 };
 
+// The LoLA settings a converted model asks for (lola.* metadata written by lola-convert), used
+// by contexts whose parameters say "model default"; the library's defaults when absent.
+struct LolaDefaults {
+    int chunk = 64;            // lola.chunk_size
+    int sparse_capacity = 64;  // lola.sparse_capacity
+    int mixing = 0;            // lola.mixing: "lola" (mode A) = 0, "lolcats" (mode B) = 1
+};
+
 struct HParams {
     std::string architecture, name;
     int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0,
             n_ff = 0, n_ctx_train = 0;
     float rms_eps = 1e-5f;
     RopeConfig rope;
+    LolaDefaults lola;
 };
 
 struct LayerWeights {
@@ -77,6 +86,7 @@ public:
 private:
     explicit Model(std::unique_ptr<gguf::File> file);
     void read_hparams();
+    void read_lola_defaults();
     void bind_tensors();
 
     std::unique_ptr<gguf::File> file_;
