@@ -23,7 +23,7 @@ namespace Lola
             var p = (parameters ?? new ContextParams()).ToNative();
             try
             {
-                using (var m = model.Handle.Acquire("Model"))
+                using (var m = model.Acquire())
                 {
                     var modelProxy = m.Proxy;
                     handle = Adopt(model, () => new Native.lola_context(modelProxy, p));
@@ -34,31 +34,32 @@ namespace Lola
                 p.Dispose();
             }
             this.model = model;
-            vocabSize = model.VocabSize;
+            vocabSize = model.CachedInfo.VocabSize;
         }
 
         Context(Model model, ProxyHandle<Native.lola_context> handle)
         {
             this.model = model;
             this.handle = handle;
-            vocabSize = model.VocabSize;
+            vocabSize = model.CachedInfo.VocabSize;
         }
 
         /// <summary>Runs `create` and wraps its proxy in a handle holding a reference on the
-        /// model's handle (taken before, given back if `create` throws).</summary>
+        /// model (taken before, given back if `create` throws).</summary>
         static ProxyHandle<Native.lola_context> Adopt(Model model, Func<Native.lola_context> create)
         {
-            bool added = false;
-            model.Handle.DangerousAddRef(ref added);
+            var shared = model.Shared;
+            if (!shared.TryAddRef())
+                throw new ObjectDisposedException("Model");
             try
             {
                 var proxy = create();
                 return new ProxyHandle<Native.lola_context>(
-                    proxy, Native.lola_context.getCPtr(proxy).Handle, model.Handle);
+                    proxy, Native.lola_context.getCPtr(proxy).Handle, shared.Release);
             }
             catch
             {
-                model.Handle.DangerousRelease();
+                shared.Release();
                 throw;
             }
         }
@@ -222,14 +223,17 @@ namespace Lola
 
         IEnumerable<Token> GenerateTokens(Sampler sampler, int maxTokens)
         {
+            // The model's proxy stays valid through this context's reference on it, even if
+            // the Model object is disposed meanwhile.
+            var modelProxy = model.Shared.Handle.ProxyForDependent;
             var text = new TokenTextDecoder();
             for (int i = 0; i < maxTokens; i++)
             {
                 int token = sampler.Sample(this);
-                if (model.IsEndOfGeneration(token))
+                if (modelProxy.token_is_eog(token))
                     yield break;
                 Feed(token);
-                byte[] piece = model.TokenPiece(token);
+                byte[] piece = Model.TokenPiece(modelProxy, token, false);
                 yield return new Token(token, piece, text.Push(piece));
             }
         }

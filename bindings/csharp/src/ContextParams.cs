@@ -8,18 +8,24 @@ namespace Lola
     /// </summary>
     public sealed class ContextParams
     {
+        /// <summary>LOLA_MODEL_DEFAULT: for ChunkSize and SparseCapacity (their default), the
+        /// model's value from its lola.* metadata, else the library's (64).</summary>
+        public const int ModelDefault = -1;
+
         /// <summary>Worker threads of the context (n_threads, >= 1).</summary>
         public int Threads { get; set; }
         /// <summary>Tokens per forward step in a prefill (batch_size).</summary>
         public int BatchSize { get; set; }
         public Attention Attention { get; set; }
-        /// <summary>C: the chunk and window unit (chunk_size).</summary>
+        /// <summary>C: the chunk and window unit (chunk_size, >= 1), or ModelDefault.</summary>
         public int ChunkSize { get; set; }
-        /// <summary>lambda: sparse cache entries per head (sparse_capacity, >= 0).</summary>
+        /// <summary>lambda: sparse cache entries per head (sparse_capacity, >= 0), or
+        /// ModelDefault.</summary>
         public int SparseCapacity { get; set; }
         public FeatureMap FeatureMap { get; set; }
         /// <summary>F; 0 picks the feature map's default (feature_dim).</summary>
         public int FeatureDim { get; set; }
+        /// <summary>Mixing.ModelDefault (default): the model's, else Mixing.Lola.</summary>
         public Mixing Mixing { get; set; }
         public Scoring Scoring { get; set; }
         /// <summary>Seeds performer projections (layer l uses Seed + l) and random scoring.</summary>

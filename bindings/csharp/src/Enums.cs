@@ -9,8 +9,10 @@ namespace Lola
     /// contexts only: hedgehog when the model carries LoLA tensors, else performer.</summary>
     public enum FeatureMap { Auto = -1, Hedgehog = 0, Performer = 1, Elu1 = 2, Relu = 3, Precomputed = 4 }
 
-    /// <summary>How the softmax part is mixed with the linear read-out (lola_mixing).</summary>
-    public enum Mixing { Lola = 0, LolCats = 1 }
+    /// <summary>How the softmax part is mixed with the linear read-out (lola_mixing);
+    /// ModelDefault (LOLA_MODEL_DEFAULT, contexts only): the model's lola.* metadata, else Lola.
+    /// </summary>
+    public enum Mixing { ModelDefault = -1, Lola = 0, LolCats = 1 }
 
     /// <summary>Which pairs the sparse cache keeps (lola_scoring).</summary>
     public enum Scoring { SelfRecallError = 0, Recency = 1, Random = 2, ValueNorm = 3 }

@@ -9,8 +9,10 @@ namespace Lola
     /// Thread-safe: any number of threads and contexts may use one model at once.</summary>
     public sealed class Model : IDisposable
     {
-        internal readonly ProxyHandle<Native.lola_model> Handle;
+        internal readonly SharedHandle<Native.lola_model> Shared;  // this object + its contexts
+        readonly ProxyHandle<Native.lola_model> handle;
         readonly ModelInfo info;
+        int disposed;
 
         /// <summary>Loads `path`. Throws <see cref="LolaException"/> (IO, CorruptData,
         /// Unsupported, OutOfMemory...) with the library's message naming the file and field.
@@ -30,8 +32,9 @@ namespace Lola
             {
                 p.Dispose();
             }
-            Handle = new ProxyHandle<Native.lola_model>(
+            handle = new ProxyHandle<Native.lola_model>(
                 proxy, Native.lola_model.getCPtr(proxy).Handle, null);
+            Shared = new SharedHandle<Native.lola_model>(handle);
             info = ReadInfo();
         }
 
@@ -56,7 +59,7 @@ namespace Lola
         {
             get
             {
-                using (var l = Handle.Acquire("Model"))
+                using (var l = Acquire())
                 using (var t = l.Proxy.special_tokens())
                     return new SpecialTokens { Bos = t.bos, Eos = t.eos, Eot = t.eot, Unk = t.unk, Pad = t.pad };
             }
@@ -71,7 +74,7 @@ namespace Lola
             byte[] bytes = Encoding.UTF8.GetBytes(text);
             uint flags = (addSpecial ? Native.lolacs.LOLA_TOKENIZE_ADD_SPECIAL : 0u) |
                          (parseSpecial ? Native.lolacs.LOLA_TOKENIZE_PARSE_SPECIAL : 0u);
-            using (var l = Handle.Acquire("Model"))
+            using (var l = Acquire())
             {
                 // Byte-level BPE never makes more tokens than bytes, plus a few specials; the
                 // call returns the true count, so a second call covers any other tokenizer.
@@ -92,7 +95,7 @@ namespace Lola
         public byte[] DetokenizeBytes(ReadOnlySpan<int> tokens, bool renderSpecial = false)
         {
             uint flags = renderSpecial ? Native.lolacs.LOLA_DETOKENIZE_SPECIAL : 0u;
-            using (var l = Handle.Acquire("Model"))
+            using (var l = Acquire())
             {
                 int n = checked((int)l.Proxy.detokenize(tokens, flags, Span<byte>.Empty));
                 var bytes = new byte[n];
@@ -111,26 +114,30 @@ namespace Lola
         /// <summary>The bytes of one token; a piece may end inside a UTF-8 character.</summary>
         public byte[] TokenPiece(int token, bool renderSpecial = false)
         {
-            uint flags = renderSpecial ? Native.lolacs.LOLA_DETOKENIZE_SPECIAL : 0u;
-            using (var l = Handle.Acquire("Model"))
-            {
-                var piece = new byte[16];
-                int n = checked((int)l.Proxy.token_to_piece(token, flags, piece));
-                if (n > piece.Length)
-                {
-                    piece = new byte[n];
-                    n = checked((int)l.Proxy.token_to_piece(token, flags, piece));
-                }
-                Array.Resize(ref piece, n);
-                return piece;
-            }
+            using (var l = Acquire())
+                return TokenPiece(l.Proxy, token, renderSpecial);
         }
 
         /// <summary>True when generation should stop at `token` (EOS, EOT...).</summary>
         public bool IsEndOfGeneration(int token)
         {
-            using (var l = Handle.Acquire("Model"))
+            using (var l = Acquire())
                 return l.Proxy.token_is_eog(token);
+        }
+
+        // Also used by Context.Generate through the reference its context holds.
+        internal static byte[] TokenPiece(Native.lola_model proxy, int token, bool renderSpecial)
+        {
+            uint flags = renderSpecial ? Native.lolacs.LOLA_DETOKENIZE_SPECIAL : 0u;
+            var piece = new byte[16];
+            int n = checked((int)proxy.token_to_piece(token, flags, piece));
+            if (n > piece.Length)
+            {
+                piece = new byte[n];
+                n = checked((int)proxy.token_to_piece(token, flags, piece));
+            }
+            Array.Resize(ref piece, n);
+            return piece;
         }
 
         /// <summary>A new inference context on this model.</summary>
@@ -143,18 +150,31 @@ namespace Lola
         /// uses it any more.</summary>
         public void Dispose()
         {
-            Handle.Dispose();
+            if (System.Threading.Interlocked.Exchange(ref disposed, 1) == 0)
+                Shared.Release();
         }
 
         internal void ThrowIfDisposed()
         {
-            if (Handle.IsClosed)
+            if (System.Threading.Volatile.Read(ref disposed) != 0)
                 throw new ObjectDisposedException("Model");
+        }
+
+        /// <summary>Info read at load, available to contexts after Dispose.</summary>
+        internal ModelInfo CachedInfo
+        {
+            get { return info; }
+        }
+
+        internal ProxyHandle<Native.lola_model>.Lease Acquire()
+        {
+            ThrowIfDisposed();
+            return handle.Acquire("Model");
         }
 
         ModelInfo ReadInfo()
         {
-            using (var l = Handle.Acquire("Model"))
+            using (var l = Acquire())
             using (var i = l.Proxy.info())
             {
                 return new ModelInfo

@@ -8,8 +8,9 @@
 //   - a forgotten object is released by SafeHandle's critical finalizer, which runs after the
 //     ordinary finalizers and survives AppDomain unloads;
 //   - any call after Dispose throws ObjectDisposedException before reaching native code;
-//   - a dependent handle (a context) holds a reference on its parent (the model's handle), so
-//     the parent is freed only after its last dependent, whatever order the GC finalizes them in.
+//   - a dependent (a context) holds a reference on its parent (the model, see SharedHandle), so
+//     the model is freed only after its last context and the context can use it meanwhile; if
+//     both are left to the GC the order does not matter, as a C context references its model.
 using System;
 using System.Runtime.InteropServices;
 
@@ -18,14 +19,14 @@ namespace Lola
     internal sealed class ProxyHandle<T> : SafeHandle where T : class, IDisposable
     {
         readonly T proxy;
-        readonly SafeHandle parent;  // holds one reference taken by the caller, or null
+        readonly Action releaseParent;  // drops one reference the caller took, or null
 
-        /// <summary>Takes ownership of `proxy` (whose C pointer is `raw`) and of one reference on
-        /// `parent` that the caller has already added.</summary>
-        internal ProxyHandle(T proxy, IntPtr raw, SafeHandle parent) : base(IntPtr.Zero, true)
+        /// <summary>Takes ownership of `proxy` (whose C pointer is `raw`) and of one parent
+        /// reference, which `releaseParent` drops after the proxy is freed.</summary>
+        internal ProxyHandle(T proxy, IntPtr raw, Action releaseParent) : base(IntPtr.Zero, true)
         {
             this.proxy = proxy;
-            this.parent = parent;
+            this.releaseParent = releaseParent;
             SetHandle(raw);
             GC.SuppressFinalize(proxy);
         }
@@ -38,8 +39,8 @@ namespace Lola
         protected override bool ReleaseHandle()
         {
             proxy.Dispose();
-            if (parent != null)
-                parent.DangerousRelease();
+            if (releaseParent != null)
+                releaseParent();
             return true;
         }
 
@@ -57,6 +58,13 @@ namespace Lola
                 throw new ObjectDisposedException(owner);
             }
             return new Lease(this);
+        }
+
+        /// <summary>The proxy without a check, for a dependent holding a SharedHandle reference
+        /// (a context using its model after the Model object was disposed).</summary>
+        internal T ProxyForDependent
+        {
+            get { return proxy; }
         }
 
         internal struct Lease : IDisposable
@@ -77,6 +85,41 @@ namespace Lola
             {
                 owner.DangerousRelease();
             }
+        }
+    }
+}
+
+namespace Lola
+{
+    /// <summary>Counts the users of one handle: its owner object and its dependents. The handle
+    /// is disposed when the count reaches zero; a reference can no longer be taken after that.
+    /// </summary>
+    internal sealed class SharedHandle<T> where T : class, IDisposable
+    {
+        internal readonly ProxyHandle<T> Handle;
+        int refs = 1;  // the owner's
+
+        internal SharedHandle(ProxyHandle<T> handle)
+        {
+            Handle = handle;
+        }
+
+        internal bool TryAddRef()
+        {
+            while (true)
+            {
+                int r = System.Threading.Volatile.Read(ref refs);
+                if (r == 0)
+                    return false;
+                if (System.Threading.Interlocked.CompareExchange(ref refs, r + 1, r) == r)
+                    return true;
+            }
+        }
+
+        internal void Release()
+        {
+            if (System.Threading.Interlocked.Decrement(ref refs) == 0)
+                Handle.Dispose();
         }
     }
 }

@@ -1,0 +1,63 @@
+// LibraryTests.cs: the ABI check, the status enum against the library's names, and the UTF-8
+// joining of token pieces.
+using System;
+using System.Linq;
+using System.Text;
+using NUnit.Framework;
+
+namespace Lola.Tests
+{
+    [TestFixture]
+    public class LibraryTests
+    {
+        [Test]
+        public void AbiCheck()
+        {
+            Assert.AreEqual(Library.CompiledAbiVersion, Library.RuntimeAbiVersion);
+            Library.CheckAbi(1, 1);
+            var e = Assert.Throws<AbiMismatchException>(() => Library.CheckAbi(1, 2));
+            Assert.AreEqual(1, e.Expected);
+            Assert.AreEqual(2, e.Actual);
+            StringAssert.Contains("ABI", e.Message);
+            Assert.Throws<AbiMismatchException>(() => Library.CheckAbi(2, 1));
+            Library.EnsureCompatible();
+            StringAssert.IsMatch(@"^\d+\.\d+\.\d+$", Library.Version);
+        }
+
+        [Test]
+        public void StatusValuesMatchTheLibrary()
+        {
+            foreach (Status s in Enum.GetValues(typeof(Status)))
+            {
+                string name = Library.StatusName(s);  // e.g. LOLA_ERR_SIZE_MISMATCH
+                string bare = name.Replace("LOLA_ERR_", "").Replace("LOLA_", "").Replace("_", "");
+                Assert.AreEqual(bare.ToLowerInvariant(), s.ToString().ToLowerInvariant(), name);
+            }
+            Assert.AreEqual(15, Enum.GetValues(typeof(Status)).Length);
+            Assert.AreEqual("LOLA_ERR_UNKNOWN", Library.StatusName((Status)15), "no status is missing");
+        }
+
+        [Test]
+        public void SplitUtf8CharactersJoinAcrossPieces()
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes("aé€😀z");
+            // Every split of the bytes into pieces of 1..3 bytes yields the same text.
+            for (int size = 1; size <= 3; size++)
+            {
+                var decoder = new TokenTextDecoder();
+                var text = new StringBuilder();
+                for (int i = 0; i < bytes.Length; i += size)
+                {
+                    string piece = decoder.Push(bytes.Skip(i).Take(size).ToArray());
+                    Assert.IsFalse(piece.Contains('\uFFFD'), "no replacement mid-character");
+                    text.Append(piece);
+                }
+                text.Append(decoder.Flush());
+                Assert.AreEqual("aé€😀z", text.ToString());
+            }
+            var d = new TokenTextDecoder();
+            Assert.AreEqual("", d.Push(new byte[] { 0xE2, 0x82 }));
+            Assert.AreEqual("\uFFFD", d.Flush(), "an unfinished character at the end");
+        }
+    }
+}
