@@ -1,0 +1,87 @@
+"""Build the liblola wheel from a source tree with pip, install it into a throwaway venv and
+run a smoke test there, outside the source tree and without LD_LIBRARY_PATH or PYTHONPATH: the
+wheel must carry its own liblola. Registered as the ctest `python_wheel`.
+
+    python check_wheel.py --source REPO --work DIR --model tiny.gguf
+
+Needs pip, scikit-build-core, pybind11 and numpy in the running interpreter (no build
+isolation, no network). The CMake build directory DIR/build is kept between runs.
+"""
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+
+SMOKE = r"""
+import os, sys
+import numpy as np
+import lola
+venv = sys.prefix
+assert lola.__file__.startswith(venv), lola.__file__
+libs = {line.split()[-1] for line in open("/proc/self/maps") if "liblola.so" in line}
+assert libs and all(p.startswith(venv) for p in libs), libs  # the wheel's own library
+with lola.Model(sys.argv[1]) as model, model.create_context(chunk_size=4) as ctx:
+    tokens = model.tokenize("hello world")
+    assert model.detokenize(tokens) == "hello world"
+    ctx.feed(tokens)
+    assert ctx.logits.shape == (model.n_vocab,)
+    np.testing.assert_array_equal(ctx.logits, ctx.logits_copy())
+    text = ctx.generate_text(5)
+print("wheel smoke OK:", lola.__version__, sorted(libs), repr(text))
+"""
+
+
+def run(cmd, **kw):
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, **kw)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--model", required=True)
+    args = ap.parse_args()
+    work = os.path.abspath(args.work)
+    wheels, venv = os.path.join(work, "wheels"), os.path.join(work, "venv")
+    for d in (wheels, venv):
+        shutil.rmtree(d, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "PYTHONPATH")}
+    env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", "2")
+
+    run([sys.executable, "-m", "pip", "wheel", args.source, "--no-build-isolation", "--no-deps",
+         "-w", wheels, f"-Cbuild-dir={os.path.join(work, 'build')}",
+         "-Ccmake.define.LOLA_ENABLE_CUDA=OFF"], env=env)
+    (wheel,) = glob.glob(os.path.join(wheels, "liblola-*.whl"))
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = ["lola/__init__.py", "lola/_lola.pyi", "lola/py.typed", "lola/liblola.so.1"]
+    if os.path.exists(os.path.join(args.source, "bindings/python/lola/convert/__init__.py")):
+        expected.append("lola/convert/__init__.py")
+    missing = [n for n in expected if n not in names]
+    if not any(n.startswith("lola/_lola.") and n.endswith(".so") for n in names):
+        missing.append("lola/_lola.*.so")
+    if missing:
+        sys.exit(f"{wheel} lacks {missing}; it holds {sorted(names)}")
+
+    run([sys.executable, "-m", "venv", "--system-site-packages", venv])
+    vpy = os.path.join(venv, "bin", "python")
+    # numpy comes from this interpreter's site-packages (it may itself be a venv, which a
+    # nested venv's --system-site-packages would not see); the venv's own packages come first.
+    site = subprocess.run([vpy, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    with open(os.path.join(site, "outer_site.pth"), "w") as f:
+        f.write(sysconfig.get_paths()["purelib"] + "\n")
+    run([vpy, "-m", "pip", "install", "--no-deps", "--no-index", wheel], env=env)
+    run([vpy, "-c", SMOKE, os.path.abspath(args.model)], env=env, cwd=work)
+    if "lola/convert/__init__.py" in expected:
+        assert os.path.exists(os.path.join(venv, "bin", "lola-convert")), "no lola-convert script"
+
+
+if __name__ == "__main__":
+    main()
