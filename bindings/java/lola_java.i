@@ -10,6 +10,11 @@
 
 %include <enums.swg>
 %javaconst(1);
+/* Unsigned flag macros ("1u") are not Java literals: give their values as Java writes them. */
+%javaconstvalue(1) LOLA_FEED_ALL_LOGITS;
+%javaconstvalue(1) LOLA_TOKENIZE_ADD_SPECIAL;
+%javaconstvalue(2) LOLA_TOKENIZE_PARSE_SPECIAL;
+%javaconstvalue(1) LOLA_DETOKENIZE_SPECIAL;
 
 /* ---- errors: org.lola.LolaException(int status, byte[] utf8Message) ------------------------ */
 %{
@@ -126,7 +131,7 @@ LOLA_ARRAY(char, LOLA_OUT_BYTES, LOLA_OUT_LEN, jbyteArray, byte[], Byte, jbyte, 
 
 /* A context proxy holds its model proxy, so code that keeps only the context (a clone too)
  * keeps the model proxy reachable. liblola also counts the reference in C. */
-%typemap(javacode) lola_context %{
+%typemap(javacode) struct lola_context %{
   private lola_model swigModelRef;
 
   /** The model proxy this context was created on. */
@@ -134,7 +139,7 @@ LOLA_ARRAY(char, LOLA_OUT_BYTES, LOLA_OUT_LEN, jbyteArray, byte[], Byte, jbyte, 
     return swigModelRef;
   }
 %}
-%typemap(javaconstruct) lola_context {
+%typemap(javaconstruct) struct lola_context {
     this($imcall, true);
     swigModelRef = model;
   }

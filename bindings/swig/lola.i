@@ -103,7 +103,7 @@ static lola_status lola_swig_take_status(void) {
 %rename("%s") LOLA_DETOKENIZE_SPECIAL;
 %rename("%s") LOLA_FEATURE_MAP_AUTO;
 /* Parameter and info structs: plain values. Their fields are taken back below; struct_size is
- * set by the constructors and read-only, the info structs are read-only altogether. */
+ * set by the constructors and read-only, and so are the info structs' strings. */
 %rename("%s") lola_model_params;
 %rename("%s") lola_context_params;
 %rename("%s") lola_layer_params;
@@ -123,11 +123,8 @@ static lola_status lola_swig_take_status(void) {
 %immutable lola_context_params::struct_size;
 %immutable lola_layer_params::struct_size;
 %immutable lola_sampler_params::struct_size;
-%immutable lola_model_info;
-%immutable lola_context_info;
-%immutable lola_layer_info;
-%immutable lola_head_state;
-%immutable lola_special_tokens;
+%immutable lola_model_info::architecture;
+%immutable lola_model_info::name;
 
 %include <stdint.i>
 /* LOLA_API is __attribute__((visibility)) under GCC, which the SWIG parser does not read. */
