@@ -115,6 +115,11 @@ LOLA_CS_SPAN(float *LOLA_OUT_BUFFER, float, Span)
 %pragma(csharp) moduleimports=%{ %}
 
 
+/* LOLA_ABI_VERSION as a C# constant compiled into Lola.dll (not read from liblolacs.so at run
+ * time), so that Library.EnsureCompatible compares what the C# was generated for with the
+ * liblola that is loaded. */
+%csconst(1) LOLA_ABI_VERSION;
+
 /* The handle typedefs of lola.h, which lola.i's whitelist ignores: without them SWIG does not
  * know that `lola_model *` is the proxy class `struct lola_model`. */
 typedef struct lola_model lola_model;
