@@ -199,7 +199,8 @@ typedef struct lola_layer lola_layer;
  *  *out is set to NULL. Statuses: LOLA_ERR_NULL_POINTER (params or out NULL),
  *  LOLA_ERR_VERSION_MISMATCH (struct_size not one this library knows), LOLA_ERR_INVALID_ARGUMENT
  *  (a value out of range, e.g. n_heads not a multiple of n_kv_heads, hedgehog weights missing),
- *  LOLA_ERR_NON_FINITE (NaN/Inf in the weights or gates), LOLA_ERR_OUT_OF_MEMORY. */
+ *  LOLA_ERR_NON_FINITE (NaN/Inf in the weights or gates), LOLA_ERR_OUT_OF_MEMORY (also, before
+ *  allocating, when the state the parameters imply exceeds the machine's physical memory). */
 LOLA_API lola_status lola_layer_create(const lola_layer_params *params, lola_layer **out);
 
 /** Releases a layer and all its memory. NULL is a no-op. */
@@ -299,7 +300,8 @@ LOLA_API lola_status lola_layer_state_size(const lola_layer *layer, size_t *size
 
 /** Saves the state into buffer[0..capacity) as a versioned, checksummed blob and stores its
  *  length in *written. LOLA_ERR_BUFFER_TOO_SMALL (writing nothing, *written = size needed)
- *  when capacity is too small. */
+ *  when capacity is too small. LOLA_ERR_NON_FINITE (writing nothing) when the state holds NaN or
+ *  infinity (inputs near the float range overflowed it), which restore would refuse. */
 LOLA_API lola_status lola_layer_state_save(const lola_layer *layer, void *buffer,
                                            size_t capacity, size_t *written);
 
@@ -352,8 +354,10 @@ LOLA_API lola_status lola_model_params_init(lola_model_params *params);
 
 /** Loads a GGUF model. On failure *out is NULL and the message names the file, the field or
  *  tensor, and the values. Statuses: LOLA_ERR_NULL_POINTER, LOLA_ERR_VERSION_MISMATCH (struct
- *  size), LOLA_ERR_IO (cannot open or map), LOLA_ERR_CORRUPT_DATA (malformed file),
- *  LOLA_ERR_UNSUPPORTED (architecture, tensor type or device), LOLA_ERR_OUT_OF_MEMORY (budget). */
+ *  size), LOLA_ERR_IO (cannot open or map), LOLA_ERR_CORRUPT_DATA (malformed file, or a weight
+ *  that is NaN or infinite: every weight is checked at load, and the message names the tensor),
+ *  LOLA_ERR_UNSUPPORTED (architecture, tensor type or device), LOLA_ERR_OUT_OF_MEMORY (budget,
+ *  checked on the file size before it is read). */
 LOLA_API lola_status lola_model_load(const char *path, const lola_model_params *params,
                                      lola_model **out);
 

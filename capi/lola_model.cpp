@@ -4,6 +4,7 @@
 #include <limits>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 
@@ -118,17 +119,24 @@ lola_status lola_model_load(const char *path, const lola_model_params *params, l
                                            std::to_string(params->device_index) + " requested)");
         if (params->device != LOLA_DEVICE_CPU)
             fail(LOLA_ERR_INVALID_ARGUMENT, "device must be LOLA_DEVICE_CPU or LOLA_DEVICE_CUDA");
+        // The budget is checked on the file's size before it is mapped or parsed (the weights
+        // stay in the mapping; the tables built beside them are small), and again after.
+        auto check_budget = [&](uint64_t bytes) {
+            if (params->memory_budget != 0 && bytes > params->memory_budget)
+                fail(LOLA_ERR_OUT_OF_MEMORY, std::string("'") + path + "' needs " + std::to_string(bytes) +
+                                                 " bytes, over memory_budget = " +
+                                                 std::to_string(params->memory_budget) + " bytes");
+        };
+        std::error_code size_error;
+        const uintmax_t file_bytes = std::filesystem::file_size(path, size_error);
+        if (!size_error) check_budget(file_bytes);  // else the load reports why it cannot open it
         std::shared_ptr<const lola::model::Model> model;
         try {
             model = lola::model::Model::load(path);
         } catch (const lola::Error &e) {
             fail(static_cast<lola_status>(e.status()), std::string("'") + path + "': " + e.what());
         }
-        const uint64_t bytes = model->file().size();
-        if (params->memory_budget != 0 && bytes > params->memory_budget)
-            fail(LOLA_ERR_OUT_OF_MEMORY, std::string("'") + path + "' needs " + std::to_string(bytes) +
-                                             " bytes, over the memory budget of " +
-                                             std::to_string(params->memory_budget));
+        check_budget(model->file().size());
         const auto &hp = model->hparams();
         log_message(LOLA_LOG_INFO, "loaded '" + std::string(path) + "': " + hp.architecture + ", " +
                                        std::to_string(hp.n_layer) + " layers, " +

@@ -7,6 +7,8 @@
 #include <limits>
 #include <string>
 
+#include <unistd.h>
+
 #include "lola/error.hpp"
 
 namespace lola {
@@ -14,6 +16,29 @@ namespace lola {
 namespace {
 
 constexpr int kFullSegment = 64;  // full attention has no chunks; bound the scratch instead
+
+// Refuses, before anything is allocated, a layer whose state memories at capacity, linear state
+// and per-worker scratch (what creation reserves) exceed the machine's physical memory. Computed
+// in double so that extreme parameters cannot overflow.
+void require_fits(const LayerConfig &c, size_t scalar, int workers) {
+    const double d = c.head_dim, F = c.feature_dim, C = c.chunk, lambda = c.sparse_capacity;
+    const double states = state_per_query_head(c) ? c.n_heads : c.n_kv_heads;
+    const double pairs = c.attention == Attention::full ? 1 : lambda + 2 * C;
+    const double seg = c.attention == Attention::full ? kFullSegment : C;
+    const double per_state = pairs * (2 * d + F + 3) + F * d + F;
+    const double scratch = seg * (pairs + d + F + 2) + (pairs + seg) * (d + 2) + lambda * (2 * d + F + 3);
+    const double bytes = static_cast<double>(scalar) * (states * per_state + std::max(workers, 1) * scratch);
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return;
+    const double memory = static_cast<double>(pages) * static_cast<double>(page);
+    if (bytes > memory)
+        fail(Status::out_of_memory, "the layer would reserve about " + std::to_string(static_cast<uint64_t>(bytes)) +
+                                        " bytes (head_dim " + std::to_string(c.head_dim) + ", chunk_size " +
+                                        std::to_string(c.chunk) + ", sparse_capacity " +
+                                        std::to_string(c.sparse_capacity) + "), more than the " +
+                                        std::to_string(static_cast<uint64_t>(memory)) +
+                                        " bytes of memory of this machine");
+}
 
 template <class T>
 void require_finite(const T *x, size_t n, const char *name) {
@@ -39,7 +64,8 @@ void Layer<T>::attach_pool(ThreadPool *pool) {
 
 template <class T>
 Layer<T>::Layer(const LayerConfig &config, ThreadPool *pool)
-    : config_(validated(config)), phi_(config_) {
+    // require_fits runs before phi_ (a performer map alone is feature_dim x head_dim) is built.
+    : config_(validated(config)), phi_((require_fits(config_, sizeof(T), pool ? pool->size() : config_.n_threads), config_)) {
     init_states();
     attach_pool(pool);
 }

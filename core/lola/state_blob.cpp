@@ -114,6 +114,22 @@ std::vector<unsigned char> Layer<T>::save() const {
     w.put(static_cast<int64_t>(n_tokens_));
     w.put(static_cast<int32_t>(states_.size()));
     for (const HeadState<T> &st : states_) {
+        // restore() refuses non-finite values, so save() does too rather than write a blob that
+        // cannot be restored (values only overflow when the inputs were near the float range).
+        auto finite = [](const std::vector<T> &v, const char *what) {
+            for (const T &x : v)
+                if (!std::isfinite(x))
+                    fail(Status::non_finite, std::string("the layer's state '") + what +
+                                                 "' holds a non-finite value (the inputs overflowed); "
+                                                 "nothing was saved");
+        };
+        if (!std::isfinite(st.log_scale)) finite({st.log_scale}, "log_scale");
+        if (st.has_linear) {
+            finite(st.H, "H");
+            finite(st.s, "s");
+        }
+        for (const Pairs<T> *mem : {&st.sparse, &st.prev, &st.cur})
+            for (const std::vector<T> *v : {&mem->k, &mem->v, &mem->fk, &mem->fk_log}) finite(*v, "cache");
         w.put(static_cast<uint32_t>(st.has_linear));
         w.put(static_cast<int64_t>(st.n_folded));
         w.put(static_cast<int64_t>(st.n_evicted));
@@ -260,9 +276,12 @@ void Layer<T>::restore(const unsigned char *data, size_t size) {
             }
             held += n;
         }
-        if (held + st.n_folded + st.n_evicted != n_tokens)
-            bad("memories hold " + std::to_string(held + st.n_folded + st.n_evicted) +
-                " positions for " + std::to_string(n_tokens) + " tokens");
+        // held <= n_tokens (its positions are distinct and below n_tokens); the counters are
+        // compared by subtraction, which cannot overflow, not by a sum, which could.
+        if (st.n_folded > n_tokens - held || st.n_evicted != n_tokens - held - st.n_folded)
+            bad("memories hold " + std::to_string(held) + " positions, " + std::to_string(st.n_folded) +
+                " folded and " + std::to_string(st.n_evicted) + " evicted for " +
+                std::to_string(n_tokens) + " tokens");
         if (c.attention != Attention::full &&
             st.cur.size() != static_cast<int>(n_tokens % c.chunk))
             bad("window does not match the token count");

@@ -269,7 +269,11 @@ void Context::restore(const unsigned char *data, size_t size) {
     };
     char magic[8];
     get(magic, 8, "magic");
-    if (std::memcmp(magic, "LOLACTX1", 8) != 0) fail(Status::corrupt_data, "not a liblola context state (bad magic)");
+    if (std::memcmp(magic, "LOLACTX", 7) != 0) fail(Status::corrupt_data, "not a liblola context state (bad magic)");
+    if (magic[7] != '1')  // the format version: this library reads version 1
+        fail(Status::version_mismatch, "context state format version byte " +
+                                           std::to_string(static_cast<unsigned char>(magic[7])) +
+                                           ", this liblola reads '1' (49)");
     uint64_t fp, past;
     uint32_t n_layers;
     get(&fp, 8, "model_fingerprint");

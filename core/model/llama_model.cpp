@@ -1,6 +1,7 @@
 // llama_model.cpp: reading a Llama GGUF (hyperparameters, tensors, shape checks).
 #include "model/llama_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -142,6 +143,16 @@ void Model::bind_tensors() {
         if (!quant::supported(ti.type))
             fail(Status::unsupported, "tensor '" + name + "' has type " + std::to_string(ti.type) +
                                           ", which liblola cannot compute with");
+        // A NaN or Inf weight would poison every later logit: refuse it here, naming the tensor.
+        std::vector<float> row(static_cast<size_t>(cols));
+        const size_t rb = quant::row_bytes(ti.type, cols);
+        for (int64_t r = 0; r < rows; ++r) {
+            quant::dequantize_row(ti.type, ti.data + static_cast<size_t>(r) * rb, row.data(), cols);
+            for (float x : row)
+                if (!std::isfinite(x))
+                    fail(Status::corrupt_data, "tensor '" + name + "' holds a non-finite value in row " +
+                                                   std::to_string(r));
+        }
         m.type = ti.type;
         m.data = ti.data;
         m.rows = rows;
@@ -185,10 +196,11 @@ void Model::bind_tensors() {
     }
 
     has_lola_ = f.tensor(blk(0, "lola.fmap_q.weight")) != nullptr;
-    layers_.resize(static_cast<size_t>(hp_.n_layer));
+    // Grown layer by layer, not sized from block_count: a count the file's tensors do not back
+    // fails at the first missing tensor instead of allocating for it.
     const int64_t H = hp_.n_head, Hkv = hp_.n_head_kv;
     for (int64_t l = 0; l < hp_.n_layer; ++l) {
-        LayerWeights &w = layers_[static_cast<size_t>(l)];
+        LayerWeights &w = layers_.emplace_back();
         w.attn_norm = vector(blk(l, "attn_norm.weight"), E);
         w.wq = matrix(blk(l, "attn_q.weight"), E, H * hd);
         w.wk = matrix(blk(l, "attn_k.weight"), E, Hkv * hd);
@@ -241,6 +253,11 @@ void Model::bind_tensors() {
         h = fnv(h, t.name.data(), t.name.size());
         h = fnv(h, &t.type, sizeof t.type);
         h = fnv(h, t.ne, sizeof t.ne);
+        // The first and last bytes of every tensor's data: models of the same shapes with other
+        // weights (another fine-tune) get another fingerprint, so their states are not mixed.
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(t.n_bytes, 64));
+        h = fnv(h, t.data, n);
+        h = fnv(h, t.data + (t.n_bytes - n), n);
     }
     fingerprint_ = h;
 }
