@@ -9,11 +9,11 @@
 namespace lolapy {
 namespace {
 
-// lola_layer_params plus the storage of the arrays its pointers name (copied at creation).
+// lola_layer_params plus the arrays its pointers name: float32 C-contiguous copies, owned here
+// until lola_layer_create copies them in turn. An empty (default) array means "not given".
 struct LayerParams {
     lola_layer_params p;
-    std::vector<float> window_factors, hedgehog_q, hedgehog_k;
-    std::vector<py::ssize_t> hedgehog_shape;  // (n_heads, head_dim, F/2) of the weights given
+    CArray<float> window_factors{0}, hedgehog_q{0}, hedgehog_k{0};
 };
 
 struct Layer {
@@ -34,19 +34,23 @@ void require_shape(const py::array &a, const char *name, const std::vector<py::s
         size_error(std::string(name) + " has shape " + shape_str(got) + ", expected " + shape_str(want));
 }
 
+std::vector<py::ssize_t> shape_of(const py::array &a) {
+    return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
+}
+
 Layer create(LayerParams &params) {
     lola_layer_params p = params.p;
     const int32_t heads = p.n_heads, dim = p.head_dim;
-    if (!params.window_factors.empty()) {
-        if (static_cast<int64_t>(params.window_factors.size()) != heads)
+    if (params.window_factors.size() > 0) {
+        if (params.window_factors.size() != heads)
             size_error("window_factors has " + std::to_string(params.window_factors.size()) +
                        " values, expected n_heads = " + std::to_string(heads));
         p.window_factors = params.window_factors.data();
     }
-    if (!params.hedgehog_q.empty() || !params.hedgehog_k.empty()) {
-        if (params.hedgehog_q.size() != params.hedgehog_k.size())
-            size_error("hedgehog_q and hedgehog_k must have the same shape");
-        const auto &s = params.hedgehog_shape;
+    if (params.hedgehog_q.size() > 0 || params.hedgehog_k.size() > 0) {
+        const auto s = shape_of(params.hedgehog_q);
+        if (s.size() != 3 || shape_of(params.hedgehog_k) != s)
+            size_error("hedgehog_q and hedgehog_k must both have shape [n_heads, head_dim, feature_dim/2]");
         // The C library reads n_heads*head_dim*(feature_dim/2) floats from each pointer.
         if (p.feature_dim == 0) p.feature_dim = static_cast<int32_t>(2 * s[2]);
         if (s[0] != heads || s[1] != dim || 2 * s[2] != p.feature_dim)
@@ -151,26 +155,25 @@ void restore(const Layer &self, const py::buffer &blob) {
     call_nogil(self.handle.get(), [&](lola_layer *l) { check(lola_layer_state_restore(l, data, size)); });
 }
 
-// Property for an array parameter: numpy in (copied), numpy out (a copy), None clears it.
-template <std::vector<float> LayerParams::*Field>
+// Property for an array parameter: any array-like in (kept as a float32 C-contiguous copy),
+// a copy out, None clears it.
+template <CArray<float> LayerParams::*Field>
 void bind_array(py::class_<LayerParams> &cls, const char *name) {
     cls.def_property(
         name,
         [](const LayerParams &p) -> py::object {
-            const auto &v = p.*Field;
-            if (v.empty()) return py::none();
-            return to_array(v.data(), v.size());
+            const auto &a = p.*Field;
+            if (a.size() == 0) return py::none();
+            return py::array(a).attr("copy")();
         },
         [](LayerParams &p, const py::object &value) {
-            auto &v = p.*Field;
-            if (value.is_none()) { v.clear(); return; }
+            if (value.is_none()) {
+                p.*Field = CArray<float>(0);
+                return;
+            }
             auto a = CArray<float>::ensure(value);
             if (!a) throw py::error_already_set();
-            if constexpr (Field != &LayerParams::window_factors) {
-                if (a.ndim() != 3) size_error("hedgehog weights must be [n_heads, head_dim, feature_dim/2]");
-                p.hedgehog_shape.assign(a.shape(), a.shape() + 3);
-            }
-            v.assign(a.data(), a.data() + a.size());
+            p.*Field = py::array(a).attr("copy")().cast<CArray<float>>();
         });
 }
 

@@ -112,3 +112,29 @@ def test_bad_params():
         lola.Layer(heads=4)
     with pytest.raises(ValueError, match="unknown Attention"):
         lola.Layer(attention="sparse")
+
+
+def test_hedgehog_weights_and_precomputed_features():
+    rng = np.random.default_rng(3)
+    wq = rng.standard_normal((H, D, 4), dtype=np.float32) * 0.1
+    wk = rng.standard_normal((H, D, 4), dtype=np.float32) * 0.1
+    q, k, v = qkv(9, seed=4)
+    with lola.Layer(n_heads=H, n_kv_heads=HKV, head_dim=D, feature_map="hedgehog",
+                    hedgehog_q=wq, hedgehog_k=wk, chunk_size=2, sparse_capacity=1) as layer:
+        assert layer.info.feature_dim == 8  # twice the weights' last dimension
+        assert np.isfinite(layer.feed(q, k, v)).all()
+        np.testing.assert_array_equal(layer.params.hedgehog_q, wq)
+    with pytest.raises(lola.SizeMismatchError, match="hedgehog weights have shape"):
+        lola.Layer(n_heads=H, n_kv_heads=HKV, head_dim=D, feature_map="hedgehog",
+                   hedgehog_q=wq[:, :4], hedgehog_k=wk[:, :4])
+    F = 6
+    fq = np.abs(rng.standard_normal((9, H, F), dtype=np.float32))
+    fk = np.abs(rng.standard_normal((9, H, F), dtype=np.float32))
+    with lola.Layer(n_heads=H, n_kv_heads=HKV, head_dim=D, feature_map="precomputed",
+                    feature_dim=F, chunk_size=2, sparse_capacity=1) as layer:
+        with pytest.raises(lola.UnsupportedError):
+            layer.feed(q, k, v)
+        y = layer.feed(q, k, v, fq=fq, fk=fk)
+        assert y.shape == (9, H, D) and np.isfinite(y).all()
+        with pytest.raises(lola.SizeMismatchError, match="fq has shape"):
+            layer.feed(q, k, v, fq=fq[:, :, :4], fk=fk)

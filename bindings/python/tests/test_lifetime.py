@@ -43,25 +43,31 @@ def test_no_leak_over_300_cycles(tiny_model_path):
 
 
 def test_gil_released_during_feed(model):
+    # Another Python thread keeps stamping the time; it can only do so while the feed runs if
+    # the feed released the GIL. (Stamps near the ends are ignored: the thread may run just
+    # before the call takes the GIL or right after it returns.)
     tokens = np.arange(4000, dtype=np.int32) % 90
-    counter, stop = [0], threading.Event()
+    stamps, stop = [], threading.Event()
 
-    def spin():
+    def stamp():
         while not stop.is_set():
-            counter[0] += 1
+            stamps.append(time.perf_counter())
+            time.sleep(0.001)
 
-    t = threading.Thread(target=spin)
+    t = threading.Thread(target=stamp)
     t.start()
     try:
-        time.sleep(0.01)
         with model.create_context(attention="full") as ctx:
-            start = counter[0]
-            ctx.feed(tokens)  # the spinning thread can only count if the GIL is free
-            during = counter[0] - start
+            t0 = time.perf_counter()
+            ctx.feed(tokens)
+            t1 = time.perf_counter()
     finally:
         stop.set()
         t.join()
-    assert during > 0
+    margin = 0.05
+    assert t1 - t0 > 4 * margin, "the feed was too quick to tell"
+    inside = [s for s in stamps if t0 + margin < s < t1 - margin]
+    assert len(inside) > 0
 
 
 def test_threads_match_sequential(model):
