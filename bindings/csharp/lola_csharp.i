@@ -50,15 +50,20 @@ SWIGEXPORT void SWIGSTDCALL lola_cs_register_raise(lola_cs_raise_fn fn) { lola_c
 %}
 
 /* lola.i's contract: run the call only when no `check` typemap recorded a failure, then raise
- * the recorded status, if any, with its message; never return early (freearg code follows). */
+ * the recorded status, if any, with its message. lola.i asks not to return early because of
+ * freearg code; the C# typemaps have none (spans are pinned on the C# side, strings are
+ * marshalled by the runtime), so a failure returns $null at once rather than a `result` that a
+ * skipped call left unset. */
 %exception {
     if (!lola_swig_pending()) {
         $action
     }
     {
         lola_status lola_cs_status = lola_swig_take_status();
-        if (lola_cs_status != LOLA_OK)
+        if (lola_cs_status != LOLA_OK) {
             LOLA_SWIG_THROW_STATUS(lola_cs_status, lola_swig_take_message());
+            return $null;
+        }
     }
 }
 
