@@ -277,6 +277,7 @@ lola_status lola_context_feed(lola_context *ctx, const int32_t *tokens, size_t n
         std::function<bool()> abort;
         if (ctx->abort_fn) abort = [ctx] { return ctx->abort_fn(ctx->abort_user); };
         const int64_t n = static_cast<int64_t>(n_tokens);
+        ctx->impl->check_tokens(tokens, n);  // a refused batch keeps the previous logits
         ctx->logits_valid = false;
         const int64_t done = ctx->impl->feed(tokens, n, (flags & LOLA_FEED_ALL_LOGITS) != 0, abort);
         if (n_fed) *n_fed = static_cast<size_t>(done);

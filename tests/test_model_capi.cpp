@@ -236,6 +236,7 @@ TEST_F(Fixture, BadTokensFeedNothing) {
     info.struct_size = sizeof info;
     ASSERT_EQ(lola_context_get_info(ctx, &info), LOLA_OK);
     EXPECT_EQ(info.n_past, 5);
+    EXPECT_EQ(last_logits(ctx), before);  // the refused batches kept the logits readable
     lola_context_free(ctx);
 }
 

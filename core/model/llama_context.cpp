@@ -152,16 +152,21 @@ void Context::rope(float *x, int64_t n_tokens, int64_t n_heads, int64_t pos0) co
     }
 }
 
-int64_t Context::feed(const int32_t *tokens, int64_t n, bool all_logits,
-                      const std::function<bool()> &abort) {
-    if (n <= 0) fail(Status::invalid_argument, "n_tokens must be >= 1, got " + std::to_string(n));
-    if (!tokens) fail(Status::null_pointer, "tokens is NULL");
+void Context::check_tokens(const int32_t *tokens, int64_t n) const {
     const int64_t V = model_->hparams().n_vocab;
     for (int64_t i = 0; i < n; ++i)
         if (tokens[i] < 0 || tokens[i] >= V)
             fail(Status::invalid_argument, "tokens[" + std::to_string(i) + "] = " +
                                                std::to_string(tokens[i]) + " is out of range [0, " +
                                                std::to_string(V) + "); nothing was fed");
+}
+
+int64_t Context::feed(const int32_t *tokens, int64_t n, bool all_logits,
+                      const std::function<bool()> &abort) {
+    if (n <= 0) fail(Status::invalid_argument, "n_tokens must be >= 1, got " + std::to_string(n));
+    if (!tokens) fail(Status::null_pointer, "tokens is NULL");
+    check_tokens(tokens, n);
+    const int64_t V = model_->hparams().n_vocab;
     const int64_t rows = all_logits ? n : 1;
     std::vector<float> logits(static_cast<size_t>(rows * V));  // allocated before any change
     std::swap(logits, logits_);

@@ -43,6 +43,9 @@ public:
     int64_t feed(const int32_t *tokens, int64_t n, bool all_logits,
                  const std::function<bool()> &abort = {});
 
+    // Throws invalid_argument naming the first token id outside [0, n_vocab); changes nothing.
+    void check_tokens(const int32_t *tokens, int64_t n) const;
+
     const std::vector<float> &logits() const { return logits_; }  // [rows][n_vocab]
     int64_t logit_rows() const { return logit_rows_; }
     int64_t n_past() const { return n_past_; }
