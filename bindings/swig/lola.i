@@ -202,8 +202,7 @@ static lola_status lola_swig_take_status(void) {
 %apply (int32_t *LOLA_OUT_I32, size_t LOLA_OUT_LEN) { (int32_t *out_tokens, size_t capacity) };
 %apply (int64_t *LOLA_OUT_I64, size_t LOLA_OUT_LEN) { (int64_t *out_positions, size_t capacity) };
 %apply (float *LOLA_OUT_F32, size_t LOLA_OUT_LEN) { (float *out, size_t capacity),
-                                                    (float *y, size_t y_len),
-                                                    (float *out_scores, size_t capacity) };
+                                                    (float *y, size_t y_len) };
 %apply (char *LOLA_OUT_BYTES, size_t LOLA_OUT_LEN) { (char *out_bytes, size_t capacity) };
 %apply (float *LOLA_OUT_BUFFER, size_t LOLA_OUT_LEN) { (float *out_buffer, size_t capacity) };
 
