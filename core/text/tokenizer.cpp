@@ -734,11 +734,29 @@ bool Tokenizer::is_eog(int32_t id) const noexcept {
 }
 
 namespace {
-std::string_view trim_ascii_space(std::string_view s) {
-    const char *ws = " \t\n\r\v\f";
-    const size_t b = s.find_first_not_of(ws);
-    if (b == std::string_view::npos) return {};
-    return s.substr(b, s.find_last_not_of(ws) - b + 1);
+// Python's str.isspace(): what jinja2's `trim` filter (str.strip) removes in the templates.
+bool python_space(uint32_t cp) {
+    return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 ||
+           cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+// s without leading and trailing Python whitespace; invalid UTF-8 bytes are kept.
+std::string_view trim_python_space(std::string_view s) {
+    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+    size_t b = 0, e = 0;
+    bool found = false;
+    for (size_t i = 0; i < s.size();) {
+        const size_t len = utf8_len(p + i, s.size() - i);
+        const size_t step = len ? len : 1;
+        if (len == 0 || !python_space(utf8_decode(p + i, len))) {
+            if (!found) b = i;
+            found = true;
+            e = i + step;
+        }
+        i += step;
+    }
+    return found ? s.substr(b, e - b) : std::string_view{};
 }
 }  // namespace
 
@@ -769,13 +787,13 @@ std::string Tokenizer::apply_chat_template(const std::vector<ChatMessage> &messa
         return out;
     case ChatTemplate::llama3:
         // As the template: the BOS text before the first message (none without messages), the
-        // content trimmed (`message['content'] | trim`).
+        // content trimmed (`message['content'] | trim`: Python's str.strip, Unicode spaces too).
         if (!messages.empty()) out += "<|begin_of_text|>";
         for (const ChatMessage &m : messages) {
             out += "<|start_header_id|>";
             out += m.role;
             out += "<|end_header_id|>\n\n";
-            out += trim_ascii_space(m.content);
+            out += trim_python_space(m.content);
             out += "<|eot_id|>";
         }
         if (add_assistant) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
