@@ -190,7 +190,9 @@ TEST(Hostile, ContextStateFromAnotherModelConfigurationOrVersion) {
         other_shapes([] { TinyLlama t; t.n_ff = 40; return t; }());
     lola_context *src = a.context();
     const std::vector<unsigned char> blob = saved_state(src);
-    const std::vector<unsigned char> before = saved_state(a.context());
+    lola_context *twin = a.context();
+    const std::vector<unsigned char> before = saved_state(twin);
+    lola_context_free(twin);
 
     auto restore = [&](const Model &m, const std::vector<unsigned char> &b, int32_t chunk = 4) {
         lola_context *c = m.context(chunk);

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
+#include <initializer_list>
 
 #include "lola/error.hpp"
 #include "quant/quant.hpp"
@@ -21,6 +23,37 @@ uint64_t fnv(uint64_t h, const void *p, size_t n) {
     const auto *b = static_cast<const unsigned char *>(p);
     for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
     return h;
+}
+
+// The byte offset of the first NaN or infinity in a tensor's data, or -1. Quantized blocks are
+// finite exactly when their f16 scale fields are (the quants are small integers whose products
+// with a finite f16 stay far inside the float range), so only those are read: a scan at memory
+// speed rather than a dequantization of every weight.
+int64_t first_non_finite(uint32_t type, const uint8_t *data, uint64_t n_bytes) {
+    auto scan = [&](size_t block, std::initializer_list<size_t> fields, size_t width, uint32_t exponent) {
+        for (uint64_t b = 0; b + block <= n_bytes; b += block)
+            for (const size_t f : fields) {
+                uint32_t bits = 0;
+                std::memcpy(&bits, data + b + f, width);  // little-endian, as GGUF
+                if ((bits & exponent) == exponent) return static_cast<int64_t>(b);
+            }
+        return int64_t{-1};
+    };
+    constexpr uint32_t f16 = 0x7C00u, bf16 = 0x7F80u, f32 = 0x7F800000u;
+    switch (type) {
+    case quant::F32: return scan(4, {0}, 4, f32);
+    case quant::F16: return scan(2, {0}, 2, f16);
+    case quant::BF16: return scan(2, {0}, 2, bf16);
+    case quant::Q4_0: return scan(sizeof(quant::BlockQ4_0), {0}, 2, f16);
+    case quant::Q4_1: return scan(sizeof(quant::BlockQ4_1), {0, 2}, 2, f16);
+    case quant::Q5_0: return scan(sizeof(quant::BlockQ5_0), {0}, 2, f16);
+    case quant::Q5_1: return scan(sizeof(quant::BlockQ5_1), {0, 2}, 2, f16);
+    case quant::Q8_0: return scan(sizeof(quant::BlockQ8_0), {0}, 2, f16);
+    case quant::Q4_K: return scan(sizeof(quant::BlockQ4_K), {0, 2}, 2, f16);
+    case quant::Q5_K: return scan(sizeof(quant::BlockQ5_K), {0, 2}, 2, f16);
+    case quant::Q6_K: return scan(sizeof(quant::BlockQ6_K), {offsetof(quant::BlockQ6_K, d)}, 2, f16);
+    default: fail(Status::unsupported, "no finiteness check for tensor type " + std::to_string(type));
+    }
 }
 
 }  // namespace
@@ -144,15 +177,10 @@ void Model::bind_tensors() {
             fail(Status::unsupported, "tensor '" + name + "' has type " + std::to_string(ti.type) +
                                           ", which liblola cannot compute with");
         // A NaN or Inf weight would poison every later logit: refuse it here, naming the tensor.
-        std::vector<float> row(static_cast<size_t>(cols));
-        const size_t rb = quant::row_bytes(ti.type, cols);
-        for (int64_t r = 0; r < rows; ++r) {
-            quant::dequantize_row(ti.type, ti.data + static_cast<size_t>(r) * rb, row.data(), cols);
-            for (float x : row)
-                if (!std::isfinite(x))
-                    fail(Status::corrupt_data, "tensor '" + name + "' holds a non-finite value in row " +
-                                                   std::to_string(r));
-        }
+        const int64_t at = first_non_finite(ti.type, ti.data, ti.n_bytes);
+        if (at >= 0)
+            fail(Status::corrupt_data, "tensor '" + name + "' holds a non-finite value in row " +
+                                           std::to_string(at / static_cast<int64_t>(quant::row_bytes(ti.type, cols))));
         m.type = ti.type;
         m.data = ti.data;
         m.rows = rows;

@@ -50,8 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             crc32(crc32(0L, Z_NULL, 0), blob.data(), static_cast<uInt>(blob.size() - 4)));
         std::memcpy(blob.data() + blob.size() - 4, &crc, 4);
     }
+    const unsigned char none = 0;  // an empty vector's data() may be NULL, which is another error
     try {
-        t.layer->restore(blob.data(), blob.size());
+        t.layer->restore(blob.empty() ? &none : blob.data(), blob.size());
     } catch (const lola::Error &e) {
         if (!allowed(e.status())) {
             std::fprintf(stderr, "restore refused with status %d: %s\n", static_cast<int>(e.status()), e.what());
