@@ -503,6 +503,20 @@ TEST(Tokenizer, ChatTemplatesRenderExactly) {
               "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"
               "<|start_header_id|>assistant<|end_header_id|>\n\n");
     EXPECT_EQ(t->apply_chat_template({}, true), "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    // `| trim` is Python's str.strip: U+00A0, U+3000, U+2028 ... go too
+    EXPECT_EQ(t->apply_chat_template({{"user", "\xc2\xa0hi\xe3\x80\x80"}}, false),
+              "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>");
+
+    // Llama 3.1: a system turn with the cutoff and the fixed date always comes first
+    v.chat_template = std::string(kLlama3Template) + "{{- \"Cutting Knowledge Date: December 2023\\n\" }}";
+    t = make(v);
+    EXPECT_EQ(t->chat_template(), ChatTemplate::llama3_1);
+    EXPECT_EQ(t->apply_chat_template({{"user", "Hi!"}}, true),
+              "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge "
+              "Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>"
+              "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"
+              "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    EXPECT_THROW(t->apply_chat_template({{"tool", "42"}}, true), lola::Error);
 }
 
 // ---- the C API ----------------------------------------------------------------------------------

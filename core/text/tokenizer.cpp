@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
@@ -263,6 +264,7 @@ struct Tokenizer::Impl {
     PreTokenizer pre = PreTokenizer::gpt2;
     bool ignore_merges = false;
     ChatTemplate chat = ChatTemplate::none;
+    bool chat_date_today = false;  // Llama 3.2: strftime_now("%d %b %Y"), else 26 Jul 2024
     std::vector<bool> eog;
 
     // Tokens matched in the text before pre-tokenization, by first byte, longest first.
@@ -487,8 +489,11 @@ void Tokenizer::Impl::load(const gguf::File &f) {
         if (t.find("<|im_start|>") != std::string::npos)
             chat = t.find(kSmolLMSystem) != std::string::npos ? ChatTemplate::chatml_smollm
                                                                 : ChatTemplate::chatml;
-        else if (t.find("<|start_header_id|>") != std::string::npos)
-            chat = ChatTemplate::llama3;
+        else if (t.find("<|start_header_id|>") != std::string::npos) {
+            const bool dated = t.find("Cutting Knowledge Date") != std::string::npos;
+            chat = dated ? ChatTemplate::llama3_1 : ChatTemplate::llama3;
+            chat_date_today = dated && t.find("strftime_now") != std::string::npos;
+        }
     }
 
     main_re = std::make_unique<Regex>(pre == PreTokenizer::llama3 ? kLlama3Pattern : kGpt2Pattern);
@@ -785,6 +790,40 @@ std::string Tokenizer::apply_chat_template(const std::vector<ChatMessage> &messa
         }
         if (add_assistant) out += "<|im_start|>assistant\n";
         return out;
+    case ChatTemplate::llama3_1: {
+        // The template's output without tools: BOS, then a system turn with the cutoff, the date
+        // (date_string: "26 Jul 2024", or today with Llama 3.2's strftime_now, as transformers
+        // renders it) and the first message's trimmed content when its role is system.
+        char date[32] = "26 Jul 2024";
+        if (impl_->chat_date_today) {
+            const std::time_t now = std::time(nullptr);
+            std::tm local{};
+            localtime_r(&now, &local);
+            std::strftime(date, sizeof date, "%d %b %Y", &local);
+        }
+        size_t first = 0;
+        std::string_view system;
+        if (!messages.empty() && messages[0].role == "system") system = messages[first++].content;
+        out += "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+               "Cutting Knowledge Date: December 2023\nToday Date: ";
+        out += date;
+        out += "\n\n";
+        out += trim_python_space(system);
+        out += "<|eot_id|>";
+        for (size_t i = first; i < messages.size(); ++i) {
+            const ChatMessage &m = messages[i];
+            if (m.role == "tool" || m.role == "ipython")
+                fail(Status::unsupported, "the Llama 3.1 template's tool messages (role '" +
+                                              std::string(m.role) + "') are not supported");
+            out += "<|start_header_id|>";
+            out += m.role;
+            out += "<|end_header_id|>\n\n";
+            out += trim_python_space(m.content);
+            out += "<|eot_id|>";
+        }
+        if (add_assistant) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+        return out;
+    }
     case ChatTemplate::llama3:
         // As the template: the BOS text before the first message (none without messages), the
         // content trimmed (`message['content'] | trim`: Python's str.strip, Unicode spaces too).

@@ -74,6 +74,8 @@ enum class ChatTemplate {
     chatml,         // <|im_start|>{role}\n{content}<|im_end|>\n
     chatml_smollm,  // ChatML with SmolLM2's default system message
     llama3,         // <|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>
+    llama3_1,       // Llama 3.1 / 3.2: llama3 after a system turn that always opens with
+                    // "Cutting Knowledge Date: December 2023\nToday Date: {date}\n\n"
 };
 
 // Ids of the special tokens; -1 where the vocabulary has none. eot is tokenizer.ggml.eot_token_id

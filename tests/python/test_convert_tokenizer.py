@@ -5,7 +5,8 @@ package, configured as Meta's Llama 3 tokenizer.json is: the Llama 3 Split regex
 ByteLevel(use_regex=False), ignore_merges, the ByteLevel decoder, the five Llama 3 special
 tokens (plus two reserved ones) as added special tokens after the BPE vocabulary, a
 TemplateProcessing that puts <|begin_of_text|> first, and a tokenizer_config.json with bos/eos
-and Llama 3's chat template. The embedding has more rows than the tokenizer has tokens, as in
+and Llama 3's chat template (also Llama 3.1's and 3.2's, which open every chat with a system
+turn holding a knowledge cutoff and a date). The embedding has more rows than the tokenizer has tokens, as in
 models whose vocab_size is rounded up: the converter pads the vocabulary with unused tokens.
 
 The folder is converted with lola.convert (as test_convert.py does) and the GGUF loaded with
@@ -18,6 +19,7 @@ folder without tokenizer.json (a warning, no vocabulary, liblola refuses to toke
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -50,6 +52,22 @@ LLAMA3_TEMPLATE = (
     "+ '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif "
     "%}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ "
     "'<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}")
+
+# Meta-Llama-3.1-8B-Instruct's template (kept in a file: it is long); Llama 3.2's differs in the
+# date: today's (transformers' strftime_now) instead of the fixed 26 Jul 2024.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "llama3_1_chat_template.jinja"), encoding="utf-8") as _f:
+    LLAMA3_1_TEMPLATE = _f.read()
+_FIXED_DATE = '    {%- set date_string = "26 Jul 2024" %}\n'
+assert _FIXED_DATE in LLAMA3_1_TEMPLATE
+LLAMA3_2_TEMPLATE = LLAMA3_1_TEMPLATE.replace(_FIXED_DATE, (
+    '    {%- if strftime_now is defined %}\n'
+    '        {%- set date_string = strftime_now("%d %b %Y") %}\n'
+    '    {%- else %}\n'
+    '        {%- set date_string = "26 Jul 2024" %}\n'
+    '    {%- endif %}\n'))
+TEMPLATES = {"llama3": LLAMA3_TEMPLATE, "llama3.1": LLAMA3_1_TEMPLATE,
+             "llama3.2": LLAMA3_2_TEMPLATE}
 
 # Texts with Llama 3's own special tokens, split only with parse_special.
 LLAMA3_TEXTS = [
@@ -90,14 +108,14 @@ def train_tokenizer():
     return tok
 
 
-def write_tokenizer_files(folder, tok):
+def write_tokenizer_files(folder, tok, template=LLAMA3_TEMPLATE):
     tok.save(os.path.join(folder, "tokenizer.json"))
     added = {str(tok.token_to_id(t)): {"content": t, "lstrip": False, "normalized": False,
                                        "rstrip": False, "single_word": False, "special": True}
              for t in SPECIALS}
     with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
         json.dump({"added_tokens_decoder": added, "bos_token": BOS, "eos_token": EOS,
-                   "chat_template": LLAMA3_TEMPLATE, "clean_up_tokenization_spaces": True,
+                   "chat_template": template, "clean_up_tokenization_spaces": True,
                    "model_input_names": ["input_ids", "attention_mask"],
                    "model_max_length": 131072, "tokenizer_class": "PreTrainedTokenizerFast"}, f)
 
@@ -252,17 +270,53 @@ CHATS = [
 ]
 
 
-def test_chat_template_matches_jinja(model):
+@pytest.fixture(scope="module")
+def chat_models(lib, folder, tmp_path_factory):
+    """name -> the model converted from the folder with that chat template."""
+    import shutil
+
+    models = {}
+    for name, template in TEMPLATES.items():
+        tmp = tmp_path_factory.mktemp("chat-" + name)
+        base = str(tmp / "hf")
+        shutil.copytree(folder, base)
+        with open(os.path.join(base, "tokenizer_config.json")) as f:
+            config = json.load(f)
+        config["chat_template"] = template
+        with open(os.path.join(base, "tokenizer_config.json"), "w") as f:
+            json.dump(config, f)
+        tc.convert(base, str(tmp / "m.gguf"), None, "f32")
+        models[name] = lib.load_model(str(tmp / "m.gguf"))
+    yield models
+    for m in models.values():
+        m.close()
+
+
+@pytest.mark.parametrize("name", list(TEMPLATES))
+def test_chat_template_matches_jinja(chat_models, name):
     sandbox = pytest.importorskip("jinja2.sandbox", reason="jinja2 is not installed: the "
                                   "template is not rendered independently")
-    # transformers renders chat templates in a sandbox with these settings
+    # transformers renders chat templates in a sandbox with these settings and strftime_now
     env = sandbox.ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    template = env.from_string(LLAMA3_TEMPLATE)
+    template = env.from_string(TEMPLATES[name])
+    model = chat_models[name]
+
+    def render(msgs, add, day):
+        return template.render(messages=[{"role": r, "content": c} for r, c in msgs],
+                               add_generation_prompt=add, bos_token=BOS, eos_token=EOS,
+                               strftime_now=lambda fmt: day.strftime(fmt))
+
     for msgs in CHATS:
         for add in (False, True):
-            want = template.render(messages=[{"role": r, "content": c} for r, c in msgs],
-                                   add_generation_prompt=add, bos_token=BOS, eos_token=EOS)
-            assert model.apply_chat_template(msgs, add_assistant=add) == want, (msgs, add)
+            before = datetime.datetime.now()
+            got = model.apply_chat_template(msgs, add_assistant=add)
+            after = datetime.datetime.now()   # the two differ only across midnight
+            assert got in (render(msgs, add, before), render(msgs, add, after)), (msgs, add)
+    if name != "llama3":
+        assert "Cutting Knowledge Date" in got
+        with pytest.raises(L.LolaError) as e:
+            model.apply_chat_template([("user", "x"), ("tool", "42")])
+        assert e.value.status == L.ERR_UNSUPPORTED
 
 
 def test_rendered_chat_tokenizes_like_tokenizers(model, reference):
