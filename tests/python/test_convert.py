@@ -35,24 +35,10 @@ import lola_ctypes as L
 import reference as ref
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CONVERT_DIR = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir, "bindings", "python",
-                                            "lola", "convert"))
-
-
-def _converter_root():
-    """A folder in which `lola` is a bare package holding only lola.convert (a link to
-    bindings/python/lola/convert). The converter is pure Python and must run where the native
-    extension that bindings/python/lola/__init__.py loads is not built, as in this test run."""
-    import tempfile
-
-    root = tempfile.mkdtemp(prefix="lola-convert-")
-    os.makedirs(os.path.join(root, "lola"))
-    open(os.path.join(root, "lola", "__init__.py"), "w").close()
-    os.symlink(CONVERT_DIR, os.path.join(root, "lola", "convert"))
-    return root
-
-
-CONVERTER_ROOT = _converter_root()
+# The converter is pure Python: `import lola` loads no native code (lola/__init__.py loads the
+# extension on first use of a class), so lola.convert runs from the source tree as it is here,
+# where the extension is not built.
+CONVERTER_ROOT = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir, "bindings", "python"))
 sys.path.insert(0, CONVERTER_ROOT)
 sys.modules.pop("lola", None)
 

@@ -11,26 +11,48 @@ from :class:`LolaError`. See docs/bindings/python.md.
 
 from __future__ import annotations
 
-try:
-    from . import _lola
-except ImportError as exc:  # a missing or unloadable liblola.so.<ABI>
-    raise ImportError(f"lola: cannot load the native extension lola._lola: {exc}") from exc
+import importlib
+from typing import TYPE_CHECKING, Any, List
 
 from ._abi import EXPECTED_ABI_VERSION, check_abi
+from .enums import Attention, Device, FeatureMap, Memory, Mixing, Scoring
+from .errors import *  # noqa: F401,F403
+from .errors import __all__ as _error_names
 
-check_abi(_lola.abi_version(), _lola.COMPILED_ABI_VERSION, EXPECTED_ABI_VERSION)
+# The classes over the native extension load it (and check its ABI, see _native.py) on first
+# use, not at `import lola`: the pure-Python converter lola.convert (the lola-convert command)
+# then runs where the extension is not built, e.g. from a source tree with
+# PYTHONPATH=bindings/python.
+_LAZY = {"Model": "model", "describe": "model", "Context": "context", "Generated": "context",
+         "Layer": "layer", "Sampler": "sampler"}
+_NATIVE = {"__version__": "version", "abi_version": "abi_version",
+           "set_log_enabled": "set_log_enabled"}
 
-from .context import Context, Generated  # noqa: E402
-from .enums import Attention, Device, FeatureMap, Memory, Mixing, Scoring  # noqa: E402
-from .errors import *  # noqa: E402,F401,F403
-from .errors import __all__ as _error_names  # noqa: E402
-from .layer import Layer  # noqa: E402
-from .model import Model, describe  # noqa: E402
-from .sampler import Sampler  # noqa: E402
+if TYPE_CHECKING:
+    from .context import Context, Generated
+    from .layer import Layer
+    from .model import Model, describe
+    from .sampler import Sampler
 
-__version__ = _lola.version()
-abi_version = _lola.abi_version
-set_log_enabled = _lola.set_log_enabled
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _NATIVE:
+        from ._native import _lola
+
+        value = getattr(_lola, _NATIVE[name])
+        if name == "__version__":
+            value = value()
+    else:
+        raise AttributeError(f"module 'lola' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_NATIVE))
+
 
 __all__ = ["Model", "Context", "Generated", "Sampler", "Layer", "describe", "check_abi",
            "abi_version", "set_log_enabled", "Attention", "Device", "FeatureMap", "Memory",

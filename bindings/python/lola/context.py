@@ -8,7 +8,7 @@ from typing import Dict, Iterator, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import _lola
+from ._native import _lola
 from ._arrays import apply_params, tokens_array
 from ._handle import Closable
 from .enums import Attention, FeatureMap, Memory, Mixing, Scoring

@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from . import _lola
+from ._native import _lola
 from ._arrays import apply_params
 from ._handle import Closable
 from .enums import Attention, FeatureMap, Memory, Mixing, Scoring

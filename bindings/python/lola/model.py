@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, List, Mapping, Sequence, Tuple, Union
 
-from . import _lola
+from ._native import _lola
 from ._arrays import apply_params, tokens_array
 from ._handle import Closable
 from .enums import Device

@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import _lola
+from ._native import _lola
 from ._arrays import apply_params, tokens_array
 from ._handle import Closable
 

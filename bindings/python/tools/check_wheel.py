@@ -23,6 +23,7 @@ import numpy as np
 import lola
 venv = sys.prefix
 assert lola.__file__.startswith(venv), lola.__file__
+assert lola.abi_version() == lola.EXPECTED_ABI_VERSION  # loads the extension (lazily)
 libs = {line.split()[-1] for line in open("/proc/self/maps") if "liblola.so" in line}
 assert libs and all(p.startswith(venv) for p in libs), libs  # the wheel's own library
 with lola.Model(sys.argv[1]) as model, model.create_context(chunk_size=4) as ctx:
