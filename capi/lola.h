@@ -452,9 +452,8 @@ LOLA_API lola_status lola_context_reset(lola_context *ctx);
  *  logits of the last token (or all, with LOLA_FEED_ALL_LOGITS). Every id is checked first: an
  *  id outside [0, n_vocab) gives LOLA_ERR_INVALID_ARGUMENT, feeds nothing and keeps the logits.
  *  If the abort callback asks to stop (checked between forward steps), returns
- *  LOLA_ERR_ABORTED: the tokens
- *  before that point were fed (n_fed, if not NULL, tells how many; the logits are then
- *  unavailable until the next feed). */
+ *  LOLA_ERR_ABORTED: the tokens before that point were fed (n_fed, if not NULL, tells how many;
+ *  the logits are then unavailable until the next feed). */
 LOLA_API lola_status lola_context_feed(lola_context *ctx, const int32_t *tokens,
                                        size_t n_tokens, uint32_t flags, size_t *n_fed);
 
