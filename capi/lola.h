@@ -457,9 +457,12 @@ LOLA_API lola_status lola_context_reset(lola_context *ctx);
 LOLA_API lola_status lola_context_feed(lola_context *ctx, const int32_t *tokens,
                                        size_t n_tokens, uint32_t flags, size_t *n_fed);
 
-/** Borrowed pointer to the logits of the last feed: [*n_rows][*n_vocab] floats, valid until
- *  the next call that mutates this context (feed, reset, restore, free). LOLA_ERR_UNSUPPORTED
- *  when no logits are available (nothing fed yet, or aborted). */
+/** Borrowed pointer to the logits of the last feed: [*n_rows][*n_vocab] floats; the values are
+ *  valid until the next call that mutates this context (feed, reset, restore, free). The buffer
+ *  is reused: a later feed, reset or restore leaves it at the same address (holding other
+ *  values) unless that feed needs more rows than every earlier feed of this context
+ *  (LOLA_FEED_ALL_LOGITS), which moves it; free releases it. LOLA_ERR_UNSUPPORTED when no
+ *  logits are available (nothing fed yet, or aborted). */
 LOLA_API lola_status lola_context_logits(const lola_context *ctx, const float **logits,
                                          size_t *n_rows, size_t *n_vocab);
 

@@ -218,6 +218,41 @@ TEST_F(Fixture, CacheStateQueries) {
     lola_context_free(ctx);
 }
 
+// lola_context_logits' promise: the buffer stays at its address across feeds, resets and
+// restores, and moves only to grow for more rows than any earlier feed; the values are the new
+// ones (a reused buffer leaves nothing of the previous feed behind).
+TEST_F(Fixture, LogitsBufferIsReusedAndMovesOnlyToGrow) {
+    lola_context *ctx = context(), *fresh = context();
+    const std::vector<int32_t> seq = sequence(12);
+    auto pointer = [](lola_context *c, size_t want_rows) {
+        const float *p = nullptr;
+        size_t rows = 0, vocab = 0;
+        EXPECT_EQ(lola_context_logits(c, &p, &rows, &vocab), LOLA_OK);
+        EXPECT_EQ(rows, want_rows);
+        return p;
+    };
+    ASSERT_EQ(lola_context_feed(ctx, seq.data(), 5, 0, nullptr), LOLA_OK);
+    const float *first = pointer(ctx, 1);
+    ASSERT_EQ(lola_context_feed(ctx, seq.data() + 5, 1, 0, nullptr), LOLA_OK);
+    EXPECT_EQ(pointer(ctx, 1), first);
+    ASSERT_EQ(lola_context_reset(ctx), LOLA_OK);
+    ASSERT_EQ(lola_context_feed(ctx, seq.data(), 6, 0, nullptr), LOLA_OK);
+    EXPECT_EQ(pointer(ctx, 1), first);
+    ASSERT_EQ(lola_context_feed(fresh, seq.data(), 6, 0, nullptr), LOLA_OK);
+    EXPECT_EQ(last_logits(ctx), last_logits(fresh));
+
+    ASSERT_EQ(lola_context_feed(ctx, seq.data() + 6, 3, LOLA_FEED_ALL_LOGITS, nullptr), LOLA_OK);
+    const float *grown = pointer(ctx, 3);  // may have moved: 3 rows need more room
+    ASSERT_EQ(lola_context_feed(ctx, seq.data() + 9, 1, 0, nullptr), LOLA_OK);
+    EXPECT_EQ(pointer(ctx, 1), grown);
+    ASSERT_EQ(lola_context_feed(ctx, seq.data() + 10, 2, LOLA_FEED_ALL_LOGITS, nullptr), LOLA_OK);
+    EXPECT_EQ(pointer(ctx, 2), grown);
+    ASSERT_EQ(lola_context_feed(fresh, seq.data() + 6, 6, 0, nullptr), LOLA_OK);
+    EXPECT_EQ(last_logits(ctx), last_logits(fresh));
+    lola_context_free(fresh);
+    lola_context_free(ctx);
+}
+
 TEST_F(Fixture, BadTokensFeedNothing) {
     lola_context *ctx = context();
     const std::vector<int32_t> seq = sequence(5);

@@ -168,8 +168,16 @@ int64_t Context::feed(const int32_t *tokens, int64_t n, bool all_logits,
     check_tokens(tokens, n);
     const int64_t V = model_->hparams().n_vocab;
     const int64_t rows = all_logits ? n : 1;
-    std::vector<float> logits(static_cast<size_t>(rows * V));  // allocated before any change
-    std::swap(logits, logits_);
+    // The buffer is reused (its address stays put: lola_context_logits promises it, and a decode
+    // loop allocates nothing); it moves only to grow past every earlier feed, allocating before
+    // any change.
+    const size_t need = static_cast<size_t>(rows * V);
+    if (logits_.capacity() < need) {
+        std::vector<float> grown(need);
+        std::swap(grown, logits_);
+    } else {
+        logits_.resize(need);
+    }
     logit_rows_ = 0;
     logit_fill_ = 0;
     int64_t done = 0;

@@ -89,11 +89,13 @@ class Context(Closable):
         """The last fed token's logits, ``(n_vocab,)`` float32, as a read-only zero-copy view
         of the library's buffer.
 
-        Lifetime: valid until the next call that mutates this context (feed, generate, reset,
-        restore_state, close). The view keeps the native context's memory alive, but after
-        such a call it shows other values, and after a feed with ``all_logits`` its memory
-        may have been reallocated. :meth:`is_current` tells whether a view is still valid;
-        use :meth:`logits_copy` for values to keep.
+        Lifetime: its values are the current ones until the next call that mutates this
+        context (feed, generate, reset, restore_state); after that it shows the newer logits
+        in the same memory, and :meth:`is_current` returns False for it. The view keeps the
+        native memory alive (also through close()): liblola keeps the buffer in place, and a
+        feed that would move it (``all_logits`` with more rows than any earlier feed) raises
+        ``BufferError`` while views exist, as Python refuses to resize a buffer with exports.
+        Use :meth:`logits_copy` for values to keep.
 
         Raises:
             UnsupportedError: nothing fed since creation, reset or restore.

@@ -93,6 +93,11 @@ struct NativeContext : Native<lola_context, lola_context_free> {
     std::shared_ptr<NativeModel> model;
     std::atomic<bool> abort_requested{false};
     std::atomic<uint64_t> generation{0};
+    // Zero-copy logits views alive (their LogitsOwner bases), and the most logits rows any feed
+    // of this context produced: lola_context_logits keeps its buffer in place unless a feed
+    // needs more rows than that, so only such a feed could free memory a view points into.
+    std::atomic<int> live_views{0};
+    size_t max_rows = 0;  // guarded by mu
 };
 
 // A 1-D float32/int32/int64 array copied out of C-filled storage.

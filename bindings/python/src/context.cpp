@@ -4,6 +4,8 @@
 // Python generator in lola/context.py needs no callback from C.
 #include "common.h"
 
+#include <algorithm>
+#include <string>
 #include <vector>
 
 namespace lolapy {
@@ -18,6 +20,12 @@ struct Context {
 struct LogitsOwner {
     std::shared_ptr<NativeContext> ctx;
     uint64_t generation;
+    LogitsOwner(std::shared_ptr<NativeContext> c, uint64_t g) : ctx(std::move(c)), generation(g) {
+        ++ctx->live_views;
+    }
+    LogitsOwner(const LogitsOwner &o) : ctx(o.ctx), generation(o.generation) { ++ctx->live_views; }
+    LogitsOwner &operator=(const LogitsOwner &) = delete;
+    ~LogitsOwner() { --ctx->live_views; }
     bool valid() const { return ctx->generation.load() == generation; }
 };
 
@@ -44,12 +52,30 @@ Context create(const Model &model, const lola_context_params &params) {
 
 Context clone(const Context &self) {
     auto c = self.handle.get();
-    lola_context *ptr = call_nogil(c, [](lola_context *ctx) {
+    size_t rows = 0;
+    lola_context *ptr = call_nogil(c, [&](lola_context *ctx) {
         lola_context *out = nullptr;
         check(lola_context_clone(ctx, &out));
+        const float *data = nullptr;
+        size_t vocab = 0;
+        if (lola_context_logits(out, &data, &rows, &vocab) != LOLA_OK) rows = 0;  // none to copy
         return out;
     });
-    return wrap(ptr, c->model);
+    Context copy = wrap(ptr, c->model);
+    copy.handle.get()->max_rows = rows;  // the clone's buffer holds the rows it copied
+    return copy;
+}
+
+// A feed that would move the logits buffer (more rows than any before) while zero-copy views
+// point into it is refused, as Python refuses to resize a buffer with exports: the views would
+// read freed memory.
+void require_no_move(const NativeContext &c, size_t rows) {
+    if (rows > c.max_rows && c.live_views.load() > 0)
+        throw py::buffer_error("lola: this feed keeps " + std::to_string(rows) +
+                               " rows of logits, more than any earlier feed, so the logits buffer "
+                               "moves, but " + std::to_string(c.live_views.load()) +
+                               " zero-copy view(s) of Context.logits / all_logits still point into "
+                               "it; delete them (or use logits_copy()) first");
 }
 
 size_t feed(const Context &self, const CArray<int32_t> &tokens, bool all_logits) {
@@ -57,10 +83,14 @@ size_t feed(const Context &self, const CArray<int32_t> &tokens, bool all_logits)
     if (tokens.ndim() != 1) throw StatusError{LOLA_ERR_SIZE_MISMATCH, "tokens must be one-dimensional"};
     const int32_t *ids = tokens.data();
     const size_t count = static_cast<size_t>(tokens.size());
+    const size_t rows = all_logits ? count : 1;
     return call_nogil(c, [&](lola_context *ctx) {
+        require_no_move(*c, rows);
         size_t n_fed = 0;
         ++c->generation;
-        check(lola_context_feed(ctx, ids, count, all_logits ? LOLA_FEED_ALL_LOGITS : 0u, &n_fed));
+        const lola_status st = lola_context_feed(ctx, ids, count, all_logits ? LOLA_FEED_ALL_LOGITS : 0u, &n_fed);
+        if (st == LOLA_OK || st == LOLA_ERR_ABORTED) c->max_rows = std::max(c->max_rows, rows);
+        check(st);
         return n_fed;
     });
 }
@@ -169,8 +199,10 @@ py::tuple generate_step(const Context &self, const Sampler &sampler, uint32_t pi
         check(lola_sampler_sample(s->ptr, logits + (rows - 1) * vocab, vocab, &token));
         eog = lola_token_is_eog(c->model->ptr, token);
         if (!eog) {
+            require_no_move(*c, 1);
             ++c->generation;
             check(lola_context_feed(c->ptr, &token, 1, 0u, nullptr));
+            c->max_rows = std::max<size_t>(c->max_rows, 1);
             size_t len = 0;
             lola_status st = lola_token_to_piece(c->model->ptr, token, piece_flags, piece.data(),
                                                  piece.size(), &len);

@@ -53,6 +53,35 @@ def test_stale_view_is_detected(model, ctx):
     assert not lola.Context.is_current(np.zeros(3))
 
 
+def test_stale_view_reads_live_memory_and_growth_is_refused(model, ctx):
+    # After plain feeds a stale view shows the newer logits in the same memory (never freed
+    # memory); a feed that would move the buffer while a view exists raises BufferError and
+    # changes nothing; without views it goes ahead.
+    ctx.feed(model.tokenize("abc"))
+    view = ctx.logits
+    ctx.feed(model.tokenize("d"))
+    ctx.feed(model.tokenize("ef"), all_logits=False)
+    np.testing.assert_array_equal(view, ctx.logits_copy())
+    n_past = ctx.n_past
+    with pytest.raises(BufferError, match="1 zero-copy view"):
+        ctx.feed(model.tokenize("ghi"), all_logits=True)
+    assert ctx.n_past == n_past and not lola.Context.is_current(view)
+    np.testing.assert_array_equal(view, ctx.logits_copy())
+    del view
+    gc.collect()
+    ctx.feed(model.tokenize("ghi"), all_logits=True)
+    rows = ctx.all_logits
+    ctx.feed(model.tokenize("jk"), all_logits=True)  # fits in the grown buffer: allowed
+    assert rows.shape == (3, model.n_vocab)
+    np.testing.assert_array_equal(rows[:2], ctx.all_logits)
+    with ctx.clone() as twin:  # a clone's buffer holds the rows it copied
+        kept = twin.all_logits
+        twin.feed(model.tokenize("l"), all_logits=True)
+        with pytest.raises(BufferError):
+            twin.feed(model.tokenize("mno"), all_logits=True)
+        del kept
+
+
 def test_view_keeps_context_memory_alive(model):
     c = model.create_context(**PARAMS)
     c.feed(model.tokenize("abc"))
