@@ -8,6 +8,72 @@
  * enough (LOLA_ERR_BUFFER_TOO_SMALL is then not an error but the answer).
  */
 
+/* ---- cancellation: lola_abort_flag ---------------------------------------------------------
+ * A context's abort callback is a C function (lola_abort_fn); the languages get no callbacks
+ * (directors stay off), so cancellation is a flag in C that any thread may set and the callback
+ * reads. It is a small object of its own rather than a hidden part of the context proxy: the C
+ * API has no getter for the callback's user_data, so a flag allocated inside the context's
+ * constructor could not be found again by its destructor. The language's Context creates one
+ * flag per context, attaches it right after creating (or cloning) the context, and frees it
+ * after freeing the context (liblola reads it only during that context's calls).
+ * Semantics: request() marks an abort; the next poll consumes it (feed polls between forward
+ * steps, so a feed of one step is never aborted; the languages' generation loops poll with
+ * take() before each token) and the call fails with LOLA_ERR_ABORTED. clear() withdraws a
+ * request that no call has consumed yet. */
+%{
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+typedef struct lola_abort_flag { volatile long requested; } lola_abort_flag;
+#define LOLA_SWIG_ABORT_SET(f, v) ((void)_InterlockedExchange(&(f)->requested, (v)))
+#define LOLA_SWIG_ABORT_TAKE(f) (_InterlockedExchange(&(f)->requested, 0) != 0)
+#else
+#include <stdatomic.h>
+typedef struct lola_abort_flag { atomic_int requested; } lola_abort_flag;
+#define LOLA_SWIG_ABORT_SET(f, v) atomic_store(&(f)->requested, (v))
+#define LOLA_SWIG_ABORT_TAKE(f) (atomic_exchange(&(f)->requested, 0) != 0)
+#endif
+
+/* The lola_abort_fn that lola_abort_flag::w_attach installs; runs on the feeding thread. */
+static bool lola_swig_abort_poll(void *flag) {
+    return LOLA_SWIG_ABORT_TAKE((lola_abort_flag *)flag);
+}
+%}
+
+typedef struct lola_abort_flag lola_abort_flag;
+/* A closed flag proxy passes NULL (see lola.i's typemap for the handles). */
+%typemap(check) struct lola_abort_flag *self {
+    if (!$1) lola_swig_fail_with(LOLA_ERR_NULL_HANDLE, "lola_abort_flag: the handle is closed or null");
+}
+struct lola_abort_flag {};
+
+%extend lola_abort_flag {
+    lola_abort_flag() {
+        lola_abort_flag *f = (lola_abort_flag *)calloc(1, sizeof *f);
+        if (!f) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }
+        LOLA_SWIG_ABORT_SET(f, 0);
+        return f;
+    }
+    ~lola_abort_flag() { free($self); }
+
+    /* Installs the flag as ctx's abort callback, polled between the forward steps of every
+     * later feed. The flag must stay allocated while ctx can run (free it after ctx). A method
+     * of the flag, not of the context: SWIG emits the context's methods where lola.i declares
+     * it, before this file's C code. */
+    void w_attach(lola_context *ctx) {
+        lola_swig_fail(lola_context_set_abort_callback(ctx, lola_swig_abort_poll, $self));
+    }
+
+    /* Thread-safe, and never waits: a feed running on another thread stops at its next poll. */
+    void w_request() { LOLA_SWIG_ABORT_SET($self, 1); }
+    void w_clear() { LOLA_SWIG_ABORT_SET($self, 0); }
+    /* The poll of a loop the language runs itself (generation): consumes a pending request
+     * and fails with LOLA_ERR_ABORTED, as lola_generate does before each token. */
+    void w_take() {
+        if (LOLA_SWIG_ABORT_TAKE($self))
+            lola_swig_fail_with(LOLA_ERR_ABORTED, "aborted on request before the next token");
+    }
+}
+
 %extend lola_model {
     /* lola_model_load; params NULL means the defaults. */
     lola_model(const char *path, const lola_model_params *params) {
@@ -85,7 +151,8 @@
         return c;
     }
     void w_reset() { lola_swig_fail(lola_context_reset($self)); }
-    /* Feeds the tokens; returns how many were fed (all, unless aborted). */
+    /* Feeds the tokens; returns how many were fed (all: an abort fails with LOLA_ERR_ABORTED,
+     * and the context's n_past then tells how many were fed). */
     size_t w_feed(const int32_t *tokens, size_t n_tokens, uint32_t flags) {
         size_t fed = 0;
         if (lola_swig_fail(lola_context_feed($self, tokens, n_tokens, flags, &fed))) return 0;

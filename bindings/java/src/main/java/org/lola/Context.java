@@ -5,6 +5,7 @@ package org.lola;
 import java.lang.ref.Cleaner;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import org.lola.swig.lola_abort_flag;
 import org.lola.swig.lola_context;
 import org.lola.swig.lola_context_info;
 import org.lola.swig.lola_context_params;
@@ -14,7 +15,8 @@ import org.lola.swig.lolaConstants;
  * A context: every attention layer of its model as a LoLA layer (or a baseline) with its own
  * cache state. Confined to one thread at a time (it may move between threads); many contexts
  * on one model may run concurrently. Holds its {@link Model}, which therefore stays alive as
- * long as the context does.
+ * long as the context does. {@link #requestAbort()} is the exception to the confinement: any
+ * thread may call it to stop the feed or generation running on this context.
  */
 public final class Context implements AutoCloseable {
     static {
@@ -22,39 +24,102 @@ public final class Context implements AutoCloseable {
     }
 
     final lola_context handle;
+    // The C flag liblola polls between forward steps (see lola_handles.i); freed after handle.
+    private final lola_abort_flag abort;
     private final Model model;
     private final Cleaner.Cleanable cleanable;
 
     /** A new context on {@code model}. */
     public Context(Model model, ContextParams params) {
+        this(model, create(model, params));
+    }
+
+    private static lola_context create(Model model, ContextParams params) {
         lola_context_params p = params.toNative();
         try {
-            this.handle = new lola_context(model.handle, p);
+            return new lola_context(model.handle, p);
         } finally {
             p.delete();
         }
-        this.model = model;
-        this.cleanable = Native.register(this, handle::delete);
     }
 
+    /** Takes ownership of {@code handle} and gives it its abort flag. */
     private Context(Model model, lola_context handle) {
+        lola_abort_flag flag = null;
+        try {
+            flag = new lola_abort_flag();
+            flag.attach(handle);
+        } catch (RuntimeException | Error e) {
+            handle.delete();
+            if (flag != null) flag.delete();
+            throw e;
+        }
         this.handle = handle;
+        this.abort = flag;
         this.model = model;
-        this.cleanable = Native.register(this, handle::delete);
+        this.cleanable = Native.register(this, release(handle, flag));
+    }
+
+    // A static factory, so that the cleaning action cannot capture this Context.
+    private static Runnable release(lola_context handle, lola_abort_flag flag) {
+        return () -> {
+            handle.delete();
+            flag.delete(); // after the context: liblola reads it while the context runs
+        };
     }
 
     public Model model() {
         return model;
     }
 
-    /** Feeds tokens (prefill or decode) and computes the last token's logits; returns how many were fed. */
+    /**
+     * Feeds tokens (prefill or decode) and computes the last token's logits; returns how many
+     * were fed (all of them).
+     *
+     * @throws LolaException ABORTED after {@link #requestAbort()}: the tokens of the forward
+     *     steps already run stay fed ({@link #nPast()} tells how many in all), and the logits
+     *     are unavailable until the next feed
+     */
     public int feed(int[] tokens) {
         return feed(tokens, false);
     }
 
-    /** Feeds tokens; with {@code allLogits} every token's logits row is kept. */
+    /** Feeds tokens; with {@code allLogits} every token's logits row is kept. See {@link #feed(int[])}. */
     public int feed(int[] tokens, boolean allLogits) {
         return (int) handle.feed(tokens, allLogits ? lolaConstants.LOLA_FEED_ALL_LOGITS : 0);
+    }
+
+    /**
+     * Asks the feed or generation running on this context (or, if none is, the next one) to
+     * stop with {@link LolaException} {@link Status#ABORTED}. Callable from any thread; returns
+     * at once, without waiting for the running call. One request is consumed by the one abort
+     * it causes. A feed checks between its forward steps (every {@code batchSize} tokens), so
+     * a feed of one step (a decode) runs to the end and leaves the request to the next call;
+     * {@link #generate} checks before each token.
+     *
+     * @throws LolaException NULL_HANDLE after {@link #close()}
+     */
+    public void requestAbort() {
+        synchronized (abort) { // SWIG's delete() is synchronized on the proxy: no use after free
+            abort.request();
+        }
+    }
+
+    /** Withdraws a {@link #requestAbort()} that no call has consumed yet. */
+    public void clearAbort() {
+        synchronized (abort) {
+            abort.clear();
+        }
+    }
+
+    /** Consumes a pending abort request: throws LolaException ABORTED if there was one. */
+    void takeAbort() {
+        abort.take();
+    }
+
+    /** Tokens fed since creation or the last reset (n_past; after an abort, those fed). */
+    public long nPast() {
+        return info().nPast();
     }
 
     /** Forgets every token. */
@@ -140,7 +205,8 @@ public final class Context implements AutoCloseable {
     /**
      * Streams up to {@code maxTokens} tokens after what was fed: each step samples from the
      * current logits, stops at an end-of-generation token (not fed), else feeds it and yields
-     * it with its text. Feed the prompt first.
+     * it with its text. Feed the prompt first. After {@link #requestAbort()} the next step
+     * throws LolaException ABORTED; every token yielded before stays fed and the logits valid.
      */
     public Generation generate(Sampler sampler, int maxTokens) {
         return new Generation(this, sampler, maxTokens);

@@ -62,6 +62,7 @@ public final class Generation implements Iterable<Generation.Token> {
 
     private Token step() {
         if (count < maxTokens) {
+            ctx.takeAbort(); // polled before each token, as lola_generate does
             int token = sampler.sample(ctx);
             if (!ctx.model().isEog(token)) {
                 ctx.feed(new int[] {token});
