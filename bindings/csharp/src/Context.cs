@@ -7,10 +7,14 @@ namespace Lola
 {
     /// <summary>One inference stream: every attention layer of the model is a LoLA layer (or a
     /// baseline) with its own cache state. Not thread-safe: use it from one thread at a time
-    /// (different contexts may run concurrently on one model).</summary>
+    /// (different contexts may run concurrently on one model), except <see cref="RequestAbort"/>,
+    /// which any thread may call.</summary>
     public sealed class Context : IDisposable
     {
         readonly ProxyHandle<Native.lola_context> handle;
+        // The C flag liblola polls between forward steps (bindings/swig/lola_handles.i); freed
+        // by the handle's release, right after the context.
+        readonly Native.lola_abort_flag abort;
         readonly Model model;
         readonly int vocabSize;
 
@@ -26,7 +30,7 @@ namespace Lola
                 using (var m = model.Acquire())
                 {
                     var modelProxy = m.Proxy;
-                    handle = Adopt(model, () => new Native.lola_context(modelProxy, p));
+                    handle = Adopt(model, () => new Native.lola_context(modelProxy, p), out abort);
                 }
             }
             finally
@@ -37,28 +41,43 @@ namespace Lola
             vocabSize = model.CachedInfo.VocabSize;
         }
 
-        Context(Model model, ProxyHandle<Native.lola_context> handle)
+        Context(Model model, ProxyHandle<Native.lola_context> handle, Native.lola_abort_flag abort)
         {
             this.model = model;
             this.handle = handle;
+            this.abort = abort;
             vocabSize = model.CachedInfo.VocabSize;
         }
 
         /// <summary>Runs `create` and wraps its proxy in a handle holding a reference on the
-        /// model (taken before, given back if `create` throws).</summary>
-        static ProxyHandle<Native.lola_context> Adopt(Model model, Func<Native.lola_context> create)
+        /// model (taken before, given back if `create` throws) and owning the context's abort
+        /// flag, attached to it here and freed after it.</summary>
+        static ProxyHandle<Native.lola_context> Adopt(Model model, Func<Native.lola_context> create,
+                                                      out Native.lola_abort_flag abort)
         {
             var shared = model.Shared;
             if (!shared.TryAddRef())
                 throw new ObjectDisposedException("Model");
+            Native.lola_abort_flag flag = null;
+            Native.lola_context proxy = null;
             try
             {
-                var proxy = create();
+                flag = new Native.lola_abort_flag();
+                GC.SuppressFinalize(flag);  // released by the handle only, after the context
+                proxy = create();
+                flag.attach(proxy);
+                var owned = flag;
+                abort = flag;
                 return new ProxyHandle<Native.lola_context>(
-                    proxy, Native.lola_context.getCPtr(proxy).Handle, shared.Release);
+                    proxy, Native.lola_context.getCPtr(proxy).Handle,
+                    () => { owned.Dispose(); shared.Release(); });
             }
             catch
             {
+                if (proxy != null)
+                    proxy.Dispose();
+                if (flag != null)
+                    flag.Dispose();
                 shared.Release();
                 throw;
             }
@@ -72,7 +91,9 @@ namespace Lola
 
         /// <summary>Feeds tokens (a prefill, or one token to decode) and computes the logits of
         /// the last one (of every one with allLogits). An id outside [0, VocabSize) throws
-        /// InvalidArgument and feeds nothing.</summary>
+        /// InvalidArgument and feeds nothing. After <see cref="RequestAbort"/> it throws
+        /// Aborted: the tokens of the forward steps already run stay fed (PastCount tells how
+        /// many in all) and the logits are unavailable until the next feed.</summary>
         public void Feed(ReadOnlySpan<int> tokens, bool allLogits = false)
         {
             using (var l = Acquire())
@@ -196,8 +217,33 @@ namespace Lola
             using (var l = Acquire())
             {
                 var proxy = l.Proxy;
-                return new Context(model, Adopt(model, () => proxy.clone()));
+                Native.lola_abort_flag flag;
+                var copy = Adopt(model, () => proxy.clone(), out flag);
+                return new Context(model, copy, flag);
             }
+        }
+
+        /// <summary>Asks the feed or generation running on this context (or, if none is, the
+        /// next one) to stop with LolaException Aborted. Any thread may call it; it returns at
+        /// once, without waiting for the running call. One request is consumed by the one abort
+        /// it causes. A feed checks between its forward steps (every BatchSize tokens), so a
+        /// feed of one step (a decode) runs to the end and leaves the request to the next call;
+        /// Generate checks before each token. To cancel with a CancellationToken:
+        /// <c>using (token.Register(ctx.RequestAbort)) ctx.Feed(tokens);</c>
+        /// Throws ObjectDisposedException after Dispose.</summary>
+        public void RequestAbort()
+        {
+            // The lease keeps the flag allocated; it does not wait for a call in progress.
+            using (Acquire())
+                abort.request();
+        }
+
+        /// <summary>Withdraws a <see cref="RequestAbort"/> that no call has consumed yet.
+        /// </summary>
+        public void ClearAbort()
+        {
+            using (Acquire())
+                abort.clear();
         }
 
         /// <summary>Forgets every token.</summary>
@@ -210,7 +256,9 @@ namespace Lola
         /// <summary>Streams up to maxTokens tokens after what has been fed: samples from the
         /// current logits, stops at an end-of-generation token (not fed, not returned), feeds
         /// each token and yields it with the text it completes. Lazy: nothing happens until the
-        /// enumeration runs, and stopping the enumeration stops the generation.</summary>
+        /// enumeration runs, and stopping the enumeration stops the generation. After
+        /// <see cref="RequestAbort"/> the next step throws LolaException Aborted; every token
+        /// yielded before stays fed and the logits valid.</summary>
         public IEnumerable<Token> Generate(Sampler sampler, int maxTokens)
         {
             if (sampler == null)
@@ -229,6 +277,8 @@ namespace Lola
             var text = new TokenTextDecoder();
             for (int i = 0; i < maxTokens; i++)
             {
+                using (Acquire())
+                    abort.take();  // polled before each token, as lola_generate does
                 int token = sampler.Sample(this);
                 if (modelProxy.token_is_eog(token))
                     yield break;

@@ -13,7 +13,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class AbortTest {
-    static final int LONG = 5000;
+    // 200,000 one-token steps take about a second uncancelled (5,000 take only 30 ms on the
+    // tiny model: too short to be sure a request from another thread lands inside the feed).
+    static final int LONG = 200_000;
 
     /** Printable ids only (0..93), so that no token is special. */
     static int[] tokens(int n, int offset) {
@@ -41,7 +43,7 @@ class AbortTest {
             try {
                 Future<?> request = canceller.submit(() -> {
                     feeding.await();
-                    Thread.sleep(20); // well inside the feed: 5000 steps take far longer
+                    Thread.sleep(5); // well inside the feed, which runs for about a second
                     c.requestAbort();
                     return null;
                 });
