@@ -21,16 +21,16 @@
  * take() before each token) and the call fails with LOLA_ERR_ABORTED. clear() withdraws a
  * request that no call has consumed yet. */
 %{
+/* The wrappers are C99 (no <stdatomic.h>): the compilers' own atomic operations. */
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
 typedef struct lola_abort_flag { volatile long requested; } lola_abort_flag;
 #define LOLA_SWIG_ABORT_SET(f, v) ((void)_InterlockedExchange(&(f)->requested, (v)))
 #define LOLA_SWIG_ABORT_TAKE(f) (_InterlockedExchange(&(f)->requested, 0) != 0)
 #else
-#include <stdatomic.h>
-typedef struct lola_abort_flag { atomic_int requested; } lola_abort_flag;
-#define LOLA_SWIG_ABORT_SET(f, v) atomic_store(&(f)->requested, (v))
-#define LOLA_SWIG_ABORT_TAKE(f) (atomic_exchange(&(f)->requested, 0) != 0)
+typedef struct lola_abort_flag { int requested; } lola_abort_flag;
+#define LOLA_SWIG_ABORT_SET(f, v) __atomic_store_n(&(f)->requested, (v), __ATOMIC_SEQ_CST)
+#define LOLA_SWIG_ABORT_TAKE(f) (__atomic_exchange_n(&(f)->requested, 0, __ATOMIC_SEQ_CST) != 0)
 #endif
 
 /* The lola_abort_fn that lola_abort_flag::w_attach installs; runs on the feeding thread. */
