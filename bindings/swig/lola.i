@@ -15,7 +15,8 @@
  *   - refuses NULL (closed) handles with a `check` typemap that records LOLA_ERR_NULL_HANDLE
  *     instead of letting NULL reach C.
  * No callbacks are exposed (directors stay off): streaming is done by the idiomatic layers from
- * sampler.sample_context + context.feed + model.token_to_piece + model.token_is_eog.
+ * sampler.sample_context + context.feed + model.token_to_piece + model.token_is_eog, and
+ * cancellation by a flag in C that the abort callback reads (lola_abort_flag, lola_handles.i).
  *
  * Each language's %exception runs $action only when no failure is pending (a `check` typemap may
  * have recorded one), then calls lola_swig_take_status() and, when that is not LOLA_OK, raises
