@@ -159,4 +159,54 @@ LOLA_ARRAY(char, LOLA_OUT_BYTES, LOLA_OUT_LEN, jbyteArray, byte[], Byte, jbyte, 
   }
 %}
 
+/* ---- one call at a time per handle ---------------------------------------------------------
+ * A proxy method passes its C pointer to native code; SWIG's delete() (close(), the Cleaner) is
+ * synchronized, but its methods are not, so a close() on another thread, or the Cleaner of an
+ * org.lola object that became unreachable during its last call, could free the C object under a
+ * running call, and two threads could run one context at once (liblola allows one at a time):
+ * a crash of the JVM either way. Synchronizing every method of the four handles makes delete()
+ * wait for the call in flight (a later call then sees the NULL handle and throws NULL_HANDLE)
+ * and serialises the calls on one object. An abort request must reach a running feed, so it
+ * goes to the context's lola_abort_flag, whose methods are synchronized on the flag (all of them
+ * are short) so that a request racing with close() cannot touch a freed flag. */
+%define LOLA_JAVA_SYNCHRONIZED(METHODS)
+%javamethodmodifiers METHODS "public synchronized";
+%enddef
+LOLA_JAVA_SYNCHRONIZED(lola_model::w_info)
+LOLA_JAVA_SYNCHRONIZED(lola_model::w_special_tokens)
+LOLA_JAVA_SYNCHRONIZED(lola_model::w_tokenize)
+LOLA_JAVA_SYNCHRONIZED(lola_model::w_detokenize)
+LOLA_JAVA_SYNCHRONIZED(lola_model::w_token_to_piece)
+LOLA_JAVA_SYNCHRONIZED(lola_model::w_token_is_eog)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_clone)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_reset)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_feed)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_logits_rows)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_copy_logits)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_copy_logits_to_buffer)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_info)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_head_state)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_positions)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_state_size)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_state_save)
+LOLA_JAVA_SYNCHRONIZED(lola_context::w_state_restore)
+LOLA_JAVA_SYNCHRONIZED(lola_sampler::w_sample)
+LOLA_JAVA_SYNCHRONIZED(lola_sampler::w_sample_context)
+LOLA_JAVA_SYNCHRONIZED(lola_sampler::w_accept)
+LOLA_JAVA_SYNCHRONIZED(lola_sampler::w_reset)
+LOLA_JAVA_SYNCHRONIZED(lola_layer::w_clone)
+LOLA_JAVA_SYNCHRONIZED(lola_layer::w_reset)
+LOLA_JAVA_SYNCHRONIZED(lola_layer::w_feed)
+LOLA_JAVA_SYNCHRONIZED(lola_layer::w_feed_features)
+LOLA_JAVA_SYNCHRONIZED(lola_layer::w_info)
+LOLA_JAVA_SYNCHRONIZED(lola_layer::w_head_state)
+LOLA_JAVA_SYNCHRONIZED(lola_layer::w_positions)
+LOLA_JAVA_SYNCHRONIZED(lola_layer::w_state_size)
+LOLA_JAVA_SYNCHRONIZED(lola_layer::w_state_save)
+LOLA_JAVA_SYNCHRONIZED(lola_layer::w_state_restore)
+LOLA_JAVA_SYNCHRONIZED(lola_abort_flag::w_attach)
+LOLA_JAVA_SYNCHRONIZED(lola_abort_flag::w_request)
+LOLA_JAVA_SYNCHRONIZED(lola_abort_flag::w_clear)
+LOLA_JAVA_SYNCHRONIZED(lola_abort_flag::w_take)
+
 %include "../swig/lola.i"

@@ -37,7 +37,11 @@ public final class Context implements AutoCloseable {
     private static lola_context create(Model model, ContextParams params) {
         lola_context_params p = params.toNative();
         try {
-            return new lola_context(model.handle, p);
+            // Under the model proxy's lock (see lola_java.i): a Model.close() on another thread
+            // waits until the context holds its own reference to the model.
+            synchronized (model.handle) {
+                return new lola_context(model.handle, p);
+            }
         } finally {
             p.delete();
         }
@@ -152,6 +156,8 @@ public final class Context implements AutoCloseable {
         if (!out.isDirect()) throw new IllegalArgumentException("the FloatBuffer must be direct");
         if (out.order() != ByteOrder.nativeOrder())
             throw new IllegalArgumentException("the FloatBuffer must be in ByteOrder.nativeOrder()");
+        // JNI writes through the address regardless, and a read-only mapping would crash.
+        if (out.isReadOnly()) throw new IllegalArgumentException("the FloatBuffer is read-only");
         handle.copy_logits_to_buffer(-1, out.slice());
         out.position(out.position() + model.nVocab());
     }

@@ -36,7 +36,11 @@ public final class Sampler implements AutoCloseable {
 
     /** Samples from the context's last logits row without copying it. */
     public int sample(Context ctx) {
-        return handle.sample_context(ctx.handle);
+        // The call reads the context's logits: hold the context's lock too, as its own methods
+        // do (see lola_java.i), so that a close() or feed on another thread waits for it.
+        synchronized (ctx.handle) {
+            return handle.sample_context(ctx.handle);
+        }
     }
 
     /** Adds tokens to the history (e.g. the prompt, for the repetition penalty). */
