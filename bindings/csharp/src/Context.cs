@@ -234,7 +234,7 @@ namespace Lola
         public void RequestAbort()
         {
             // The lease keeps the flag allocated; it does not wait for a call in progress.
-            using (Acquire())
+            using (handle.Acquire("Context", false))
                 abort.request();
         }
 
@@ -242,7 +242,7 @@ namespace Lola
         /// </summary>
         public void ClearAbort()
         {
-            using (Acquire())
+            using (handle.Acquire("Context", false))
                 abort.clear();
         }
 

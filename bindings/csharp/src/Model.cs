@@ -169,7 +169,7 @@ namespace Lola
         internal ProxyHandle<Native.lola_model>.Lease Acquire()
         {
             ThrowIfDisposed();
-            return handle.Acquire("Model");
+            return handle.Acquire("Model", false);  // thread-safe: no lock
         }
 
         ModelInfo ReadInfo()

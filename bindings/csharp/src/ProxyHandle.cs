@@ -5,6 +5,10 @@
 // SafeHandle. The proxy's own finalizer is suppressed, so exactly one path releases it:
 //   - Dispose() releases deterministically; a call already inside native code holds a reference
 //     (DangerousAddRef), so a concurrent Dispose waits for it instead of freeing under it;
+//   - calls on a context, layer or sampler are serialised by a lock in the lease: liblola lets
+//     one thread at a time use them, and two threads feeding one context crashed the process.
+//     Model leases skip it (a model is thread-safe), as does Context.RequestAbort (it must
+//     reach a running feed);
 //   - a forgotten object is released by SafeHandle's critical finalizer, which runs after the
 //     ordinary finalizers and survives AppDomain unloads;
 //   - any call after Dispose throws ObjectDisposedException before reaching native code;
@@ -20,6 +24,7 @@ namespace Lola
     {
         readonly T proxy;
         readonly Action releaseParent;  // drops one reference the caller took, or null
+        readonly object callLock = new object();  // held by serialising leases
 
         /// <summary>Takes ownership of `proxy` (whose C pointer is `raw`) and of one parent
         /// reference, which `releaseParent` drops after the proxy is freed.</summary>
@@ -45,8 +50,10 @@ namespace Lola
         }
 
         /// <summary>The proxy for one native call, kept alive and unreleased until the lease is
-        /// disposed. Throws ObjectDisposedException (naming `owner`) after Dispose.</summary>
-        internal Lease Acquire(string owner)
+        /// disposed; with `serialize`, no other serialising lease of this handle is held
+        /// meanwhile (the thread waits for it). Throws ObjectDisposedException (naming `owner`)
+        /// after Dispose.</summary>
+        internal Lease Acquire(string owner, bool serialize = true)
         {
             bool added = false;
             try
@@ -57,7 +64,9 @@ namespace Lola
             {
                 throw new ObjectDisposedException(owner);
             }
-            return new Lease(this);
+            if (serialize)
+                System.Threading.Monitor.Enter(callLock);
+            return new Lease(this, serialize);
         }
 
         /// <summary>The proxy without a check, for a dependent holding a SharedHandle reference
@@ -70,10 +79,12 @@ namespace Lola
         internal struct Lease : IDisposable
         {
             readonly ProxyHandle<T> owner;
+            readonly bool serialized;
 
-            internal Lease(ProxyHandle<T> owner)
+            internal Lease(ProxyHandle<T> owner, bool serialized)
             {
                 this.owner = owner;
+                this.serialized = serialized;
             }
 
             internal T Proxy
@@ -83,6 +94,8 @@ namespace Lola
 
             public void Dispose()
             {
+                if (serialized)
+                    System.Threading.Monitor.Exit(owner.callLock);
                 owner.DangerousRelease();
             }
         }
