@@ -108,6 +108,16 @@ py::array_t<T> to_array(const T *data, size_t n) {
     return out;
 }
 
+// The bytes of a buffer-protocol object as one block, as the C API reads them (`size` bytes from
+// the start): a strided or reversed view (np.frombuffer(b)[::-1], memoryview(b)[::2]) is copied
+// into `copy` first, else C would read other bytes than the view's, or beyond its memory.
+inline py::buffer_info contiguous_bytes(const py::buffer &obj, py::object &copy) {
+    py::buffer_info info = obj.request();
+    if (PyBuffer_IsContiguous(info.view(), 'C')) return info;
+    copy = py::memoryview(obj).attr("tobytes")();
+    return py::buffer(copy).request();
+}
+
 // Contiguous C-order view (or converted copy) of any array-like, as the C API wants it.
 template <class T>
 using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;

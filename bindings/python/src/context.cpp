@@ -172,7 +172,8 @@ py::bytes save(const Context &self) {
 
 void restore(const Context &self, const py::buffer &blob) {
     auto c = self.handle.get();
-    py::buffer_info buf = blob.request();
+    py::object copy;
+    const py::buffer_info buf = contiguous_bytes(blob, copy);
     const void *data = buf.ptr;
     const size_t size = static_cast<size_t>(buf.size * buf.itemsize);
     call_nogil(c, [&](lola_context *ctx) {

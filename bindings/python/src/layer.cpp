@@ -149,7 +149,8 @@ py::bytes save(const Layer &self) {
 }
 
 void restore(const Layer &self, const py::buffer &blob) {
-    py::buffer_info buf = blob.request();
+    py::object copy;
+    const py::buffer_info buf = contiguous_bytes(blob, copy);
     const void *data = buf.ptr;
     const size_t size = static_cast<size_t>(buf.size * buf.itemsize);
     call_nogil(self.handle.get(), [&](lola_layer *l) { check(lola_layer_state_restore(l, data, size)); });

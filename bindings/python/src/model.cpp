@@ -31,6 +31,9 @@ std::vector<T> fill_sized(size_t guess, Fill &&fill) {
 }
 
 Model load(const std::string &path, const lola_model_params &params) {
+    // C would stop at a NUL and open another file; Python's open() refuses such a path too.
+    if (path.find('\0') != std::string::npos)
+        throw py::value_error("lola.Model: embedded null character in path");
     lola_model *ptr = nullptr;
     {
         py::gil_scoped_release nogil;
@@ -87,7 +90,12 @@ std::string chat_template(const Model &m,
     auto n = m.handle.get();
     std::vector<lola_chat_message> msgs;
     msgs.reserve(messages.size());
-    for (const auto &rc : messages) msgs.push_back({rc.first.c_str(), rc.second.c_str()});
+    for (const auto &rc : messages) {
+        // The C strings end at a NUL: refuse text that would be cut there silently.
+        if (rc.first.find('\0') != std::string::npos || rc.second.find('\0') != std::string::npos)
+            throw py::value_error("apply_chat_template: embedded null character in a message");
+        msgs.push_back({rc.first.c_str(), rc.second.c_str()});
+    }
     auto text = fill_sized<char>(256, [&](char *buf, size_t cap, size_t *need) {
         lola_status s = lola_chat_apply_template(n->ptr, msgs.data(), msgs.size(), add_assistant,
                                                  buf, cap, need);
