@@ -21,6 +21,9 @@ namespace Lola
         {
             if (path == null)
                 throw new ArgumentNullException("path");
+            // C reads the path up to its first NUL: it would silently open another file.
+            if (path.IndexOf('\0') >= 0)
+                throw new ArgumentException("the path contains a NUL character", "path");
             Library.EnsureCompatible();
             var p = (parameters ?? new ModelParams()).ToNative();
             Native.lola_model proxy;

@@ -98,6 +98,13 @@ namespace Lola.Tests
         }
 
         [Test]
+        public void ModelPathWithNulIsRefused()
+        {
+            // Before: C saw the path up to the NUL and loaded that file.
+            Assert.Throws<ArgumentException>(() => new Model(TestModel.Path + "\0ignored"));
+        }
+
+        [Test]
         public void ConcurrentFeedsOfOneLayerAreSerialised()
         {
             var p = new LayerParams { HeadCount = 4, KvHeadCount = 2, HeadDim = 8, ChunkSize = 4, SparseCapacity = 2 };
