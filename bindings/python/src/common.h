@@ -108,12 +108,15 @@ py::array_t<T> to_array(const T *data, size_t n) {
     return out;
 }
 
-// The bytes of a buffer-protocol object as one block, as the C API reads them (`size` bytes from
-// the start): a strided or reversed view (np.frombuffer(b)[::-1], memoryview(b)[::2]) is copied
-// into `copy` first, else C would read other bytes than the view's, or beyond its memory.
+// The bytes of a buffer-protocol object as one block that cannot change, as the C API reads them
+// (`size` bytes from the start, with the GIL released): a strided or reversed view
+// (np.frombuffer(b)[::-1], memoryview(b)[::2]) is copied into `copy` first, else C would read
+// other bytes than the view's, or beyond its memory; so is a writable one (bytearray, numpy),
+// which another thread could change between the C API's validation and its use. `bytes` (what
+// save_state returns) is passed as it is.
 inline py::buffer_info contiguous_bytes(const py::buffer &obj, py::object &copy) {
     py::buffer_info info = obj.request();
-    if (PyBuffer_IsContiguous(info.view(), 'C')) return info;
+    if (info.readonly && PyBuffer_IsContiguous(info.view(), 'C')) return info;
     copy = py::memoryview(obj).attr("tobytes")();
     return py::buffer(copy).request();
 }
