@@ -378,15 +378,17 @@ void Driver::layer_ops() {
         // Arrays are allocated at their stated length, capped: a wrong huge length must be refused unread.
         auto buf = [&](size_t len) { return floats(std::min<size_t>(len, 4096)); };
         std::vector<float> q = buf(ql), k = buf(kl), v = buf(kl), y(std::min<size_t>(yl, 4096)), fq = buf(fl), fk = buf(fl);
-        if (ql > 4096 || kl > 4096 || yl > 4096 || fl > 4096) {  // lengths that do not match any buffer: refused unread
-            if (check(lola_layer_feed(l, n, q.data(), ql, k.data(), kl, v.data(), kl, y.data(), yl)) == LOLA_OK) std::abort();
-            return;
-        }
-        if (p.feature_map == LOLA_FEATURE_MAP_PRECOMPUTED && in.ConsumeBool())
-            check(lola_layer_feed_features(l, n, q.data(), ql, k.data(), kl, v.data(), kl, fq.data(), fl, fk.data(), fl,
-                                           yl ? y.data() : nullptr, yl));
+        // Lengths past the buffers match no shape: the call that reads them must refuse them unread
+        // (the feature lengths only matter to lola_layer_feed_features).
+        const bool features = p.feature_map == LOLA_FEATURE_MAP_PRECOMPUTED && in.ConsumeBool();
+        const bool unbacked = ql > 4096 || kl > 4096 || yl > 4096 || (features && fl > 4096);
+        lola_status s;
+        if (features)
+            s = check(lola_layer_feed_features(l, n, q.data(), ql, k.data(), kl, v.data(), kl, fq.data(), fl, fk.data(), fl,
+                                               yl ? y.data() : nullptr, yl));
         else
-            check(lola_layer_feed(l, n, q.data(), ql, k.data(), kl, v.data(), kl, yl ? y.data() : nullptr, yl));
+            s = check(lola_layer_feed(l, n, q.data(), ql, k.data(), kl, v.data(), kl, yl ? y.data() : nullptr, yl));
+        if (unbacked && s == LOLA_OK) std::abort();
         break;
     }
     case 2: {  // save and restore, maybe into another layer, maybe mutated
