@@ -176,6 +176,35 @@ TEST(StateBlob, InconsistentContentsWithValidChecksumAreRejected) {
     EXPECT_EQ(lola_layer_state_restore(dst.p, bad.data(), bad.size()), LOLA_ERR_CORRUPT_DATA);
 }
 
+TEST(StateBlob, FullAttentionBlobClaimingEvictionsIsRejected) {
+    // Full attention holds every position: a blob whose counters say a billion were evicted
+    // (consistent with its n_tokens, with a valid checksum) would make the next feed size the
+    // cache from that count. Found by fuzz_state_blob (tests/fuzz/corpus/fuzz_state_blob/
+    // regress_full_attention_evictions).
+    lola_layer_params p = params(LOLA_ATTENTION_FULL, LOLA_FEATURE_MAP_ELU1);
+    LayerPtr src, dst;
+    ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
+    feed(src.p, p, 0, 7);
+    std::vector<unsigned char> bad = save_blob(src.p);
+    const size_t n_tokens_offset = 8 + 4 + 4 + 8 + 8 + 4 + 8 * 4;
+    const size_t first_head = n_tokens_offset + 8 + 4;
+    int64_t n_tokens = 0;
+    int32_t n_state_heads = 0;
+    std::memcpy(&n_tokens, bad.data() + n_tokens_offset, 8);
+    std::memcpy(&n_state_heads, bad.data() + n_tokens_offset + 8, 4);
+    ASSERT_EQ(n_tokens, 7);
+    ASSERT_EQ(n_state_heads, 1);  // n_kv_heads = 1: one state, so one head's counters to edit
+    const int64_t evicted = int64_t{1} << 30;
+    n_tokens += evicted;
+    std::memcpy(bad.data() + n_tokens_offset, &n_tokens, 8);
+    std::memcpy(bad.data() + first_head + 4 + 8, &evicted, 8);  // has_linear, n_folded, n_evicted
+    rewrite_crc(bad);
+    EXPECT_EQ(lola_layer_state_restore(dst.p, bad.data(), bad.size()), LOLA_ERR_CORRUPT_DATA);
+    EXPECT_NE(std::string(lola_last_error_message()).find("impossible under this attention"), std::string::npos)
+        << lola_last_error_message();
+}
+
 TEST(StateBlob, SaveIntoSmallBuffer) {
     const lola_layer_params p = params();
     LayerPtr l;

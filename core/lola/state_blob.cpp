@@ -278,6 +278,14 @@ void Layer<T>::restore(const unsigned char *data, size_t size) {
         }
         // held <= n_tokens (its positions are distinct and below n_tokens); the counters are
         // compared by subtraction, which cannot overflow, not by a sum, which could.
+        // Only window attention evicts and only the linear-state modes fold; full attention holds
+        // every position (a full-attention blob claiming evictions would make the next feed size
+        // its cache from a count no data backs).
+        const bool may_fold = c.attention != Attention::full && c.attention != Attention::window;
+        const bool may_evict = c.attention == Attention::window;
+        if ((st.n_folded != 0 && !may_fold) || (st.n_evicted != 0 && !may_evict))
+            bad(std::to_string(st.n_folded) + " folded and " + std::to_string(st.n_evicted) +
+                " evicted positions are impossible under this attention");
         if (st.n_folded > n_tokens - held || st.n_evicted != n_tokens - held - st.n_folded)
             bad("memories hold " + std::to_string(held) + " positions, " + std::to_string(st.n_folded) +
                 " folded and " + std::to_string(st.n_evicted) + " evicted for " +
