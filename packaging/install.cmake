@@ -138,4 +138,10 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 set(CPACK_SOURCE_GENERATOR "TGZ")
 set(CPACK_SOURCE_IGNORE_FILES "/\\.git/" "/build[^/]*/" "/out/" "__pycache__" "\\.pyc$")
 
+# The packages hold the C library and the CLI only: the bindings' components (lola_java,
+# lola_csharp) are installed by `cmake --install` but shipped as a jar and a NuGet package.
+set(CPACK_INSTALL_CMAKE_PROJECTS
+    "${CMAKE_BINARY_DIR};${PROJECT_NAME};lola_runtime;/"
+    "${CMAKE_BINARY_DIR};${PROJECT_NAME};lola_development;/")
+
 include(CPack)
