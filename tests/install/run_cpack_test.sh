@@ -72,6 +72,13 @@ deb_list=$(dpkg-deb -c "$deb" | awk '{ $1 = $2 = $3 = $4 = $5 = ""; sub(/^ +/, "
 echo "$deb_list"
 expect_entries "$(basename "$deb")" "$deb_list" "${wanted[@]/#/usr/}"
 
+# The packages are the C library and the CLI: the bindings (lola.jar, lib/cli/lola) ship apart.
+for listing in "$tgz_list" "$deb_list"; do
+    if grep -E '(share/java/lola\.jar|/cli/lola/)' <<<"$listing"; then
+        fail "a package holds files of the Java or C# binding"
+    fi
+done
+
 step "control fields of $(basename "$deb")"
 dpkg-deb -f "$deb"
 package=$(dpkg-deb -f "$deb" Package)
