@@ -6,6 +6,10 @@
 #   ${CMAKE_INSTALL_LIBDIR}/liblola.so.<version>, liblola.so.<ABI> and liblola.so links
 #   ${CMAKE_INSTALL_LIBDIR}/cmake/lola/lolaConfig.cmake, lolaConfigVersion.cmake, lolaTargets*.cmake
 #   ${CMAKE_INSTALL_LIBDIR}/pkgconfig/lola.pc
+#   ${CMAKE_INSTALL_BINDIR}/lola (the CLI, component lola_runtime)
+# and, from bindings/, when built: ${CMAKE_INSTALL_DATADIR}/java/lola.jar (component lola_java)
+# and ${CMAKE_INSTALL_LIBDIR}/cli/lola/ (Lola.dll, liblolacs.so; component lola_csharp). The
+# CPack packages take lola_runtime and lola_development only.
 #
 # lola_core is static and linked PRIVATE into the shared library, so the exported lola target
 # carries no link interface: consumers need neither lola_core nor ZLIB/Threads.
