@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "lola.h"
-#include "lola/error.hpp"
+#include "base/error.hpp"
 
 namespace lola::capi {
 

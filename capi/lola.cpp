@@ -8,7 +8,7 @@
 
 #include "boundary.hpp"
 #include "cache_query.hpp"
-#include "lola/error.hpp"
+#include "base/error.hpp"
 #include "lola/layer.hpp"
 
 #ifndef LOLA_VERSION_STRING

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 
+#include "base/log.hpp"
 #include "boundary.hpp"
 #include "cache_query.hpp"
 #include "lola.h"
@@ -19,25 +20,6 @@
 namespace {
 
 using namespace lola::capi;
-
-std::mutex g_log_mutex;
-lola_log_fn g_log_fn = nullptr;
-void *g_log_user = nullptr;
-
-void log_message(int32_t level, const std::string &message) {
-    lola_log_fn fn;
-    void *user;
-    {
-        std::lock_guard<std::mutex> lock(g_log_mutex);
-        fn = g_log_fn;
-        user = g_log_user;
-    }
-    if (fn) {
-        fn(level, message.c_str(), user);
-    } else if (level >= LOLA_LOG_WARN) {
-        std::fprintf(stderr, "liblola: %s\n", message.c_str());
-    }
-}
 
 lola::model::ContextConfig to_context_config(const lola_context_params &p) {
     lola::model::ContextConfig c;
@@ -93,9 +75,7 @@ const lola::Layer<float> &context_layer(const lola_context *ctx, int32_t layer) 
 extern "C" {
 
 void lola_set_log_callback(lola_log_fn fn, void *user_data) {
-    std::lock_guard<std::mutex> lock(g_log_mutex);
-    g_log_fn = fn;
-    g_log_user = user_data;
+    lola::set_log_sink(fn, user_data);
 }
 
 lola_status lola_model_params_init(lola_model_params *params) {
@@ -138,7 +118,7 @@ lola_status lola_model_load(const char *path, const lola_model_params *params, l
         }
         check_budget(model->file().size());
         const auto &hp = model->hparams();
-        log_message(LOLA_LOG_INFO, "loaded '" + std::string(path) + "': " + hp.architecture + ", " +
+        lola::log(lola::LogLevel::info, "loaded '" + std::string(path) + "': " + hp.architecture + ", " +
                                        std::to_string(hp.n_layer) + " layers, " +
                                        std::to_string(hp.n_vocab) + " tokens");
         *out = new lola_model{std::move(model)};

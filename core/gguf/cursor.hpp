@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "lola/error.hpp"
+#include "base/error.hpp"
 
 namespace lola::gguf::detail {
 

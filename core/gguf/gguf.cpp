@@ -28,7 +28,7 @@
 #include <system_error>
 
 #include "gguf/cursor.hpp"
-#include "lola/error.hpp"
+#include "base/error.hpp"
 
 namespace lola::gguf {
 

@@ -16,7 +16,7 @@
 
 #include "lola/head.hpp"
 #include "lola/math.hpp"
-#include "lola/random.hpp"
+#include "base/random.hpp"
 
 namespace lola {
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "lola/error.hpp"
+#include "base/error.hpp"
 
 namespace lola {
 

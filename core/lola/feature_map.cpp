@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "lola/math.hpp"
-#include "lola/random.hpp"
+#include "base/random.hpp"
 
 namespace lola {
 

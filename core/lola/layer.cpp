@@ -9,7 +9,7 @@
 
 #include <unistd.h>
 
-#include "lola/error.hpp"
+#include "base/error.hpp"
 
 namespace lola {
 

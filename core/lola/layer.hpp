@@ -18,7 +18,7 @@
 #include "lola/feature_map.hpp"
 #include "lola/head.hpp"
 #include "lola/head_state.hpp"
-#include "lola/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace lola {
 

@@ -16,7 +16,7 @@
 #include <cstring>
 #include <string>
 
-#include "lola/error.hpp"
+#include "base/error.hpp"
 #include "lola/layer.hpp"
 
 namespace lola {

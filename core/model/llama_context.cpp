@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "lola/error.hpp"
+#include "base/error.hpp"
 #include "quant/matmul.hpp"
 
 namespace lola::model {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "lola/layer.hpp"
-#include "lola/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 #include "model/llama_model.hpp"
 
 namespace lola::model {

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <initializer_list>
 
-#include "lola/error.hpp"
+#include "base/error.hpp"
 #include "quant/quant.hpp"
 #include "text/tokenizer.hpp"
 

@@ -5,8 +5,8 @@
 #include <functional>
 #include <string>
 
-#include "lola/error.hpp"
-#include "lola/thread_pool.hpp"
+#include "base/error.hpp"
+#include "base/thread_pool.hpp"
 #include "quant/kernels.hpp"
 
 namespace lola::quant {

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "lola/error.hpp"
+#include "base/error.hpp"
 #include "quant/kernels.hpp"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))

@@ -7,7 +7,7 @@
 #include <limits>
 #include <string>
 
-#include "lola/error.hpp"
+#include "base/error.hpp"
 
 namespace lola::text {
 

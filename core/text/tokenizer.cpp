@@ -14,7 +14,7 @@
 #include <unordered_map>
 
 #include "gguf/gguf.hpp"
-#include "lola/error.hpp"
+#include "base/error.hpp"
 
 namespace lola::text {
 

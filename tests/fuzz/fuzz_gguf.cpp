@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "gguf/gguf.hpp"
-#include "lola/error.hpp"
+#include "base/error.hpp"
 #include "model/llama_model.hpp"
 #include "text/tokenizer.hpp"
 

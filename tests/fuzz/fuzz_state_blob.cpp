@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "fuzz_state_blob.hpp"
-#include "lola/error.hpp"
+#include "base/error.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // thread_pool.cpp: see thread_pool.hpp.
-#include "lola/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace lola {
 

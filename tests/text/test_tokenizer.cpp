@@ -18,7 +18,7 @@
 #include "gguf/gguf.hpp"
 #include "gguf_builder.hpp"
 #include "lola.h"
-#include "lola/error.hpp"
+#include "base/error.hpp"
 #include "text/tokenizer.hpp"
 
 using lola::text::Tokenizer;

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "lola/error.hpp"
-#include "lola/thread_pool.hpp"
+#include "base/error.hpp"
+#include "base/thread_pool.hpp"
 #include "quant/matmul.hpp"
 #include "quant/quant.hpp"
 

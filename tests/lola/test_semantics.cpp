@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "layer_check.hpp"
-#include "lola/random.hpp"
+#include "base/random.hpp"
 
 using namespace lola_test;
 using lola::Attention;

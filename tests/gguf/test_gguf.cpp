@@ -19,7 +19,7 @@
 #include "gguf/gguf.hpp"
 #include "gguf/tensor_type.hpp"
 #include "gguf_builder.hpp"
-#include "lola/error.hpp"
+#include "base/error.hpp"
 
 using lola::Error;
 using lola::Status;
