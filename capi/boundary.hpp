@@ -70,17 +70,6 @@ inline void require_length(const void *p, size_t len, size_t expected, const cha
                                          ", the shapes need " + std::to_string(expected));
     require_pointer(p, name);
 }
-// A caller's struct whose first field is struct_size: present and of this library's size.
-template <class S>
-void require_struct(const S *s, const char *name) {
-    require_pointer(s, name);
-    if (s->struct_size != sizeof(S))
-        fail(LOLA_ERR_VERSION_MISMATCH, std::string(name) + "->struct_size is " +
-                                            std::to_string(s->struct_size) + ", expected " +
-                                            std::to_string(sizeof(S)) +
-                                            " (use the matching *_init function)");
-}
-
 // Copies a saved state blob into a caller's buffer (the *_state_save contract): *written gets
 // the blob's size; BUFFER_TOO_SMALL, writing nothing, when capacity is smaller.
 inline void copy_out(const std::vector<unsigned char> &blob, void *buffer, size_t capacity,

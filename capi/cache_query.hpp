@@ -7,6 +7,7 @@
 
 #include "boundary.hpp"
 #include "lola/layer.hpp"
+#include "struct_versions.hpp"
 
 namespace lola::capi {
 
@@ -22,12 +23,14 @@ inline const HeadState<float> &query_head_state(const Layer<float> &layer, int32
 inline void fill_head_state(const Layer<float> &layer, int32_t head, lola_head_state *out) {
     require_struct(out, "state");
     const HeadState<float> &st = query_head_state(layer, head);
-    out->state_head = layer.state_head_of(head);
-    out->n_window = st.prev.size() + st.cur.size();
-    out->n_sparse = st.sparse.size();
-    out->n_folded = st.n_folded;
-    out->n_evicted = st.n_evicted;
-    out->bytes = st.bytes();
+    lola_head_state s{};
+    s.state_head = layer.state_head_of(head);
+    s.n_window = st.prev.size() + st.cur.size();
+    s.n_sparse = st.sparse.size();
+    s.n_folded = st.n_folded;
+    s.n_evicted = st.n_evicted;
+    s.bytes = st.bytes();
+    write_struct(out, "state", s);
 }
 
 // lola_layer_get_positions / lola_context_get_positions for one query head of one layer.

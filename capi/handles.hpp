@@ -1,12 +1,21 @@
-// handles.hpp: the definitions of the opaque model and context handles of lola.h, shared by the
-// C API's source files (lola_model.cpp creates them; lola_sampling.cpp, for one, reads them).
+// handles.hpp: the definitions of every opaque handle of lola.h, shared by the C API's source
+// files (each file creates its own kind; others read them, e.g. lola_generate reads a context
+// and a sampler).
 #pragma once
 
 #include <memory>
 
 #include "lola.h"
+#include "lola/layer.hpp"
 #include "model/llama_context.hpp"
 #include "model/llama_model.hpp"
+#include "text/sampler.hpp"
+
+struct lola_layer {
+    explicit lola_layer(const lola::LayerConfig &config) : impl(config) {}
+    lola_layer(const lola_layer &other) = default;
+    lola::Layer<float> impl;
+};
 
 struct lola_model {
     std::shared_ptr<const lola::model::Model> impl;
@@ -17,4 +26,9 @@ struct lola_context {
     lola_abort_fn abort_fn = nullptr;
     void *abort_user = nullptr;
     bool logits_valid = false;
+};
+
+struct lola_sampler {
+    explicit lola_sampler(const lola::text::SamplerParams &params) : impl(params) {}
+    lola::text::Sampler impl;
 };

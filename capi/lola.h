@@ -24,11 +24,16 @@
  *              the library fills are provided by the caller with their capacity; "size query"
  *              calls tell how much is needed first.
  *
- * Params.      Parameter structs are never passed by value. Their first field is struct_size,
- *              set by the matching lola_*_params_init(), which also fills every default. Fields
- *              are only ever appended, so a program compiled against an older header keeps
- *              working with a newer library (it passes a smaller struct_size; the fields it does
- *              not know keep their defaults).
+ * Structs.     Parameter and info structs are never passed by value. Their first field is
+ *              struct_size: set by the matching lola_*_params_init() for parameters (which also
+ *              fills every default), by the caller (sizeof) for info structs the library fills.
+ *              Within one ABI version fields are only ever appended, and the library accepts
+ *              every size a header of that ABI version has published for the struct: a program
+ *              compiled against an older header keeps working with a newer library (a smaller
+ *              parameter struct: the fields it does not know take their defaults; a smaller info
+ *              struct: only the fields it knows are written). Any other size is refused with
+ *              LOLA_ERR_VERSION_MISMATCH and a message naming the sizes accepted. ABI version 2
+ *              is the first of its line: each struct has one published size so far.
  *
  * Threading.   lola_layer objects are independent of one another: any number of layers may be
  *              used concurrently from different threads. One layer must not be used from two
@@ -70,7 +75,7 @@ extern "C" {
 #endif
 
 /** Integer ABI version of this header. Compare with lola_abi_version() at run time. */
-#define LOLA_ABI_VERSION 1
+#define LOLA_ABI_VERSION 2
 
 /* ============================================================================================
  * Status codes and errors
@@ -161,32 +166,63 @@ typedef enum lola_scoring {
     LOLA_SCORING_VALUE_NORM = 3   /**< the L2 norm of the value vector (ablation) */
 } lola_scoring;
 
-/** Parameters of lola_layer_create(). Fill with lola_layer_params_init() first. */
+/** Feature map choice: besides the lola_feature_map values, AUTO picks hedgehog when hedgehog
+ *  weights are present (a model's LoLA tensors, or a layer's hedgehog_q/hedgehog_k) and
+ *  performer otherwise. */
+#define LOLA_FEATURE_MAP_AUTO (-1)
+
+/** For chunk_size, sparse_capacity and mixing of lola_attention_params (their default): the
+ *  model's value, from the lola.* metadata a converted LoLCATs model carries (lola-convert
+ *  writes C = lambda = 64 for Llama-3.1-8B, 256 for Llama-3.2-1B, mixing mode A), else, and
+ *  always for a standalone layer, the library's: chunk 64, sparse capacity 64, LOLA_MIXING_LOLA. */
+#define LOLA_MODEL_DEFAULT (-1)
+
+/** What every head's memory does: the settings shared by standalone layers
+ *  (lola_layer_params.attention) and model contexts (lola_context_params.attention). Fill with
+ *  lola_attention_params_init() first; lola_attention_params_resolve() shows what the
+ *  LOLA_MODEL_DEFAULT fields become. Read during the create call only. */
+typedef struct lola_attention_params {
+    size_t struct_size;           /**< set by lola_attention_params_init */
+    int32_t attention;            /**< a lola_attention value (default LOLA_ATTENTION_LOLA) */
+    int32_t chunk_size;           /**< C: chunk and window unit, >= 1, or LOLA_MODEL_DEFAULT
+                                       (default) */
+    int32_t sparse_capacity;      /**< lambda: sparse cache entries per head, >= 0, or
+                                       LOLA_MODEL_DEFAULT (default) */
+    int32_t feature_map;          /**< LOLA_FEATURE_MAP_AUTO (default) or a lola_feature_map
+                                       value (PRECOMPUTED: standalone layers only) */
+    int32_t feature_dim;          /**< F. 0 (default) picks the map's: head_dim for elu1/relu/
+                                       performer, 2*64 for a layer's hedgehog, the file's for a
+                                       model's. hedgehog needs it even; elu1/relu need it equal
+                                       to head_dim */
+    int32_t mixing;               /**< a lola_mixing value, or LOLA_MODEL_DEFAULT (default) */
+    int32_t scoring;              /**< a lola_scoring value (default LOLA_SCORING_SRE) */
+    int32_t performer_orthogonal; /**< performer only: 1 draws orthogonal blocks of rows
+                                       (default 0) */
+    uint64_t seed;                /**< seeds the performer projections (layer l of a model uses
+                                       seed + l) and random scoring (default 0x4C6F4C41) */
+    float eps;                    /**< epsilon of the mixing and SRE denominators (default
+                                       1e-6) */
+} lola_attention_params;
+
+/** Fills *params with struct_size and every default. Returns LOLA_ERR_NULL_POINTER if NULL. */
+LOLA_API lola_status lola_attention_params_init(lola_attention_params *params);
+
+/** Parameters of lola_layer_create(): the layer's shapes and weights. Fill with
+ *  lola_layer_params_init() first. */
 typedef struct lola_layer_params {
     size_t struct_size;          /**< sizeof(lola_layer_params); set by lola_layer_params_init */
     int32_t n_heads;             /**< query heads, >= 1 (default 1) */
     int32_t n_kv_heads;          /**< key/value heads, >= 1, divides n_heads (default 1) */
     int32_t head_dim;            /**< d, >= 1 (default 64) */
-    int32_t attention;           /**< a lola_attention value (default LOLA_ATTENTION_LOLA) */
-    int32_t chunk_size;          /**< C: chunk and window unit, >= 1 (default 64) */
-    int32_t sparse_capacity;     /**< lambda: sparse cache entries per head, >= 0 (default 64) */
-    int32_t feature_map;         /**< a lola_feature_map value (default PERFORMER) */
-    int32_t feature_dim;         /**< F. 0 picks the map's default: head_dim for elu1/relu/
-                                      performer, 2*64 for hedgehog. hedgehog needs it even;
-                                      elu1/relu need it equal to head_dim */
-    int32_t mixing;              /**< a lola_mixing value (default LOLA_MIXING_LOLA) */
-    int32_t scoring;             /**< a lola_scoring value (default LOLA_SCORING_SRE) */
-    uint64_t seed;               /**< seeds the performer projection and random scoring
-                                      (default 0x4C6F4C41) */
+    int32_t n_threads;           /**< worker threads used inside a call, >= 1 (default 1) */
+    const lola_attention_params *attention; /**< the memory's settings; NULL (default): every
+                                      default of lola_attention_params_init */
     float softmax_scale;         /**< 0 means 1/sqrt(head_dim) (default 0) */
-    float eps;                   /**< epsilon of the mixing and SRE denominators (default 1e-6) */
     const float *window_factors; /**< [n_heads] gate logits, g = sigmoid(w); NULL: all 0
                                       (g = 0.5, the plain hybrid). Copied at creation */
     const float *hedgehog_q;     /**< hedgehog only: [n_heads][head_dim][feature_dim/2] weights
                                       of the query map. Copied at creation */
     const float *hedgehog_k;     /**< hedgehog only: same shape, the key map */
-    int32_t performer_orthogonal;/**< performer only: 1 draws orthogonal blocks of rows */
-    int32_t n_threads;           /**< worker threads used inside a call, >= 1 (default 1) */
 } lola_layer_params;
 
 /** Fills *params with struct_size and every default. Returns LOLA_ERR_NULL_POINTER if NULL. */
@@ -390,32 +426,13 @@ LOLA_API lola_status lola_model_get_info(const lola_model *model, lola_model_inf
 LOLA_API lola_status lola_file_describe(const char *path, char *text, size_t capacity,
                                         size_t *text_len);
 
-/** Feature map choice for contexts: besides the lola_feature_map values, AUTO picks hedgehog
- *  when the model carries LoLA tensors and performer otherwise. */
-#define LOLA_FEATURE_MAP_AUTO (-1)
-
-/** For chunk_size, sparse_capacity and mixing of lola_context_params (their default): the
- *  model's value, from the lola.* metadata a converted LoLCATs model carries (lola-convert
- *  writes C = lambda = 64 for Llama-3.1-8B, 256 for Llama-3.2-1B, mixing mode A), else the
- *  library's: chunk 64, sparse capacity 64, LOLA_MIXING_LOLA. */
-#define LOLA_MODEL_DEFAULT (-1)
-
 typedef struct lola_context_params {
     size_t struct_size;        /**< set by lola_context_params_init */
-    int32_t n_threads;         /**< worker threads for this context (default 1) */
-    int32_t batch_size;        /**< tokens per forward step in a prefill (default 64) */
-    int32_t attention;         /**< lola_attention (default LOLA_ATTENTION_LOLA) */
-    int32_t chunk_size;        /**< C, >= 1, or LOLA_MODEL_DEFAULT (default) */
-    int32_t sparse_capacity;   /**< lambda, >= 0, or LOLA_MODEL_DEFAULT (default) */
-    int32_t feature_map;       /**< LOLA_FEATURE_MAP_AUTO (default) or a lola_feature_map value
-                                    other than PRECOMPUTED */
-    int32_t feature_dim;       /**< F; 0 = the map's default (hedgehog: from the file) */
-    int32_t mixing;            /**< lola_mixing, or LOLA_MODEL_DEFAULT (default) */
-    int32_t scoring;           /**< lola_scoring (default LOLA_SCORING_SRE) */
-    uint64_t seed;             /**< performer projections (layer l uses seed + l), random
-                                    scoring */
-    float eps;                 /**< default 1e-6 */
-    int32_t performer_orthogonal;
+    int32_t n_threads;         /**< worker threads for this context, >= 1 (default 1) */
+    int32_t batch_size;        /**< tokens per forward step in a prefill, >= 1 (default 64) */
+    const lola_attention_params *attention; /**< every layer's memory; NULL (default): every
+                                    default of lola_attention_params_init. The feature map may
+                                    not be PRECOMPUTED */
     float gate_logit;          /**< NaN (default): the model's gates when it carries LoLA
                                     tensors, else 0 (g = 0.5: the plain hybrid); a number: the
                                     gate logit w of every head, g = sigmoid(w), the weight of the
@@ -425,11 +442,12 @@ typedef struct lola_context_params {
 LOLA_API lola_status lola_context_params_init(lola_context_params *params);
 
 /** Replaces each field of *params that holds LOLA_MODEL_DEFAULT (chunk_size, sparse_capacity,
- *  mixing) by the value a context on `model` would use, leaving every other field as it is;
- *  for callers that show or compute with the settings (lola_context_create resolves them
- *  itself). Statuses: LOLA_ERR_NULL_HANDLE, LOLA_ERR_NULL_POINTER, LOLA_ERR_VERSION_MISMATCH. */
-LOLA_API lola_status lola_context_params_resolve(const lola_model *model,
-                                                 lola_context_params *params);
+ *  mixing) by the value a context on `model` would use, or, with model NULL, the value a
+ *  standalone layer would use, leaving every other field as it is; for callers that show or
+ *  compute with the settings (the create functions resolve them themselves). Statuses:
+ *  LOLA_ERR_NULL_POINTER, LOLA_ERR_VERSION_MISMATCH. */
+LOLA_API lola_status lola_attention_params_resolve(const lola_model *model,
+                                                   lola_attention_params *params);
 
 /** Creates a context on `model` (which it references). Statuses: LOLA_ERR_NULL_HANDLE,
  *  LOLA_ERR_NULL_POINTER, LOLA_ERR_VERSION_MISMATCH, LOLA_ERR_INVALID_ARGUMENT. */

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "base/log.hpp"
+#include "attention_params.hpp"
 #include "boundary.hpp"
 #include "cache_query.hpp"
 #include "lola.h"
@@ -16,44 +17,53 @@
 #include "model/llama_model.hpp"
 
 #include "handles.hpp"
+#include "struct_versions.hpp"
 
 namespace {
 
 using namespace lola::capi;
 
-lola::model::ContextConfig to_context_config(const lola_context_params &p) {
+lola_model_params default_model_params() {
+    lola_model_params p{};
+    p.struct_size = sizeof p;
+    p.device = LOLA_DEVICE_CPU;
+    p.device_index = 0;
+    p.memory_budget = 0;
+    return p;
+}
+
+lola_context_params default_context_params() {
+    lola_context_params p{};
+    p.struct_size = sizeof p;
+    p.n_threads = 1;
+    p.batch_size = 64;
+    p.attention = nullptr;
+    p.gate_logit = std::numeric_limits<float>::quiet_NaN();
+    return p;
+}
+
+// What LOLA_MODEL_DEFAULT means on `model`: its lola.* metadata, else the library's defaults.
+AttentionDefaults attention_defaults(const lola::model::Model &model) {
+    const lola::model::LolaDefaults &d = model.hparams().lola;
+    return AttentionDefaults{d.chunk, d.sparse_capacity, d.mixing};
+}
+
+lola::model::ContextConfig to_context_config(const lola_context_params &p,
+                                             const lola::model::Model &model) {
+    lola_attention_params a = read_attention_params(p.attention);
+    resolve_model_defaults(attention_defaults(model), a);
+    if (a.feature_map != LOLA_FEATURE_MAP_AUTO && (a.feature_map < 0 || a.feature_map > LOLA_FEATURE_MAP_RELU))
+        fail(LOLA_ERR_INVALID_ARGUMENT, "feature_map must be AUTO, HEDGEHOG, PERFORMER, ELU1 or RELU "
+                                        "(precomputed features are for standalone layers)");
     lola::model::ContextConfig c;
     c.n_threads = p.n_threads;
     c.batch = p.batch_size;
-    lola::LayerConfig &a = c.attention;
-    a.attention = static_cast<lola::Attention>(p.attention);
-    a.chunk = p.chunk_size;
-    a.sparse_capacity = p.sparse_capacity;
-    c.feature_map_auto = p.feature_map == LOLA_FEATURE_MAP_AUTO;
-    if (!c.feature_map_auto) {
-        if (p.feature_map < 0 || p.feature_map > LOLA_FEATURE_MAP_RELU)
-            fail(LOLA_ERR_INVALID_ARGUMENT, "feature_map must be AUTO, HEDGEHOG, PERFORMER, ELU1 or RELU");
-        a.feature_map = static_cast<lola::FeatureMapKind>(p.feature_map);
-    }
-    a.feature_dim = p.feature_dim;
-    a.mixing = static_cast<lola::Mixing>(p.mixing);
-    a.scoring = static_cast<lola::Scoring>(p.scoring);
-    a.seed = p.seed;
-    a.eps = p.eps;
-    a.performer_orthogonal = p.performer_orthogonal != 0;
+    c.feature_map_auto = apply_attention_params(a, c.attention);
     if (!std::isnan(p.gate_logit)) {
         if (!std::isfinite(p.gate_logit)) fail(LOLA_ERR_INVALID_ARGUMENT, "gate_logit must be finite or NaN");
         c.gate_logit = p.gate_logit;
     }
     return c;
-}
-
-// LOLA_MODEL_DEFAULT fields take the model's lola.* defaults (LolaDefaults).
-void resolve_model_defaults(const lola::model::Model &model, lola_context_params &p) {
-    const lola::model::LolaDefaults &d = model.hparams().lola;
-    if (p.chunk_size == LOLA_MODEL_DEFAULT) p.chunk_size = d.chunk;
-    if (p.sparse_capacity == LOLA_MODEL_DEFAULT) p.sparse_capacity = d.sparse_capacity;
-    if (p.mixing == LOLA_MODEL_DEFAULT) p.mixing = d.mixing;
 }
 
 void copy_string(char *dst, size_t cap, const std::string &src) {
@@ -74,25 +84,20 @@ const lola::Layer<float> &context_layer(const lola_context *ctx, int32_t layer) 
 
 extern "C" {
 
-void lola_set_log_callback(lola_log_fn fn, void *user_data) {
-    lola::set_log_sink(fn, user_data);
-}
-
 lola_status lola_model_params_init(lola_model_params *params) {
     return guard(__func__, [&] {
         require_pointer(params, "params");
-        std::memset(params, 0, sizeof *params);
-        params->struct_size = sizeof *params;
-        params->device = LOLA_DEVICE_CPU;
+        *params = default_model_params();
         return LOLA_OK;
     });
 }
 
-lola_status lola_model_load(const char *path, const lola_model_params *params, lola_model **out) {
+lola_status lola_model_load(const char *path, const lola_model_params *params_in, lola_model **out) {
     if (out) *out = nullptr;
     return guard(__func__, [&] {
         require_pointer(path, "path");
-        require_struct(params, "params");
+        const lola_model_params p = read_struct(params_in, "params", default_model_params());
+        const lola_model_params *params = &p;
         require_pointer(out, "out");
         if (params->device == LOLA_DEVICE_CUDA)
             fail(LOLA_ERR_UNSUPPORTED, "this build of liblola has no CUDA backend (device " +
@@ -132,21 +137,23 @@ lola_status lola_model_get_info(const lola_model *model, lola_model_info *info) 
     return guard(__func__, [&] {
         require_handle(model, "model");
         require_struct(info, "info");
+        lola_model_info out{};
         const auto &hp = model->impl->hparams();
-        copy_string(info->architecture, sizeof info->architecture, hp.architecture);
-        copy_string(info->name, sizeof info->name, hp.name);
-        info->n_layer = static_cast<int32_t>(hp.n_layer);
-        info->n_head = static_cast<int32_t>(hp.n_head);
-        info->n_head_kv = static_cast<int32_t>(hp.n_head_kv);
-        info->head_dim = static_cast<int32_t>(hp.head_dim);
-        info->n_embd = static_cast<int32_t>(hp.n_embd);
-        info->n_ff = static_cast<int32_t>(hp.n_ff);
-        info->n_vocab = static_cast<int32_t>(hp.n_vocab);
-        info->n_ctx_train = hp.n_ctx_train;
+        copy_string(out.architecture, sizeof out.architecture, hp.architecture);
+        copy_string(out.name, sizeof out.name, hp.name);
+        out.n_layer = static_cast<int32_t>(hp.n_layer);
+        out.n_head = static_cast<int32_t>(hp.n_head);
+        out.n_head_kv = static_cast<int32_t>(hp.n_head_kv);
+        out.head_dim = static_cast<int32_t>(hp.head_dim);
+        out.n_embd = static_cast<int32_t>(hp.n_embd);
+        out.n_ff = static_cast<int32_t>(hp.n_ff);
+        out.n_vocab = static_cast<int32_t>(hp.n_vocab);
+        out.n_ctx_train = hp.n_ctx_train;
         uint64_t weights = 0;
         for (const auto &t : model->impl->file().tensors()) weights += t.n_bytes;
-        info->weight_bytes = weights;
-        info->has_lola_tensors = model->impl->has_lola_tensors() ? 1 : 0;
+        out.weight_bytes = weights;
+        out.has_lola_tensors = model->impl->has_lola_tensors() ? 1 : 0;
+        write_struct(info, "info", out);
         return LOLA_OK;
     });
 }
@@ -177,29 +184,17 @@ lola_status lola_file_describe(const char *path, char *text, size_t capacity, si
 lola_status lola_context_params_init(lola_context_params *params) {
     return guard(__func__, [&] {
         require_pointer(params, "params");
-        std::memset(params, 0, sizeof *params);
-        const lola::LayerConfig d;
-        params->struct_size = sizeof *params;
-        params->n_threads = 1;
-        params->batch_size = 64;
-        params->attention = LOLA_ATTENTION_LOLA;
-        params->chunk_size = LOLA_MODEL_DEFAULT;
-        params->sparse_capacity = LOLA_MODEL_DEFAULT;
-        params->feature_map = LOLA_FEATURE_MAP_AUTO;
-        params->mixing = LOLA_MODEL_DEFAULT;
-        params->scoring = LOLA_SCORING_SRE;
-        params->seed = d.seed;
-        params->eps = static_cast<float>(d.eps);
-        params->gate_logit = std::numeric_limits<float>::quiet_NaN();
+        *params = default_context_params();
         return LOLA_OK;
     });
 }
 
-lola_status lola_context_params_resolve(const lola_model *model, lola_context_params *params) {
+lola_status lola_attention_params_resolve(const lola_model *model, lola_attention_params *params) {
     return guard(__func__, [&] {
-        require_handle(model, "model");
-        require_struct(params, "params");
-        resolve_model_defaults(*model->impl, *params);
+        require_pointer(params, "params");
+        lola_attention_params p = read_attention_params(params);
+        resolve_model_defaults(model ? attention_defaults(*model->impl) : AttentionDefaults{}, p);
+        write_struct(params, "params", p);
         return LOLA_OK;
     });
 }
@@ -209,12 +204,10 @@ lola_status lola_context_create(lola_model *model, const lola_context_params *pa
     if (out) *out = nullptr;
     return guard(__func__, [&] {
         require_handle(model, "model");
-        require_struct(params, "params");
+        const lola_context_params p = read_struct(params, "params", default_context_params());
         require_pointer(out, "out");
-        lola_context_params resolved = *params;
-        resolve_model_defaults(*model->impl, resolved);
         auto ctx = std::make_unique<lola_context>();
-        ctx->impl = std::make_unique<lola::model::Context>(model->impl, to_context_config(resolved));
+        ctx->impl = std::make_unique<lola::model::Context>(model->impl, to_context_config(p, *model->impl));
         *out = ctx.release();
         return LOLA_OK;
     });
@@ -306,22 +299,24 @@ lola_status lola_context_get_info(const lola_context *ctx, lola_context_info *in
     return guard(__func__, [&] {
         require_handle(ctx, "ctx");
         require_struct(info, "info");
+        lola_context_info out{};
         const auto &hp = ctx->impl->model().hparams();
-        info->n_past = ctx->impl->n_past();
-        info->n_layer = static_cast<int32_t>(hp.n_layer);
-        info->n_state_heads = ctx->impl->layer(0).n_state_heads();
-        info->state_bytes = ctx->impl->state_bytes();
-        info->n_window = info->n_sparse = info->n_folded = info->n_evicted = 0;
+        out.n_past = ctx->impl->n_past();
+        out.n_layer = static_cast<int32_t>(hp.n_layer);
+        out.n_state_heads = ctx->impl->layer(0).n_state_heads();
+        out.state_bytes = ctx->impl->state_bytes();
+        out.n_window = out.n_sparse = out.n_folded = out.n_evicted = 0;
         for (int64_t l = 0; l < hp.n_layer; ++l) {
             const lola::Layer<float> &layer = ctx->impl->layer(l);
             for (int h = 0; h < static_cast<int>(hp.n_head); ++h) {
                 const auto &st = layer.state(layer.state_head_of(h));
-                info->n_window += st.prev.size() + st.cur.size();
-                info->n_sparse += st.sparse.size();
-                info->n_folded += st.n_folded;
-                info->n_evicted += st.n_evicted;
+                out.n_window += st.prev.size() + st.cur.size();
+                out.n_sparse += st.sparse.size();
+                out.n_folded += st.n_folded;
+                out.n_evicted += st.n_evicted;
             }
         }
+        write_struct(info, "info", out);
         return LOLA_OK;
     });
 }

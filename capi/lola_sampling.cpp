@@ -9,12 +9,8 @@
 #include "boundary.hpp"
 #include "handles.hpp"
 #include "lola.h"
+#include "struct_versions.hpp"
 #include "text/sampler.hpp"
-
-struct lola_sampler {
-    explicit lola_sampler(const lola::text::SamplerParams &params) : impl(params) {}
-    lola::text::Sampler impl;
-};
 
 namespace {
 
@@ -32,6 +28,20 @@ lola::text::SamplerParams to_sampler_params(const lola_sampler_params &p) {
     return s;
 }
 
+lola_sampler_params default_sampler_params() {
+    const lola::text::SamplerParams d;
+    lola_sampler_params p{};
+    p.struct_size = sizeof p;
+    p.temperature = d.temperature;
+    p.top_k = d.top_k;
+    p.top_p = d.top_p;
+    p.min_p = d.min_p;
+    p.repeat_penalty = d.repeat_penalty;
+    p.penalty_last_n = d.penalty_last_n;
+    p.seed = d.seed;
+    return p;
+}
+
 }  // namespace
 
 extern "C" {
@@ -39,16 +49,7 @@ extern "C" {
 lola_status lola_sampler_params_init(lola_sampler_params *params) {
     return guard(__func__, [&] {
         require_pointer(params, "params");
-        std::memset(params, 0, sizeof *params);
-        const lola::text::SamplerParams d;
-        params->struct_size = sizeof *params;
-        params->temperature = d.temperature;
-        params->top_k = d.top_k;
-        params->top_p = d.top_p;
-        params->min_p = d.min_p;
-        params->repeat_penalty = d.repeat_penalty;
-        params->penalty_last_n = d.penalty_last_n;
-        params->seed = d.seed;
+        *params = default_sampler_params();
         return LOLA_OK;
     });
 }
@@ -56,9 +57,9 @@ lola_status lola_sampler_params_init(lola_sampler_params *params) {
 lola_status lola_sampler_create(const lola_sampler_params *params, lola_sampler **out) {
     if (out) *out = nullptr;
     return guard(__func__, [&] {
-        require_struct(params, "params");
+        const lola_sampler_params p = read_struct(params, "params", default_sampler_params());
         require_pointer(out, "out");
-        *out = new lola_sampler(to_sampler_params(*params));
+        *out = new lola_sampler(to_sampler_params(p));
         return LOLA_OK;
     });
 }

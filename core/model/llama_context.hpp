@@ -1,5 +1,7 @@
 // llama_context.hpp: one inference stream over a shared Model: the Llama forward pass with
-// every attention layer a lola::Layer (LoLA, or one of the baselines), chunk by chunk.
+// every attention layer a lola::Layer (LoLA, or one of the baselines), chunk by chunk. The pass
+// is written once against backend::Backend (backend/backend.hpp); the context itself holds no
+// kernel and no device memory, only the host logits and the token count.
 //
 // forward(x):  per layer  x += Wo . attn(rope(Wq rms(x)), rope(Wk rms(x)), Wv rms(x))
 //                         x += Wdown . (silu(Wgate rms(x)) * Wup rms(x))
@@ -13,8 +15,8 @@
 #include <optional>
 #include <vector>
 
+#include "backend/backend.hpp"
 #include "lola/layer.hpp"
-#include "base/thread_pool.hpp"
 #include "model/llama_model.hpp"
 
 namespace lola::model {
@@ -33,8 +35,11 @@ struct ContextConfig {
 
 class Context {
 public:
+    // A context on the CPU backend.
     Context(std::shared_ptr<const Model> model, const ContextConfig &config);
-    Context(const Context &other);  // clone: same model, copied state
+    // A context on the backend that holds `weights` (one model's resident weights).
+    Context(std::shared_ptr<const backend::Weights> weights, const ContextConfig &config);
+    Context(const Context &other);  // clone: same weights, copied state
     Context &operator=(const Context &) = delete;
 
     // Feeds tokens; afterwards logits() holds the last token's logits, or every token's when
@@ -49,36 +54,37 @@ public:
     const std::vector<float> &logits() const { return logits_; }  // [rows][n_vocab]
     int64_t logit_rows() const { return logit_rows_; }
     int64_t n_past() const { return n_past_; }
-    const Model &model() const { return *model_; }
+    const Model &model() const { return weights_->model(); }
     const ContextConfig &config() const { return config_; }
-    const Layer<float> &layer(int64_t l) const { return *layers_[static_cast<size_t>(l)]; }
+    const char *backend_name() const { return backend_->name(); }
+    // The attention state of layer l, as the host form every backend shows (backend.hpp).
+    const Layer<float> &layer(int64_t l) const { return backend_->attention_state(l); }
     size_t state_bytes() const;
 
     void reset();
 
-    // Benchmarks only: advances every layer's cache by n tokens of seeded random keys and
-    // values without running the network. The cost of later calls depends on the cache's
-    // size, not its contents, so this reaches long contexts without an O(n) prefill.
-    void fill_synthetic(int64_t n, uint64_t seed);
+    // The state blob: [magic "LOLACTX1"][u64 model fingerprint][u64 n_past][u32 n_layers] then
+    // per layer [u64 size][Layer::save blob]; the same bytes on every backend.
     std::vector<unsigned char> save() const;
     size_t save_size() const;  // == save().size(), without building the blob
     void restore(const unsigned char *data, size_t size);
 
 private:
+    // The activations of one forward step, [batch][...], in the backend's arena.
+    struct Activations {
+        backend::Buf x, xn, q, k, v, y, o, gate, up;
+    };
+    void allocate();
     void step(const int32_t *tokens, int64_t n, bool want_logits, bool all_logits);
-    void rope(float *x, int64_t n_tokens, int64_t n_heads, int64_t pos0) const;
 
-    std::shared_ptr<const Model> model_;
+    std::shared_ptr<const backend::Weights> weights_;
     ContextConfig config_;
-    std::unique_ptr<ThreadPool> pool_;
-    std::vector<std::unique_ptr<Layer<float>>> layers_;
-    std::vector<float> inv_freq_;  // [head_dim / 2]
-    std::vector<float> logits_;
+    std::unique_ptr<backend::Backend> backend_;
+    Activations act_;
+    std::vector<float> logits_;  // host
     int64_t logit_rows_ = 0;
     int64_t logit_fill_ = 0;  // rows of logits_ written by the current feed
     int64_t n_past_ = 0;
-    // activations of one step, [batch][...]
-    std::vector<float> x_, xn_, q_, k_, v_, y_, o_, gate_, up_;
 };
 
 // The attention config a context will use for `model` (shapes filled in, hedgehog weights

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gguf_builder.hpp"
+#include "random_blocks.hpp"
 
 namespace lola_test {
 
@@ -17,6 +18,10 @@ struct TinyLlama {
     int n_vocab = 97, n_embd = 32, n_layer = 2, n_head = 4, n_head_kv = 2, n_ff = 48;
     uint64_t seed = 1;
     bool tied = true;
+    // The GGML type of every weight matrix (token_embd included); norms stay F32. Any type but
+    // F32 gets random valid blocks (random_blocks.hpp); n_embd and n_ff must be multiples of its
+    // block size.
+    uint32_t matrix_type = 0;
     std::string name = "tiny random llama";
     // Extra metadata (e.g. a tokenizer vocabulary), written after the hyperparameters.
     std::function<void(GgufBuilder &)> extra_kv;
@@ -35,20 +40,20 @@ struct TinyLlama {
         g.kv_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f).kv_f32("llama.rope.freq_base", 10000.f);
         if (extra_kv) extra_kv(g);
         const uint64_t E = static_cast<uint64_t>(n_embd), hd = static_cast<uint64_t>(head_dim());
-        g.tensor("token_embd.weight", {E, static_cast<uint64_t>(n_vocab)});
+        g.tensor("token_embd.weight", {E, static_cast<uint64_t>(n_vocab)}, matrix_type);
         g.tensor("output_norm.weight", {E});
-        if (!tied) g.tensor("output.weight", {E, static_cast<uint64_t>(n_vocab)});
+        if (!tied) g.tensor("output.weight", {E, static_cast<uint64_t>(n_vocab)}, matrix_type);
         for (int l = 0; l < n_layer; ++l) {
             const std::string b = "blk." + std::to_string(l) + ".";
             g.tensor(b + "attn_norm.weight", {E});
-            g.tensor(b + "attn_q.weight", {E, n_head * hd});
-            g.tensor(b + "attn_k.weight", {E, n_head_kv * hd});
-            g.tensor(b + "attn_v.weight", {E, n_head_kv * hd});
-            g.tensor(b + "attn_output.weight", {n_head * hd, E});
+            g.tensor(b + "attn_q.weight", {E, n_head * hd}, matrix_type);
+            g.tensor(b + "attn_k.weight", {E, n_head_kv * hd}, matrix_type);
+            g.tensor(b + "attn_v.weight", {E, n_head_kv * hd}, matrix_type);
+            g.tensor(b + "attn_output.weight", {n_head * hd, E}, matrix_type);
             g.tensor(b + "ffn_norm.weight", {E});
-            g.tensor(b + "ffn_gate.weight", {E, static_cast<uint64_t>(n_ff)});
-            g.tensor(b + "ffn_up.weight", {E, static_cast<uint64_t>(n_ff)});
-            g.tensor(b + "ffn_down.weight", {static_cast<uint64_t>(n_ff), E});
+            g.tensor(b + "ffn_gate.weight", {E, static_cast<uint64_t>(n_ff)}, matrix_type);
+            g.tensor(b + "ffn_up.weight", {E, static_cast<uint64_t>(n_ff)}, matrix_type);
+            g.tensor(b + "ffn_down.weight", {static_cast<uint64_t>(n_ff), E}, matrix_type);
         }
         size_t start = 0;
         std::vector<uint8_t> out = g.build(&start);
@@ -61,6 +66,10 @@ struct TinyLlama {
             for (uint64_t d : t.dims) n *= d;
             const bool norm = t.dims.size() == 1;
             const float scale = norm ? 0.1f : 1.f / std::sqrt(static_cast<float>(t.dims[0]));
+            if (t.type != 0) {
+                fill_random_blocks(t.type, out.data() + start + offsets[i], n, scale, rng);
+                continue;
+            }
             for (uint64_t j = 0; j < n; ++j) {
                 const float x = norm ? 1.f + scale * normal(rng) : scale * normal(rng);
                 std::memcpy(out.data() + start + offsets[i] + 4 * j, &x, 4);
