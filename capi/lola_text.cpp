@@ -1,12 +1,15 @@
-// lola_text.cpp: the tokenizer part of the C API (tokenize, detokenize, special tokens, chat
-// templates), over the model's core/text tokenizer.
+// lola_text.cpp: the text part of the C API: tokenize, detokenize, special tokens (over the
+// model's core/text tokenizer) and chat templates (core/text/chat_template, recognised in the
+// model's GGUF at each call).
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "boundary.hpp"
+#include "struct_versions.hpp"
 #include "handles.hpp"
 #include "lola.h"
+#include "text/chat_template.hpp"
 #include "text/tokenizer.hpp"
 
 namespace {
@@ -104,18 +107,16 @@ lola_status lola_token_to_piece(const lola_model *model, int32_t token, uint32_t
 lola_status lola_model_special_tokens(const lola_model *model, lola_special_tokens *out) {
     return guard(__func__, [&] {
         require_handle(model, "model");
-        require_pointer(out, "out");
-        if (out->struct_size != sizeof(lola_special_tokens))
-            fail(LOLA_ERR_VERSION_MISMATCH, "out->struct_size is " + std::to_string(out->struct_size) +
-                                                ", expected " + std::to_string(sizeof(lola_special_tokens)) +
-                                                " (sizeof(lola_special_tokens))");
+        require_struct(out, "out");
         lola::text::SpecialTokens s;  // all -1 when the model has no tokenizer
         if (const lola::text::Tokenizer *t = model->impl->tokenizer()) s = t->special();
-        out->bos = s.bos;
-        out->eos = s.eos;
-        out->eot = s.eot;
-        out->unk = s.unk;
-        out->pad = s.pad;
+        lola_special_tokens v{};
+        v.bos = s.bos;
+        v.eos = s.eos;
+        v.eot = s.eot;
+        v.unk = s.unk;
+        v.pad = s.pad;
+        write_struct(out, "out", v);
         return LOLA_OK;
     });
 }
@@ -142,7 +143,9 @@ lola_status lola_chat_apply_template(const lola_model *model, const lola_chat_me
             require_pointer(messages[i].content, (at + ".content").c_str());
             ms.push_back({messages[i].role, messages[i].content});
         }
-        const std::string s = tokenizer_of(model).apply_chat_template(ms, add_assistant);
+        tokenizer_of(model);  // a model without a usable tokenizer has no chat either
+        const std::string s = lola::text::render_chat(
+            lola::text::detect_chat_template(model->impl->file()), ms, add_assistant);
         return copy_bytes(s, text, capacity, text_len, true, "text");
     });
 }

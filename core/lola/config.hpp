@@ -1,4 +1,4 @@
-// config.hpp: the parameters of one LoLA attention layer (spec: ../shared/spec/lola.md) and
+// config.hpp: the parameters of one LoLA attention layer (spec: docs/lola-spec.md) and
 // their validation. Plain data; the layer copies it at construction.
 #pragma once
 

@@ -1,5 +1,8 @@
-// tokenizer.cpp: byte-level BPE over a GGUF vocabulary, PCRE2 pre-tokenizers, special tokens,
-// decoding and the known chat templates (see tokenizer.hpp for the exact procedure).
+// tokenizer.cpp: byte-level BPE over a GGUF vocabulary, PCRE2 pre-tokenizers, special tokens
+// and decoding (see tokenizer.hpp for the exact procedure). In order: GPT-2's byte mapping, the
+// pre-tokenizer regexes, the BPE data structures, Impl with the steps of loading a vocabulary,
+// then the steps of tokenize (special-token split, UTF-8 runs, regex split, cached BPE) and the
+// public methods.
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "text/tokenizer.hpp"
 
@@ -8,13 +11,14 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <ctime>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
-#include "gguf/gguf.hpp"
 #include "base/error.hpp"
+#include "gguf/gguf.hpp"
+#include "text/utf8.hpp"
 
 namespace lola::text {
 
@@ -41,53 +45,6 @@ struct ByteMap {
 const ByteMap &byte_map() {
     static const ByteMap m;
     return m;
-}
-
-void append_utf8(std::string &out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
-// Length of the valid UTF-8 sequence at p[0..n) (1 to 4), or 0 when the bytes there are not one
-// (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF).
-size_t utf8_len(const unsigned char *p, size_t n) {
-    const unsigned c = p[0];
-    if (c < 0x80) return 1;
-    auto cont = [&](size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
-        return i < n && p[i] >= lo && p[i] <= hi;
-    };
-    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        return cont(1, lo, hi) && cont(2) ? 3 : 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
-    }
-    return 0;
-}
-
-uint32_t utf8_decode(const unsigned char *p, size_t len) {
-    switch (len) {
-    case 1: return p[0];
-    case 2: return ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
-    case 3: return ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
-    default: return ((p[0] & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) | (p[3] & 0x3Fu);
-    }
 }
 
 // The bytes a byte-level string stands for; false when it holds a character outside the map
@@ -245,8 +202,6 @@ struct CacheShard {
     std::unordered_map<std::string, std::vector<int32_t>> map;
 };
 
-const char *const kSmolLMSystem = "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
-
 }  // namespace
 
 // ---- Impl -------------------------------------------------------------------------------------
@@ -263,8 +218,6 @@ struct Tokenizer::Impl {
     std::string pre_name;
     PreTokenizer pre = PreTokenizer::gpt2;
     bool ignore_merges = false;
-    ChatTemplate chat = ChatTemplate::none;
-    bool chat_date_today = false;  // Llama 3.2: strftime_now("%d %b %Y"), else 26 Jul 2024
     std::vector<bool> eog;
 
     // Tokens matched in the text before pre-tokenization, by first byte, longest first.
@@ -278,7 +231,23 @@ struct Tokenizer::Impl {
     std::unique_ptr<Regex> main_re, digit_re;
     mutable std::array<CacheShard, kCacheShards> cache;
 
+    // Loading: the steps load() runs, in this order (a later step relies on the earlier ones; the
+    // first problem found is the error).
     void load(const gguf::File &f);
+    void check_model(const gguf::File &f);          // tokenizer.ggml.model is "gpt2"
+    void pick_pre_tokenizer(const gguf::File &f);   // tokenizer.ggml.pre -> pre, ignore_merges
+    void read_tokens(const gguf::File &f);          // tokenizer.ggml.tokens: a non-empty array
+    void read_token_types(const gguf::File &f);     // tokenizer.ggml.token_type (default normal)
+    void index_tokens();                            // to_id and each token's decoded piece
+    void map_byte_tokens();                         // byte_token: each byte's single-char token
+    void read_merges(const gguf::File &f);          // tokenizer.ggml.merges -> merges by pair
+    void read_special_ids(const gguf::File &f);     // bos, eos, unk, pad, eot (eot by text too)
+    void read_add_flags(const gguf::File &f);       // add_bos_token, add_eos_token
+    void mark_end_of_generation();                  // eog: EOS, EOT and the usual end markers
+    void collect_splits();                          // splits: texts cut before pre-tokenization
+    void compile_pre_tokenizer();                   // main_re (and digit_re for digits_gpt2)
+
+    // Tokenizing.
     void encode_fragment(std::string_view text, std::vector<int32_t> &out, Scratch &sc) const;
     void pre_tokenize(std::string_view seg, std::vector<int32_t> &out, Scratch &sc) const;
     void regex_split(const Regex &re, std::string_view seg, std::vector<int32_t> &out,
@@ -287,7 +256,67 @@ struct Tokenizer::Impl {
     void bpe_uncached(std::string_view piece, std::vector<int32_t> &out, Scratch &sc) const;
 };
 
+// ---- loading ------------------------------------------------------------------------------------
+
+namespace {
+
+// The byte of a byte token's text "<0xNN>" (hex digits of either case); false when it is not one.
+bool parse_byte_token(const std::string &s, unsigned &byte) {
+    unsigned v = 0;
+    bool ok = s.size() == 6 && s.compare(0, 3, "<0x") == 0 && s[5] == '>';
+    for (size_t k = 3; ok && k < 5; ++k) {
+        const char c = s[k];
+        const int d = c >= '0' && c <= '9' ? c - '0'
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                             : -1;
+        ok = d >= 0;
+        v = v * 16 + static_cast<unsigned>(d);
+    }
+    byte = v;
+    return ok;
+}
+
+// A special token id key: -1 when absent or "none" (-1, or 0xFFFFFFFF as some converters write
+// it), else an id in [0, n).
+int32_t read_token_id(const gguf::File &f, const char *key, size_t n) {
+    const gguf::Value *v = f.find(key);
+    if (!v) return -1;
+    const std::optional<int64_t> x = v->to_i64();
+    if (!x) fail(Status::corrupt_data, std::string(key) + " must be an integer");
+    if (*x == -1 || *x == 0xFFFFFFFFll) return -1;
+    if (*x < 0 || *x >= static_cast<int64_t>(n))
+        fail(Status::corrupt_data, std::string(key) + " = " + std::to_string(*x) +
+                                       " is out of range [0, " + std::to_string(n) + ")");
+    return static_cast<int32_t>(*x);
+}
+
+// A bool key into out; out keeps its value when the key is absent.
+void read_bool(const gguf::File &f, const char *key, bool &out) {
+    const gguf::Value *v = f.find(key);
+    if (!v) return;
+    if (!v->is_bool()) fail(Status::corrupt_data, std::string(key) + " must be a bool");
+    out = *v->to_bool();
+}
+
+}  // namespace
+
 void Tokenizer::Impl::load(const gguf::File &f) {
+    check_model(f);
+    pick_pre_tokenizer(f);
+    read_tokens(f);
+    read_token_types(f);
+    index_tokens();
+    map_byte_tokens();
+    read_merges(f);
+    read_special_ids(f);
+    read_add_flags(f);
+    mark_end_of_generation();
+    collect_splits();
+    compile_pre_tokenizer();
+}
+
+void Tokenizer::Impl::check_model(const gguf::File &f) {
     const gguf::Value *model = f.find("tokenizer.ggml.model");
     if (!model) fail(Status::unsupported, "the file has no tokenizer (no tokenizer.ggml.model)");
     if (!model->is_string())
@@ -298,7 +327,9 @@ void Tokenizer::Impl::load(const gguf::File &f) {
              "tokenizer.ggml.model '" + kind + "'" +
                  (kind == "llama" ? " (SentencePiece)" : "") +
                  " is not supported; liblola reads 'gpt2' (byte-level BPE) vocabularies");
+}
 
+void Tokenizer::Impl::pick_pre_tokenizer(const gguf::File &f) {
     pre_name = "default";
     if (const gguf::Value *v = f.find("tokenizer.ggml.pre")) {
         if (!v->is_string()) fail(Status::corrupt_data, "tokenizer.ggml.pre must be a string");
@@ -311,69 +342,60 @@ void Tokenizer::Impl::load(const gguf::File &f) {
     } else if (pre_name == "llama-bpe" || pre_name == "llama3" || pre_name == "smaug-bpe") {
         pre = PreTokenizer::llama3;
         ignore_merges = true;
-        add_bos = true;  // Llama 3's default, unless the file says otherwise below
+        add_bos = true;  // Llama 3's default, unless read_add_flags finds the key
     } else {
         fail(Status::unsupported, "pre-tokenizer tokenizer.ggml.pre = '" + pre_name +
                                       "' is not supported (gpt2, default, smollm, starcoder, "
                                       "refact, llama-bpe, llama3, smaug-bpe)");
     }
+}
 
-    // tokens
+void Tokenizer::Impl::read_tokens(const gguf::File &f) {
     const gguf::Value *tv = f.find("tokenizer.ggml.tokens");
     if (!tv) fail(Status::corrupt_data, "tokenizer.ggml.tokens is missing");
     if (!tv->is_array() || tv->element_type() != gguf::ValueType::string)
         fail(Status::corrupt_data, "tokenizer.ggml.tokens must be an array of strings");
     tokens = tv->strings();
-    const size_t n = tokens.size();
-    if (n == 0) fail(Status::corrupt_data, "tokenizer.ggml.tokens is empty");
-    if (n > static_cast<size_t>(INT32_MAX))
+    if (tokens.empty()) fail(Status::corrupt_data, "tokenizer.ggml.tokens is empty");
+    if (tokens.size() > static_cast<size_t>(INT32_MAX))
         fail(Status::corrupt_data, "tokenizer.ggml.tokens has more than 2^31-1 tokens");
+}
 
-    // token types
+void Tokenizer::Impl::read_token_types(const gguf::File &f) {
+    const size_t n = tokens.size();
     types.assign(n, TokenType::normal);
-    if (f.has("tokenizer.ggml.token_type")) {
-        const gguf::Value &v = f.get("tokenizer.ggml.token_type");
-        if (!v.is_array() || v.size() != n)
-            fail(Status::corrupt_data, "tokenizer.ggml.token_type has " + std::to_string(v.size()) +
-                                           " entries, tokenizer.ggml.tokens " + std::to_string(n));
-        const std::vector<int64_t> t = f.get_int_array("tokenizer.ggml.token_type");
-        for (size_t i = 0; i < n; ++i) {
-            if (t[i] < 1 || t[i] > 6)
-                fail(Status::corrupt_data, "tokenizer.ggml.token_type[" + std::to_string(i) +
-                                               "] = " + std::to_string(t[i]) +
-                                               " is not a token type (1..6)");
-            types[i] = static_cast<TokenType>(t[i]);
-        }
+    if (!f.has("tokenizer.ggml.token_type")) return;
+    const gguf::Value &v = f.get("tokenizer.ggml.token_type");
+    if (!v.is_array() || v.size() != n)
+        fail(Status::corrupt_data, "tokenizer.ggml.token_type has " + std::to_string(v.size()) +
+                                       " entries, tokenizer.ggml.tokens " + std::to_string(n));
+    const std::vector<int64_t> t = f.get_int_array("tokenizer.ggml.token_type");
+    for (size_t i = 0; i < n; ++i) {
+        if (t[i] < 1 || t[i] > 6)
+            fail(Status::corrupt_data, "tokenizer.ggml.token_type[" + std::to_string(i) + "] = " +
+                                           std::to_string(t[i]) + " is not a token type (1..6)");
+        types[i] = static_cast<TokenType>(t[i]);
     }
+}
 
-    // strings, lookup, decoded pieces
+void Tokenizer::Impl::index_tokens() {
+    const size_t n = tokens.size();
     to_id.reserve(n);
     pieces.resize(n);
     for (size_t i = 0; i < n; ++i) {
         const std::string &s = tokens[i];
-        const auto id = static_cast<int32_t>(i);
         if (s.empty()) {
             if (types[i] == TokenType::unused) continue;
             fail(Status::corrupt_data, "tokenizer.ggml.tokens[" + std::to_string(i) + "] is empty");
         }
-        to_id.emplace(std::string_view(s), id);  // a duplicate keeps the first id
+        to_id.emplace(std::string_view(s), static_cast<int32_t>(i));  // a duplicate keeps the first id
         switch (types[i]) {
         case TokenType::byte: {
-            unsigned v = 0;
-            bool ok = s.size() == 6 && s.compare(0, 3, "<0x") == 0 && s[5] == '>';
-            for (size_t k = 3; ok && k < 5; ++k) {
-                const char c = s[k];
-                const int d = c >= '0' && c <= '9' ? c - '0'
-                              : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                              : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                                     : -1;
-                ok = d >= 0;
-                v = v * 16 + static_cast<unsigned>(d);
-            }
-            if (!ok)
+            unsigned byte = 0;
+            if (!parse_byte_token(s, byte))
                 fail(Status::corrupt_data, "tokenizer.ggml.tokens[" + std::to_string(i) + "] = " +
                                                shown(s) + " is a byte token (type 6) but not <0xNN>");
-            pieces[i] = std::string(1, static_cast<char>(v));
+            pieces[i] = std::string(1, static_cast<char>(byte));
             break;
         }
         case TokenType::normal:
@@ -384,16 +406,19 @@ void Tokenizer::Impl::load(const gguf::File &f) {
             break;
         }
     }
+}
 
+void Tokenizer::Impl::map_byte_tokens() {
     const ByteMap &bm = byte_map();
-    for (int b = 0; b < 256; ++b) {
+    for (size_t b = 0; b < 256; ++b) {
         std::string ch;
-        append_utf8(ch, bm.to_cp[static_cast<size_t>(b)]);
+        append_utf8(ch, bm.to_cp[b]);
         const auto it = to_id.find(ch);
-        byte_token[static_cast<size_t>(b)] = it == to_id.end() ? -1 : it->second;
+        byte_token[b] = it == to_id.end() ? -1 : it->second;
     }
+}
 
-    // merges
+void Tokenizer::Impl::read_merges(const gguf::File &f) {
     const gguf::Value *mv = f.find("tokenizer.ggml.merges");
     if (!mv) fail(Status::corrupt_data, "tokenizer.ggml.merges is missing (a gpt2 vocabulary needs it)");
     if (!mv->is_array() || mv->element_type() != gguf::ValueType::string)
@@ -423,43 +448,32 @@ void Tokenizer::Impl::load(const gguf::File &f) {
         merges.emplace(pair_key(ia->second, ib->second),
                        Merge{static_cast<int32_t>(r), ij->second});  // a duplicate keeps the first
     }
+}
 
-    // special tokens
-    auto read_id = [&](const char *key) -> int32_t {
-        const gguf::Value *v = f.find(key);
-        if (!v) return -1;
-        const std::optional<int64_t> x = v->to_i64();
-        if (!x) fail(Status::corrupt_data, std::string(key) + " must be an integer");
-        if (*x == -1 || *x == 0xFFFFFFFFll) return -1;  // "none", as some converters write it
-        if (*x < 0 || *x >= static_cast<int64_t>(n))
-            fail(Status::corrupt_data, std::string(key) + " = " + std::to_string(*x) +
-                                           " is out of range [0, " + std::to_string(n) + ")");
-        return static_cast<int32_t>(*x);
-    };
-    special.bos = read_id("tokenizer.ggml.bos_token_id");
-    special.eos = read_id("tokenizer.ggml.eos_token_id");
-    special.unk = read_id("tokenizer.ggml.unknown_token_id");
-    special.pad = read_id("tokenizer.ggml.padding_token_id");
-    special.eot = read_id("tokenizer.ggml.eot_token_id");
-    if (special.eot < 0) {
-        for (const char *t : {"<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end_of_text|>"}) {
-            const auto it = to_id.find(t);
-            if (it != to_id.end()) {
-                special.eot = it->second;
-                break;
-            }
+void Tokenizer::Impl::read_special_ids(const gguf::File &f) {
+    const size_t n = tokens.size();
+    special.bos = read_token_id(f, "tokenizer.ggml.bos_token_id", n);
+    special.eos = read_token_id(f, "tokenizer.ggml.eos_token_id", n);
+    special.unk = read_token_id(f, "tokenizer.ggml.unknown_token_id", n);
+    special.pad = read_token_id(f, "tokenizer.ggml.padding_token_id", n);
+    special.eot = read_token_id(f, "tokenizer.ggml.eot_token_id", n);
+    if (special.eot >= 0) return;
+    for (const char *t : {"<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end_of_text|>"}) {
+        const auto it = to_id.find(t);
+        if (it != to_id.end()) {
+            special.eot = it->second;
+            return;
         }
     }
-    auto read_bool = [&](const char *key, bool &out) {
-        const gguf::Value *v = f.find(key);
-        if (!v) return;
-        if (!v->is_bool()) fail(Status::corrupt_data, std::string(key) + " must be a bool");
-        out = *v->to_bool();
-    };
-    read_bool("tokenizer.ggml.add_bos_token", add_bos);
-    read_bool("tokenizer.ggml.add_eos_token", add_eos);
+}
 
-    eog.assign(n, false);
+void Tokenizer::Impl::read_add_flags(const gguf::File &f) {
+    read_bool(f, "tokenizer.ggml.add_bos_token", add_bos);
+    read_bool(f, "tokenizer.ggml.add_eos_token", add_eos);
+}
+
+void Tokenizer::Impl::mark_end_of_generation() {
+    eog.assign(tokens.size(), false);
     for (int32_t id : {special.eos, special.eot})
         if (id >= 0) eog[static_cast<size_t>(id)] = true;
     for (const char *t : {"<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|eom_id|>",
@@ -467,9 +481,10 @@ void Tokenizer::Impl::load(const gguf::File &f) {
         const auto it = to_id.find(t);
         if (it != to_id.end()) eog[static_cast<size_t>(it->second)] = true;
     }
+}
 
-    // texts split off before pre-tokenization
-    for (size_t i = 0; i < n; ++i) {
+void Tokenizer::Impl::collect_splits() {
+    for (size_t i = 0; i < tokens.size(); ++i) {
         const TokenType t = types[i];
         if (tokens[i].empty() ||
             (t != TokenType::control && t != TokenType::unknown && t != TokenType::user_defined))
@@ -482,23 +497,14 @@ void Tokenizer::Impl::load(const gguf::File &f) {
         std::stable_sort(v.begin(), v.end(), [&](const Split &a, const Split &b) {
             return tokens[static_cast<size_t>(a.id)].size() > tokens[static_cast<size_t>(b.id)].size();
         });
+}
 
-    // chat template
-    if (const gguf::Value *v = f.find("tokenizer.chat_template"); v && v->is_string()) {
-        const std::string &t = *v->as_string();
-        if (t.find("<|im_start|>") != std::string::npos)
-            chat = t.find(kSmolLMSystem) != std::string::npos ? ChatTemplate::chatml_smollm
-                                                                : ChatTemplate::chatml;
-        else if (t.find("<|start_header_id|>") != std::string::npos) {
-            const bool dated = t.find("Cutting Knowledge Date") != std::string::npos;
-            chat = dated ? ChatTemplate::llama3_1 : ChatTemplate::llama3;
-            chat_date_today = dated && t.find("strftime_now") != std::string::npos;
-        }
-    }
-
+void Tokenizer::Impl::compile_pre_tokenizer() {
     main_re = std::make_unique<Regex>(pre == PreTokenizer::llama3 ? kLlama3Pattern : kGpt2Pattern);
     if (pre == PreTokenizer::digits_gpt2) digit_re = std::make_unique<Regex>(kDigitPattern);
 }
+
+// ---- tokenizing ---------------------------------------------------------------------------------
 
 // Text without special tokens: valid UTF-8 runs are pre-tokenized, invalid bytes stand alone.
 void Tokenizer::Impl::encode_fragment(std::string_view text, std::vector<int32_t> &out,
@@ -657,7 +663,6 @@ bool Tokenizer::add_bos() const noexcept { return impl_->add_bos; }
 bool Tokenizer::add_eos() const noexcept { return impl_->add_eos; }
 PreTokenizer Tokenizer::pre_tokenizer() const noexcept { return impl_->pre; }
 const std::string &Tokenizer::pre_name() const noexcept { return impl_->pre_name; }
-ChatTemplate Tokenizer::chat_template() const noexcept { return impl_->chat; }
 
 namespace {
 void check_id(int32_t id, size_t n) {
@@ -736,109 +741,6 @@ std::string Tokenizer::detokenize(const int32_t *ids, size_t n, bool render_spec
 
 bool Tokenizer::is_eog(int32_t id) const noexcept {
     return id >= 0 && static_cast<size_t>(id) < impl_->eog.size() && impl_->eog[static_cast<size_t>(id)];
-}
-
-namespace {
-// Python's str.isspace(): what jinja2's `trim` filter (str.strip) removes in the templates.
-bool python_space(uint32_t cp) {
-    return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 ||
-           cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-           cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
-// s without leading and trailing Python whitespace; invalid UTF-8 bytes are kept.
-std::string_view trim_python_space(std::string_view s) {
-    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
-    size_t b = 0, e = 0;
-    bool found = false;
-    for (size_t i = 0; i < s.size();) {
-        const size_t len = utf8_len(p + i, s.size() - i);
-        const size_t step = len ? len : 1;
-        if (len == 0 || !python_space(utf8_decode(p + i, len))) {
-            if (!found) b = i;
-            found = true;
-            e = i + step;
-        }
-        i += step;
-    }
-    return found ? s.substr(b, e - b) : std::string_view{};
-}
-}  // namespace
-
-std::string Tokenizer::apply_chat_template(const std::vector<ChatMessage> &messages,
-                                           bool add_assistant) const {
-    std::string out;
-    switch (impl_->chat) {
-    case ChatTemplate::none:
-        fail(Status::unsupported, "the model has no chat template liblola knows (ChatML as "
-                                  "SmolLM2 uses it, Llama 3)");
-    case ChatTemplate::chatml:
-    case ChatTemplate::chatml_smollm:
-        // SmolLM2: {% if loop.first and messages[0]['role'] != 'system' %} a default system turn
-        if (impl_->chat == ChatTemplate::chatml_smollm && !messages.empty() &&
-            messages[0].role != "system") {
-            out += "<|im_start|>system\n";
-            out += kSmolLMSystem;
-            out += "<|im_end|>\n";
-        }
-        for (const ChatMessage &m : messages) {
-            out += "<|im_start|>";
-            out += m.role;
-            out += '\n';
-            out += m.content;
-            out += "<|im_end|>\n";
-        }
-        if (add_assistant) out += "<|im_start|>assistant\n";
-        return out;
-    case ChatTemplate::llama3_1: {
-        // The template's output without tools: BOS, then a system turn with the cutoff, the date
-        // (date_string: "26 Jul 2024", or today with Llama 3.2's strftime_now, as transformers
-        // renders it) and the first message's trimmed content when its role is system.
-        char date[32] = "26 Jul 2024";
-        if (impl_->chat_date_today) {
-            const std::time_t now = std::time(nullptr);
-            std::tm local{};
-            localtime_r(&now, &local);
-            std::strftime(date, sizeof date, "%d %b %Y", &local);
-        }
-        size_t first = 0;
-        std::string_view system;
-        if (!messages.empty() && messages[0].role == "system") system = messages[first++].content;
-        out += "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
-               "Cutting Knowledge Date: December 2023\nToday Date: ";
-        out += date;
-        out += "\n\n";
-        out += trim_python_space(system);
-        out += "<|eot_id|>";
-        for (size_t i = first; i < messages.size(); ++i) {
-            const ChatMessage &m = messages[i];
-            if (m.role == "tool" || m.role == "ipython")
-                fail(Status::unsupported, "the Llama 3.1 template's tool messages (role '" +
-                                              std::string(m.role) + "') are not supported");
-            out += "<|start_header_id|>";
-            out += m.role;
-            out += "<|end_header_id|>\n\n";
-            out += trim_python_space(m.content);
-            out += "<|eot_id|>";
-        }
-        if (add_assistant) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-        return out;
-    }
-    case ChatTemplate::llama3:
-        // As the template: the BOS text before the first message (none without messages), the
-        // content trimmed (`message['content'] | trim`: Python's str.strip, Unicode spaces too).
-        if (!messages.empty()) out += "<|begin_of_text|>";
-        for (const ChatMessage &m : messages) {
-            out += "<|start_header_id|>";
-            out += m.role;
-            out += "<|end_header_id|>\n\n";
-            out += trim_python_space(m.content);
-            out += "<|eot_id|>";
-        }
-        if (add_assistant) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-        return out;
-    }
-    fail(Status::internal, "unknown chat template");
 }
 
 std::string byte_level_encode(std::string_view bytes) {

@@ -1,6 +1,6 @@
-// tokenizer.hpp: the tokenizer of a GGUF vocabulary (tokenizer.ggml.*): GPT-2 byte-level BPE
-// ("gpt2" model) with the pre-tokenizer the file names, special tokens, and the chat templates
-// liblola knows (rendered by hard-coded rules, never executed from the file).
+// tokenizer.hpp: the tokenizer of a GGUF vocabulary (tokenizer.ggml.*): text <-> token ids by
+// GPT-2 byte-level BPE ("gpt2" model) with the pre-tokenizer the file names, and the special
+// tokens. (Chat templates, which turn messages into text, are chat_template.hpp.)
 //
 // What tokenize(text, add_special, parse_special) does:
 //  1. Special tokens. Text is cut at occurrences of the strings of the user-defined tokens
@@ -69,23 +69,10 @@ enum class PreTokenizer {
     llama3,       // the Llama 3 regex, ignore merges
 };
 
-enum class ChatTemplate {
-    none,           // no template, or one liblola does not know
-    chatml,         // <|im_start|>{role}\n{content}<|im_end|>\n
-    chatml_smollm,  // ChatML with SmolLM2's default system message
-    llama3,         // <|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>
-    llama3_1,       // Llama 3.1 / 3.2: llama3 after a system turn that always opens with
-                    // "Cutting Knowledge Date: December 2023\nToday Date: {date}\n\n"
-};
-
 // Ids of the special tokens; -1 where the vocabulary has none. eot is tokenizer.ggml.eot_token_id
 // or else the first of <|im_end|>, <|eot_id|>, <end_of_turn>, <|end_of_text|> in the vocabulary.
 struct SpecialTokens {
     int32_t bos = -1, eos = -1, eot = -1, unk = -1, pad = -1;
-};
-
-struct ChatMessage {
-    std::string_view role, content;
 };
 
 class Tokenizer {
@@ -105,7 +92,6 @@ public:
     bool add_eos() const noexcept;
     PreTokenizer pre_tokenizer() const noexcept;
     const std::string &pre_name() const noexcept;  // tokenizer.ggml.pre as read ("default" if absent)
-    ChatTemplate chat_template() const noexcept;
 
     // Token attributes; Error(invalid_argument) for an id outside [0, n_tokens()).
     TokenType type(int32_t id) const;
@@ -124,11 +110,6 @@ public:
     // (<|endoftext|>, <|im_end|>, <|eot_id|>, <|eom_id|>, <|end_of_text|>, <end_of_turn>,
     // <|end|>). False for ids out of range.
     bool is_eog(int32_t id) const noexcept;
-
-    // Renders messages with the model's chat template; add_assistant appends the assistant
-    // prompt. Error(unsupported) when chat_template() is none.
-    std::string apply_chat_template(const std::vector<ChatMessage> &messages,
-                                    bool add_assistant) const;
 
 private:
     struct Impl;

@@ -1,4 +1,5 @@
-// test_vectors.cpp: every reference vector file (tests/vectors/ and $LOLA_VECTORS_DIR) must be
+// test_vectors.cpp: every reference vector file (tests/vectors/, and $LOLA_VECTORS_DIR through
+// VectorsDir.ExtraVectorsReproduced) must be
 // reproduced: outputs y to 1e-9 on the double path and the final state (positions in G, window,
 // folded; H; s), for several splits of the sequence into calls, with the layer computing the
 // hedgehog features itself and with the features passed in precomputed.
@@ -158,13 +159,35 @@ TEST_P(Vectors, FloatWithinTolerance) {
 
 INSTANTIATE_TEST_SUITE_P(Files, Vectors, testing::ValuesIn(vector_files()), case_label);
 
-TEST(VectorsDir, ExtraFolderIsReadable) {
+// The cases of $LOLA_VECTORS_DIR, read when the test runs (so `LOLA_VECTORS_DIR=... ctest`
+// works: ctest's test list is fixed at build time, this test's contents are not): each is
+// reproduced on the double path, precomputed features and (with weights) hedgehog, one call and
+// token by token, and on the float path within kFloatTol.
+TEST(VectorsDir, ExtraVectorsReproduced) {
     const char *extra = std::getenv("LOLA_VECTORS_DIR");
     if (!extra || !*extra) GTEST_SKIP() << "LOLA_VECTORS_DIR not set";
     ASSERT_TRUE(std::filesystem::is_directory(extra)) << extra << " is not a directory";
-    size_t n = 0;
-    for (const auto &e : std::filesystem::directory_iterator(extra)) n += e.path().extension() == ".json";
-    EXPECT_GT(n, 0u) << "no .json vector files in " << extra;
+    const std::vector<std::string> files = json_files_in(extra);
+    ASSERT_FALSE(files.empty()) << "no .json vector files in " << extra;
+    for (const std::string &file : files) {
+        SCOPED_TRACE(file);
+        const VectorCase c = load_vector_case(file);
+        run_double(c, lola::FeatureMapKind::precomputed, one_call(c.L), lola::Path::automatic);
+        run_double(c, lola::FeatureMapKind::precomputed, token_by_token(c.L), lola::Path::automatic);
+        if (c.feature_map_kind == "hedgehog") {
+            run_double(c, lola::FeatureMapKind::hedgehog, one_call(c.L), lola::Path::automatic);
+            run_double(c, lola::FeatureMapKind::hedgehog, random_split(c.L, 3, 2 * c.chunk + 3),
+                       lola::Path::automatic);
+        }
+        lola::Layer<float> layer(c.config(lola::FeatureMapKind::precomputed));
+        const std::vector<float> fq = cast<float>(c.fq), fk = cast<float>(c.fk);
+        const std::vector<float> y = feed_split<float>(layer, cast<float>(c.q), cast<float>(c.k),
+                                                       cast<float>(c.v), &fq, &fk, one_call(c.L));
+        double worst = 0;
+        for (size_t i = 0; i < y.size(); ++i)
+            worst = std::max(worst, std::abs(y[i] - c.y[i]) / (1.0 + std::abs(c.y[i])));
+        EXPECT_LE(worst, kFloatTol);
+    }
 }
 
 TEST(VectorsDir, ShippedVectorsPresent) {

@@ -29,16 +29,6 @@ std::vector<double> flat(const json &j) {
     return out;
 }
 
-std::vector<std::string> json_files_in(const std::string &dir) {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto &entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.is_regular_file() && entry.path().extension() == ".json")
-            out.push_back(entry.path().string());
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
 }  // namespace
 
 lola::LayerConfig VectorCase::config(lola::FeatureMapKind map) const {
@@ -114,12 +104,18 @@ VectorCase load_vector_case(const std::string &path) {
     return c;
 }
 
+std::vector<std::string> json_files_in(const std::string &dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator(dir, ec))
+        if (entry.is_regular_file() && entry.path().extension() == ".json")
+            out.push_back(entry.path().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 std::vector<std::string> vector_files() {
-    std::vector<std::string> files = json_files_in(LOLA_TEST_VECTORS_DIR);
-    if (const char *extra = std::getenv("LOLA_VECTORS_DIR"); extra && *extra) {
-        for (const std::string &f : json_files_in(extra)) files.push_back(f);
-    }
-    return files;
+    return json_files_in(LOLA_TEST_VECTORS_DIR);
 }
 
 }  // namespace lola_test

@@ -33,7 +33,10 @@ struct VectorCase {
 
 VectorCase load_vector_case(const std::string &path);
 
-// Every *.json in the shipped vectors folder and in $LOLA_VECTORS_DIR (when set), sorted.
+// Every *.json in `dir`, sorted (none when it cannot be read).
+std::vector<std::string> json_files_in(const std::string &dir);
+
+// Every *.json in the shipped vectors folder (tests/vectors), sorted.
 std::vector<std::string> vector_files();
 
 }  // namespace lola_test

@@ -1,8 +1,9 @@
 // test_tokenizer.cpp: the GGUF tokenizer (core/text/tokenizer) on a tiny hand-made byte-level
 // vocabulary with exact expected ids: BPE merge order, the three pre-tokenizers, special tokens
-// with and without parse_special, invalid UTF-8, decoding, hostile vocabularies; and its C API
-// (size queries, small buffers, statuses, chat templates, models without a usable tokenizer,
-// one model tokenizing from several threads).
+// with and without parse_special, invalid UTF-8, decoding, hostile vocabularies; the chat
+// templates (core/text/chat_template) rendered exactly; and the C API of both (size queries,
+// small buffers, statuses, chat templates, models without a usable tokenizer, one model
+// tokenizing from several threads).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <ctime>
 #include <random>
 #include <thread>
 
@@ -19,6 +21,7 @@
 #include "gguf_builder.hpp"
 #include "lola.h"
 #include "base/error.hpp"
+#include "text/chat_template.hpp"
 #include "text/tokenizer.hpp"
 
 using lola::text::Tokenizer;
@@ -463,60 +466,76 @@ TEST(Tokenizer, ConcurrentUseGivesIdenticalResults) {
     EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
-TEST(Tokenizer, ChatTemplatesRenderExactly) {
+TEST(ChatTemplate, KnownTemplatesRenderExactly) {
     using lola::text::ChatMessage;
     using lola::text::ChatTemplate;
+    using lola::text::render_chat;
     const std::vector<ChatMessage> chat = {{"system", "Be brief."}, {"user", "Hi!"}, {"assistant", "Hello."}};
     const std::vector<ChatMessage> no_system = {{"user", "Hi!"}};
+    auto kind_of = [](const Vocab &v) { return lola::text::detect_chat_template(*file_of(v)); };
 
     Vocab v = tiny_vocab();
-    EXPECT_EQ(make(v)->chat_template(), ChatTemplate::none);
-    EXPECT_THROW(make(v)->apply_chat_template(chat, true), lola::Error);
+    EXPECT_EQ(kind_of(v), ChatTemplate::none);
+    EXPECT_THROW(render_chat(kind_of(v), chat, true), lola::Error);
     v.chat_template = "{{ messages }} something unknown";
-    EXPECT_EQ(make(v)->chat_template(), ChatTemplate::none);
+    EXPECT_EQ(kind_of(v), ChatTemplate::none);
 
     v.chat_template = kChatMLTemplate;
-    auto t = make(v);
-    EXPECT_EQ(t->chat_template(), ChatTemplate::chatml);
-    EXPECT_EQ(t->apply_chat_template(chat, true),
+    auto t = kind_of(v);
+    EXPECT_EQ(t, ChatTemplate::chatml);
+    EXPECT_EQ(render_chat(t, chat, true),
               "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n"
               "<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>assistant\n");
-    EXPECT_EQ(t->apply_chat_template(no_system, false), "<|im_start|>user\nHi!<|im_end|>\n");
+    EXPECT_EQ(render_chat(t, no_system, false), "<|im_start|>user\nHi!<|im_end|>\n");
 
     v.chat_template = kSmolLMTemplate;
-    t = make(v);
-    EXPECT_EQ(t->chat_template(), ChatTemplate::chatml_smollm);
-    EXPECT_EQ(t->apply_chat_template(chat, false),
+    t = kind_of(v);
+    EXPECT_EQ(t, ChatTemplate::chatml_smollm);
+    EXPECT_EQ(render_chat(t, chat, false),
               "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n"
               "<|im_start|>assistant\nHello.<|im_end|>\n");
-    EXPECT_EQ(t->apply_chat_template(no_system, true),
+    EXPECT_EQ(render_chat(t, no_system, true),
               "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
               "Face<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n");
-    EXPECT_EQ(t->apply_chat_template({}, true), "<|im_start|>assistant\n");
-    EXPECT_EQ(t->apply_chat_template({}, false), "");
+    EXPECT_EQ(render_chat(t, {}, true), "<|im_start|>assistant\n");
+    EXPECT_EQ(render_chat(t, {}, false), "");
 
     v.chat_template = kLlama3Template;
-    t = make(v);
-    EXPECT_EQ(t->chat_template(), ChatTemplate::llama3);
-    EXPECT_EQ(t->apply_chat_template({{"system", " Be brief.\n"}, {"user", "Hi!"}}, true),
+    t = kind_of(v);
+    EXPECT_EQ(t, ChatTemplate::llama3);
+    EXPECT_EQ(render_chat(t, {{"system", " Be brief.\n"}, {"user", "Hi!"}}, true),
               "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
               "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"
               "<|start_header_id|>assistant<|end_header_id|>\n\n");
-    EXPECT_EQ(t->apply_chat_template({}, true), "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    EXPECT_EQ(render_chat(t, {}, true), "<|start_header_id|>assistant<|end_header_id|>\n\n");
     // `| trim` is Python's str.strip: U+00A0, U+3000, U+2028 ... go too
-    EXPECT_EQ(t->apply_chat_template({{"user", "\xc2\xa0hi\xe3\x80\x80"}}, false),
+    EXPECT_EQ(render_chat(t, {{"user", "\xc2\xa0hi\xe3\x80\x80"}}, false),
               "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>");
 
     // Llama 3.1: a system turn with the cutoff and the fixed date always comes first
     v.chat_template = std::string(kLlama3Template) + "{{- \"Cutting Knowledge Date: December 2023\\n\" }}";
-    t = make(v);
-    EXPECT_EQ(t->chat_template(), ChatTemplate::llama3_1);
-    EXPECT_EQ(t->apply_chat_template({{"user", "Hi!"}}, true),
+    t = kind_of(v);
+    EXPECT_EQ(t, ChatTemplate::llama3_1);
+    EXPECT_EQ(render_chat(t, {{"user", "Hi!"}}, true),
               "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge "
               "Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>"
               "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"
               "<|start_header_id|>assistant<|end_header_id|>\n\n");
-    EXPECT_THROW(t->apply_chat_template({{"tool", "42"}}, true), lola::Error);
+    EXPECT_THROW(render_chat(t, {{"tool", "42"}}, true), lola::Error);
+
+    // Llama 3.2: the same with today's date (strftime_now("%d %b %Y"))
+    v.chat_template = *v.chat_template + "{{- strftime_now(\"%d %b %Y\") }}";
+    t = kind_of(v);
+    EXPECT_EQ(t, ChatTemplate::llama3_2);
+    const std::string rendered = render_chat(t, {{"system", "Be brief."}}, false);
+    const std::time_t now = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&now, &local);
+    char today[32];
+    std::strftime(today, sizeof today, "%d %b %Y", &local);
+    EXPECT_EQ(rendered, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge "
+                        "Date: December 2023\nToday Date: " + std::string(today) + "\n\nBe brief.<|eot_id|>")
+        << "(fails only if the date changed during the test)";
 }
 
 // ---- the C API ----------------------------------------------------------------------------------
