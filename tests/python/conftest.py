@@ -2,7 +2,8 @@
 
 The library under test is named by the environment variable LOLA_LIBRARY (a path to
 liblola.so). When it is unset, every test that needs the library is skipped with a message
-saying so; the tests of the numpy reference itself (test_reference.py) still run.
+saying so; the tests of the numpy reference itself (test_reference.py) and of the converter
+that need no library still run.
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+REPO = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
+# The helpers here, the numpy reference (lola_reference) and the converter under test
+# (lola_convert), each importable from the source tree without installing: tools/reference and
+# tools/convert are packages of their own (test_convert_package.py checks the installed form).
+REFERENCE_ROOT = os.path.join(REPO, "tools", "reference")
+CONVERTER_ROOT = os.path.join(REPO, "tools", "convert")
+for _path in (CONVERTER_ROOT, REFERENCE_ROOT, HERE):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 SKIP_NO_LIBRARY = ("LOLA_LIBRARY is not set: set it to the path of liblola.so to run the "
                    "liblola tests, e.g. LOLA_LIBRARY=build/capi/liblola.so python3 -m pytest "

@@ -12,7 +12,9 @@
 
 `reference_model` builds the float64 reference of the same weights in Hugging Face layout
 (LoRA merged here as W + alpha/r * B @ A; RoPE rotate_half with transformers' llama3 frequency
-rule), for reference.Forward. Nothing here imports lola.convert.
+rule), for lola_reference.Forward. Nothing here imports lola_convert; `write_poisoned_binding`
+makes a `lola` package that fails on import, to show that the converter never imports the
+binding.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import reference
+import lola_reference
 
 
 @dataclass
@@ -336,7 +338,7 @@ def llama3_inv_freq(spec: TinySpec):
 
 
 def reference_model(spec: TinySpec, base: dict, layers: dict, lora: dict | None, scale: float):
-    """reference.LlamaModel in HF layout (rotate_half RoPE) with LoRA merged."""
+    """lola_reference.LlamaModel in HF layout (rotate_half RoPE) with LoRA merged."""
     w_layers = []
     for l in range(spec.n_layer):
         p = f"model.layers.{l}."
@@ -355,10 +357,24 @@ def reference_model(spec: TinySpec, base: dict, layers: dict, lora: dict | None,
             "hedgehog_q": layers[l]["fmap_q"], "hedgehog_k": layers[l]["fmap_k"],
             "window_factors": layers[l]["window_factors"].reshape(-1),
         })
-    return reference.LlamaModel(
+    return lola_reference.LlamaModel(
         n_vocab=spec.n_vocab, n_embd=spec.n_embd, n_layer=spec.n_layer, n_head=spec.n_head,
         n_head_kv=spec.n_head_kv, head_dim=spec.head_dim, n_ff=spec.n_ff, rms_eps=1e-5,
         rope_base=spec.rope_theta, rope_freq_scale=1.0, rope_freq_factors=None,
         token_embd=base["model.embed_tokens.weight"], output_norm=base["model.norm.weight"],
         output=base["lm_head.weight"], layers=w_layers, has_lola=True, hedgehog_dim=2 * spec.half,
         rope_layout="half", rope_inv_freq=llama3_inv_freq(spec))
+
+
+# ---------------------------------------------------------------------------------------------
+# A binding that must not be imported
+# ---------------------------------------------------------------------------------------------
+
+
+def write_poisoned_binding(folder: str) -> str:
+    """A folder holding a `lola` package whose import raises; put first on PYTHONPATH it stands
+    in for the Python binding, so a converter that imports the binding fails. Returns folder."""
+    os.makedirs(os.path.join(folder, "lola"), exist_ok=True)
+    with open(os.path.join(folder, "lola", "__init__.py"), "w") as f:
+        f.write('raise ImportError("lola_convert imported the liblola binding (lola)")\n')
+    return folder

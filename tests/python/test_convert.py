@@ -1,9 +1,10 @@
-"""lola.convert on synthetic LoLCATs checkpoints: convert, run with liblola, compare with numpy.
+"""lola_convert (tools/convert) on synthetic LoLCATs checkpoints: convert, run with liblola,
+compare with numpy.
 
 The fixtures (lolcats_fixtures.py) write a tiny Hugging Face Llama folder (sharded safetensors,
 llama3 RoPE scaling) and LoLCATs distill / finetune checkpoints in every key layout the real
-ones use. The reference is reference.Forward on the *Hugging Face* weights (rotate_half RoPE,
-transformers' llama3 frequencies, LoRA merged as W + alpha/r * B @ A, hedgehog maps as saved),
+ones use. The reference is lola_reference.Forward on the *Hugging Face* weights (rotate_half
+RoPE, transformers' llama3 frequencies, LoRA merged as W + alpha/r * B @ A, hedgehog maps as saved),
 so a wrong q/k row order, hedgehog permutation, rope factor, LoRA scale or gate moves the
 logits by 1e-2 .. 1 relative.
 
@@ -30,22 +31,17 @@ import sys
 import numpy as np
 import pytest
 
+import lola_reference as ref
 import lolcats_fixtures as fx
 import lola_ctypes as L
-import reference as ref
+from lola_convert import (CheckpointError, ConversionError, LolaDefaults, UnsafePickleError,
+                          collect, convert)
+from lola_convert import __main__ as cli
+from lola_convert import safe_pt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The converter is pure Python: `import lola` loads no native code (lola/__init__.py loads the
-# extension on first use of a class), so lola.convert runs from the source tree as it is here,
-# where the extension is not built.
-CONVERTER_ROOT = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir, "bindings", "python"))
-sys.path.insert(0, CONVERTER_ROOT)
-sys.modules.pop("lola", None)
-
-from lola.convert import (CheckpointError, ConversionError, LolaDefaults,  # noqa: E402
-                          UnsafePickleError, collect, convert)
-from lola.convert import __main__ as cli  # noqa: E402
-from lola.convert import safe_pt  # noqa: E402
+# conftest.py puts tools/convert on sys.path; the command-line test gives it to a new python.
+CONVERTER_ROOT = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir, "tools", "convert"))
 
 SPEC = fx.TinySpec()
 SCALE = SPEC.lora_alpha / SPEC.lora_r
@@ -212,13 +208,15 @@ def test_mixing_b_and_lora_from_peft_folder(lib, tmp_path, hf_folders, hf_refere
 
 
 def test_command_line(lib, tmp_path, hf_folders, hf_reference, weights):
-    """python -m lola.convert, as a user runs it."""
+    """python -m lola_convert, as a user runs it, where the binding cannot be imported."""
     layers, lora = weights
     distill, ft = write_checkpoints(str(tmp_path), layers, lora, "peft-prefix")
     out = str(tmp_path / "cli.gguf")
-    env = dict(os.environ, PYTHONPATH=CONVERTER_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    poison = fx.write_poisoned_binding(str(tmp_path / "poison"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [poison, CONVERTER_ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     res = subprocess.run(
-        [sys.executable, "-m", "lola.convert", "--base", hf_folders["BF16"][0], "--distill",
+        [sys.executable, "-m", "lola_convert", "--base", hf_folders["BF16"][0], "--distill",
          distill, "--lora", ft, "--outtype", "f32", "--chunk", str(CHUNK), "--sparse",
          str(SPARSE), "-o", out], env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr

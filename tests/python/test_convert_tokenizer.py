@@ -1,4 +1,4 @@
-"""The tokenizer part of lola.convert: a Llama 3 style tokenizer.json -> GGUF -> liblola.
+"""The tokenizer part of lola_convert: a Llama 3 style tokenizer.json -> GGUF -> liblola.
 
 A synthetic Hugging Face folder gets a real byte-level BPE trained here with the `tokenizers`
 package, configured as Meta's Llama 3 tokenizer.json is: the Llama 3 Split regex then
@@ -9,7 +9,7 @@ and Llama 3's chat template (also Llama 3.1's and 3.2's, which open every chat w
 turn holding a knowledge cutoff and a date). The embedding has more rows than the tokenizer has tokens, as in
 models whose vocab_size is rounded up: the converter pads the vocabulary with unused tokens.
 
-The folder is converted with lola.convert (as test_convert.py does) and the GGUF loaded with
+The folder is converted with lola_convert (as test_convert.py does) and the GGUF loaded with
 liblola. The reference is the `tokenizers` Tokenizer read back from the same tokenizer.json,
 and jinja2 rendering tokenizer_config's template the way transformers does (trim_blocks,
 lstrip_blocks). Checked: ids on ~110 varied texts, with and without parse_special and
@@ -33,10 +33,9 @@ gguf = pytest.importorskip("gguf")
 
 import lola_ctypes as L  # noqa: E402
 import lolcats_fixtures as fx  # noqa: E402
-import test_convert as tc  # noqa: E402  (puts lola.convert on sys.path)
+import test_convert as tc  # noqa: E402
+from lola_convert import ConversionError  # noqa: E402
 from test_tokenizer_vs_hf import CORPUS, LLAMA3_REGEX, random_corpus  # noqa: E402
-
-from lola.convert import ConversionError  # noqa: E402
 
 BOS, EOS, EOT = "<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"
 SPECIALS = [BOS, EOS, "<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
@@ -336,7 +335,7 @@ def test_no_tokenizer_json_converts_without_vocabulary(lib, tmp_path, caplog):
     folder = str(tmp_path / "hf")
     fx.write_hf_folder(folder, fx.TinySpec(), "F32")
     out = str(tmp_path / "notok.gguf")
-    with caplog.at_level(logging.WARNING, logger="lola.convert"):
+    with caplog.at_level(logging.WARNING, logger="lola_convert"):
         summary = tc.convert(folder, out, None, "f32")
     assert summary["tokenizer"] is False
     assert any("has no tokenizer.json" in r.getMessage() for r in caplog.records)

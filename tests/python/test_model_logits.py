@@ -25,7 +25,7 @@ np = pytest.importorskip("numpy")
 pytest.importorskip("gguf")
 
 import lola_ctypes as L  # noqa: E402
-import reference as ref  # noqa: E402
+import lola_reference as ref  # noqa: E402
 import tiny_models as tm  # noqa: E402
 
 REL_TOL = 1e-5

@@ -1,8 +1,9 @@
 """Self-checks of the numpy reference (no liblola needed).
 
-* The token-level LoLA of reference.py reproduces the JSON vectors (outputs of the LoLA authors'
-  released code, tests/vectors/*.json and $LOLA_VECTORS_DIR/*.json) to 1e-9, and their final
-  memories (positions in G, window, folded) and linear state.
+* The token-level LoLA of lola_reference (tools/reference) reproduces the JSON vectors
+  (outputs of the LoLA authors' released code, tests/vectors/*.json and
+  $LOLA_VECTORS_DIR/*.json) to 1e-9, and their final memories (positions in G, window,
+  folded) and linear state.
 * The reference's Llama forward pass: LoLA with a window longer than the sequence equals full
   attention; LoLA with lambda >= length equals full attention up to eps; feeding in pieces
   equals feeding at once; the GGUF round trip through tiny_models/gguf gives the weights written.
@@ -19,7 +20,7 @@ import pytest
 np = pytest.importorskip("numpy")
 pytest.importorskip("gguf")
 
-import reference as ref  # noqa: E402
+import lola_reference as ref  # noqa: E402
 import tiny_models as tm  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

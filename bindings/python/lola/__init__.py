@@ -20,9 +20,9 @@ from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _error_names
 
 # The classes over the native extension load it (and check its ABI, see _native.py) on first
-# use, not at `import lola`: the pure-Python converter lola.convert (the lola-convert command)
-# then runs where the extension is not built, e.g. from a source tree with
-# PYTHONPATH=bindings/python.
+# use, not at `import lola`: the enums and error classes then import where the extension is
+# not built, e.g. from a source tree with PYTHONPATH=bindings/python. (The LoLCATs converter is
+# not in this package: it is tools/convert, which never imports lola.)
 _LAZY = {"Model": "model", "describe": "model", "Context": "context", "Generated": "context",
          "Layer": "layer", "Sampler": "sampler"}
 _NATIVE = {"__version__": "version", "abi_version": "abi_version",

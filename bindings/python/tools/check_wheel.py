@@ -1,6 +1,8 @@
 """Build the liblola wheel from a source tree with pip, install it into a throwaway venv and
 run a smoke test there, outside the source tree and without LD_LIBRARY_PATH or PYTHONPATH: the
-wheel must carry its own liblola. Registered as the ctest `python_wheel`.
+wheel must carry its own liblola, and only the binding: numpy its one dependency, no converter
+(tools/convert is a package of its own) and no `lola-convert` command. Registered as the ctest
+`python_wheel`.
 
     python check_wheel.py --source REPO --work DIR --model tiny.gguf
 
@@ -62,13 +64,22 @@ def main():
 
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = ["lola/__init__.py", "lola/_lola.pyi", "lola/py.typed", "lola/liblola.so.1"]
-    if os.path.exists(os.path.join(args.source, "bindings/python/lola/convert/__init__.py")):
-        expected.append("lola/convert/__init__.py")
     missing = [n for n in expected if n not in names]
     if not any(n.startswith("lola/_lola.") and n.endswith(".so") for n in names):
         missing.append("lola/_lola.*.so")
     if missing:
         sys.exit(f"{wheel} lacks {missing}; it holds {sorted(names)}")
+    converter = [n for n in names if n.startswith(("lola/convert/", "lola_convert/"))
+                 or n.endswith(".dist-info/entry_points.txt")]
+    if converter:
+        sys.exit(f"{wheel} ships the converter or a command ({converter}): lola-convert is the "
+                 "package tools/convert")
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    requires = [line.split(":", 1)[1].split(";")[0].strip()
+                for line in zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+                if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    if requires != ["numpy"]:
+        sys.exit(f"{wheel} requires {requires}; the binding needs numpy only")
 
     run([sys.executable, "-m", "venv", "--system-site-packages", venv])
     vpy = os.path.join(venv, "bin", "python")
@@ -80,8 +91,8 @@ def main():
         f.write(sysconfig.get_paths()["purelib"] + "\n")
     run([vpy, "-m", "pip", "install", "--no-deps", "--no-index", wheel], env=env)
     run([vpy, "-c", SMOKE, os.path.abspath(args.model)], env=env, cwd=work)
-    if "lola/convert/__init__.py" in expected:
-        assert os.path.exists(os.path.join(venv, "bin", "lola-convert")), "no lola-convert script"
+    if os.path.exists(os.path.join(venv, "bin", "lola-convert")):
+        sys.exit("the wheel installed a lola-convert command: that is tools/convert's")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The lola-convert command: python -m lola.convert --base DIR [--distill F] [--lora F] -o OUT."""
+"""The lola-convert command: python -m lola_convert --base DIR [--distill F] [--lora F] -o OUT."""
 
 from __future__ import annotations
 

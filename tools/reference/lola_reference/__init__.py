@@ -12,6 +12,13 @@ Three parts, written plainly so that they can be read against their sources:
   SwiGLU, tied output) with full causal softmax attention or LoLA attention.
 
 Nothing here imports or mirrors liblola's C++; it is the truth the C++ is checked against.
+
+A package of its own (tools/reference, ``pip install ./tools/reference``; tests/python puts it
+on sys.path in conftest.py), not a part of tools/convert: the converter's tests compare its
+output with this reference, which would prove little if both shipped, and changed, together;
+and the training tool (train/) needs the LoLA maths without the converter's checkpoint readers
+and GGUF writer. numpy only: ``gguf`` is imported by ``load_gguf`` and ``dequantize_tensor``
+alone, when they are called.
 """
 
 from __future__ import annotations

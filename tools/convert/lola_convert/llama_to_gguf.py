@@ -31,7 +31,7 @@ from .lolcats import LolcatsWeights
 from .safe_pt import CheckpointError
 from .safetensors_reader import SafetensorsFolder
 
-log = logging.getLogger("lola.convert")
+log = logging.getLogger("lola_convert")
 
 OUT_TYPES = ("f32", "f16", "bf16", "q8_0")
 MIXING = {"A": "lola", "B": "lolcats"}
