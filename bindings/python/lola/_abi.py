@@ -4,7 +4,7 @@ agree on LOLA_ABI_VERSION (lola.h: bindings refuse a mismatch)."""
 from __future__ import annotations
 
 #: The LOLA_ABI_VERSION this Python package was written for.
-EXPECTED_ABI_VERSION = 1
+EXPECTED_ABI_VERSION = 2
 
 
 def check_abi(library: int, compiled: int, expected: int = EXPECTED_ABI_VERSION) -> None:

@@ -20,19 +20,5 @@ def tokens_array(tokens) -> np.ndarray:
     if arr.dtype.kind not in "iu":
         raise TypeError(f"token ids must be integers, got an array of {arr.dtype}")
     if arr.min() < _I32.min or arr.max() > _I32.max:
-        raise InvalidArgumentError("a token id is outside the int32 range", 1)
+        raise InvalidArgumentError("a token id is outside the int32 range")
     return arr.astype(np.int32)
-
-
-def apply_params(params, kwargs: dict, enums: dict) -> None:
-    """Set each keyword on a lola._lola *Params object (whose defaults come from the C
-    library's params_init), converting enum names; an unknown keyword is a TypeError."""
-    from .enums import to_int
-    for name, value in kwargs.items():
-        if name.startswith("_") or not hasattr(params, name):
-            raise TypeError(f"unknown parameter {name!r}")
-        if name in enums:
-            value = to_int(enums[name], value)
-        elif isinstance(value, bool):
-            value = int(value)
-        setattr(params, name, value)

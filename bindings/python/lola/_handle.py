@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class Closable:
     """Mixin: ``self._native`` is the lola._lola object; closing it frees the C object at once
     (unless a call in flight, a context or a logits view still needs it: then with the last)."""
 
-    _native = None
+    _native: Any = None
 
     def close(self) -> None:
         """Free the native object now. Idempotent; later calls on this object raise
@@ -25,7 +27,7 @@ class Closable:
     def __enter__(self):
         if self.closed:
             from .errors import NullHandleError
-            raise NullHandleError(f"{type(self).__name__} used after close()", 2)
+            raise NullHandleError(f"{type(self).__name__} used after close()")
         return self
 
     def __exit__(self, *exc) -> None:

@@ -5,7 +5,51 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
-COMPILED_ABI_VERSION: int
+# lola.h's constants (constants.cpp), as the compiler read them from the header.
+LOLA_ABI_VERSION: int
+LOLA_MODEL_DEFAULT: int
+LOLA_FEED_ALL_LOGITS: int
+LOLA_TOKENIZE_ADD_SPECIAL: int
+LOLA_TOKENIZE_PARSE_SPECIAL: int
+LOLA_DETOKENIZE_SPECIAL: int
+LOLA_OK: int
+LOLA_ERR_INVALID_ARGUMENT: int
+LOLA_ERR_NULL_HANDLE: int
+LOLA_ERR_NULL_POINTER: int
+LOLA_ERR_SIZE_MISMATCH: int
+LOLA_ERR_BUFFER_TOO_SMALL: int
+LOLA_ERR_NON_FINITE: int
+LOLA_ERR_OUT_OF_MEMORY: int
+LOLA_ERR_CORRUPT_DATA: int
+LOLA_ERR_VERSION_MISMATCH: int
+LOLA_ERR_INCOMPATIBLE: int
+LOLA_ERR_UNSUPPORTED: int
+LOLA_ERR_INTERNAL: int
+LOLA_ERR_IO: int
+LOLA_ERR_ABORTED: int
+LOLA_ATTENTION_LOLA: int
+LOLA_ATTENTION_FULL: int
+LOLA_ATTENTION_WINDOW: int
+LOLA_FEATURE_MAP_AUTO: int
+LOLA_FEATURE_MAP_HEDGEHOG: int
+LOLA_FEATURE_MAP_PERFORMER: int
+LOLA_FEATURE_MAP_ELU1: int
+LOLA_FEATURE_MAP_RELU: int
+LOLA_FEATURE_MAP_PRECOMPUTED: int
+LOLA_MIXING_LOLA: int
+LOLA_MIXING_LOLCATS: int
+LOLA_SCORING_SRE: int
+LOLA_SCORING_RECENCY: int
+LOLA_SCORING_RANDOM: int
+LOLA_SCORING_VALUE_NORM: int
+LOLA_MEMORY_WINDOW: int
+LOLA_MEMORY_SPARSE: int
+LOLA_DEVICE_CPU: int
+LOLA_DEVICE_CUDA: int
+LOLA_LOG_DEBUG: int
+LOLA_LOG_INFO: int
+LOLA_LOG_WARN: int
+LOLA_LOG_ERROR: int
 
 def abi_version() -> int: ...
 def version() -> str: ...
@@ -70,6 +114,21 @@ class Model:
     def is_eog(self, token: int) -> bool: ...
     def apply_chat_template(self, messages: Sequence[Tuple[str, str]], add_assistant: bool) -> str: ...
 
+class AttentionParams:
+    attention: int
+    chunk_size: int
+    sparse_capacity: int
+    feature_map: int
+    feature_dim: int
+    mixing: int
+    scoring: int
+    performer_orthogonal: int
+    seed: int
+    eps: float
+    def __init__(self) -> None: ...
+
+def resolve_attention(model: Optional[Model], params: AttentionParams) -> AttentionParams: ...
+
 class SamplerParams:
     temperature: float
     top_k: int
@@ -92,16 +151,6 @@ class Sampler:
 class ContextParams:
     n_threads: int
     batch_size: int
-    attention: int
-    chunk_size: int
-    sparse_capacity: int
-    feature_map: int
-    feature_dim: int
-    mixing: int
-    scoring: int
-    seed: int
-    eps: float
-    performer_orthogonal: int
     gate_logit: float
     def __init__(self) -> None: ...
 
@@ -142,7 +191,7 @@ class LogitsOwner:
     def valid(self) -> bool: ...
 
 class Context:
-    def __init__(self, model: Model, params: ContextParams) -> None: ...
+    def __init__(self, model: Model, params: ContextParams, attention: AttentionParams) -> None: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
@@ -163,18 +212,8 @@ class LayerParams:
     n_heads: int
     n_kv_heads: int
     head_dim: int
-    attention: int
-    chunk_size: int
-    sparse_capacity: int
-    feature_map: int
-    feature_dim: int
-    mixing: int
-    scoring: int
-    seed: int
-    softmax_scale: float
-    eps: float
-    performer_orthogonal: int
     n_threads: int
+    softmax_scale: float
     window_factors: Optional[npt.NDArray[np.float32]]
     hedgehog_q: Optional[npt.NDArray[np.float32]]
     hedgehog_k: Optional[npt.NDArray[np.float32]]
@@ -203,7 +242,7 @@ class LayerInfo:
     def bytes(self) -> int: ...
 
 class Layer:
-    def __init__(self, params: LayerParams) -> None: ...
+    def __init__(self, params: LayerParams, attention: AttentionParams) -> None: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...

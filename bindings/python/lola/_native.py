@@ -1,6 +1,7 @@
-"""The native extension lola._lola, loaded on first use and checked once: the extension, the
-liblola it loaded and this package must agree on LOLA_ABI_VERSION (lola.h: bindings refuse a
-mismatch). Every module over the extension imports it from here, never directly."""
+"""The native extension lola._lola, loaded when the package is imported and checked once: the
+extension, the liblola it loaded and this package must agree on LOLA_ABI_VERSION (lola.h:
+bindings refuse a mismatch at load). Every module over the extension imports it from here,
+never directly: the enums and status codes too, whose values the extension carries from lola.h."""
 
 from __future__ import annotations
 
@@ -11,6 +12,6 @@ except ImportError as exc:  # a missing or unloadable liblola.so.<ABI>
 
 from ._abi import EXPECTED_ABI_VERSION, check_abi
 
-check_abi(_lola.abi_version(), _lola.COMPILED_ABI_VERSION, EXPECTED_ABI_VERSION)
+check_abi(_lola.abi_version(), _lola.LOLA_ABI_VERSION, EXPECTED_ABI_VERSION)
 
 __all__ = ["_lola"]

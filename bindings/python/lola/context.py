@@ -9,14 +9,12 @@ from typing import Dict, Iterator, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from ._native import _lola
-from ._arrays import apply_params, tokens_array
+from ._arrays import tokens_array
 from ._handle import Closable
-from .enums import Attention, FeatureMap, Memory, Mixing, Scoring
+from ._params import fill_with_attention
+from .enums import Memory
 from .model import Model
 from .sampler import Sampler
-
-_ENUMS = {"attention": Attention, "feature_map": FeatureMap, "mixing": Mixing,
-          "scoring": Scoring}
 
 
 class Generated(NamedTuple):
@@ -36,27 +34,32 @@ class Context(Closable):
     """An inference stream over a :class:`lola.Model` (``lola_context``): every attention
     layer of the model runs as a LoLA layer (or a baseline) with its own cache.
 
-    The LoLA parameters are keyword arguments; each omitted one keeps the C library's
-    default (lola_context_params_init): ``n_threads``, ``batch_size``, ``attention``
-    ("lola", "full", "window"), ``chunk_size`` (C: chunk and window unit), ``sparse_capacity``
+    The parameters are keyword arguments; each omitted one keeps the C library's default.
+    The context's own (lola_context_params_init): ``n_threads``, ``batch_size``,
+    ``gate_logit`` (NaN: the model's gates, or g = 0.5). The attention settings, the same
+    keywords as :class:`lola.Layer`'s (lola_attention_params_init): ``attention`` ("lola",
+    "full", "window"), ``chunk_size`` (C: chunk and window unit), ``sparse_capacity``
     (lambda), ``feature_map`` ("auto", "hedgehog", "performer", "elu1", "relu"),
     ``feature_dim``, ``mixing`` ("lola", "lolcats"), ``scoring`` ("sre", "recency", "random",
-    "value_norm"), ``seed``, ``eps``, ``performer_orthogonal``, ``gate_logit`` (NaN: the
-    model's gates, or g = 0.5).
+    "value_norm"), ``performer_orthogonal``, ``seed``, ``eps``; omitted, ``chunk_size``,
+    ``sparse_capacity`` and ``mixing`` are the model's (:meth:`lola.Model.resolve_attention`
+    shows them) and ``feature_map`` is hedgehog when the model carries LoLA tensors, else
+    performer.
 
     The context keeps its model alive. Use it from one thread at a time (calls from several
     threads are serialised by a lock); contexts on one model run in parallel, the GIL being
     released while they compute.
 
     Raises:
-        InvalidArgumentError: a parameter out of range.
+        InvalidArgumentError: a parameter out of range (the feature map "precomputed" too).
+        TypeError: an unknown keyword.
     """
 
     def __init__(self, model: Model, **params) -> None:
         native_params = _lola.ContextParams()
-        apply_params(native_params, params, _ENUMS)
+        attention = fill_with_attention(native_params, params)
         self.model = model
-        self._native = _lola.Context(model._native, native_params)
+        self._native = _lola.Context(model._native, native_params, attention)
 
     @classmethod
     def _wrap(cls, model: Model, native: "_lola.Context") -> "Context":
@@ -206,11 +209,10 @@ class Context(Closable):
             UnsupportedError: the context has no logits (nothing fed).
         """
         own = sampler is None
-        if own:
-            sampler = Sampler.greedy()
-        native, native_sampler = self._native, sampler._native
+        used = Sampler.greedy() if sampler is None else sampler
+        native, native_sampler = self._native, used._native
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        flags = 1 if special else 0
+        flags = _lola.LOLA_DETOKENIZE_SPECIAL if special else 0
         try:
             for _ in range(max_tokens):
                 token, piece = native.generate_step(native_sampler, flags)
@@ -222,7 +224,7 @@ class Context(Closable):
                 yield Generated(None, tail)
         finally:
             if own:
-                sampler.close()
+                used.close()
 
     def generate_text(self, max_tokens: int, sampler: Optional[Sampler] = None, *,
                       special: bool = False) -> str:

@@ -4,11 +4,18 @@ Every failing call raises a subclass of :class:`LolaError` carrying the status c
 C library's message (``lola_last_error_message()``, read on the calling thread right after the
 call). Where a built-in exception means the same thing the class also derives from it, so
 ``except ValueError`` or ``except OSError`` keep working.
+
+Each class's ``status`` is the C constant its docstring names, as the compiler read it from
+lola.h into the extension, and its ``status_name`` is what ``lola_status_string`` says for it:
+no status value is written here (tests/test_constants.py checks the classes against lola.h).
+The status attributes are set after the classes, from one table.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Type
+from typing import Dict, Optional, Type
+
+from ._native import _lola
 
 __all__ = [
     "LolaError", "InvalidArgumentError", "NullHandleError", "NullPointerError",
@@ -22,17 +29,18 @@ class LolaError(Exception):
     """Base of every liblola error.
 
     Attributes:
-        status: the ``lola_status`` value (an int, e.g. 13 for ``LOLA_ERR_IO``).
+        status: the ``lola_status`` value, an int (``LolaIOError.status`` is ``LOLA_ERR_IO``).
         status_name: its name, e.g. ``"LOLA_ERR_IO"``.
         message: the C library's message for the failed call.
     """
 
-    status_name = "LOLA_ERR_UNKNOWN"
+    status = -1  # no lola_status: raised by the binding itself with no C status
+    status_name = "LOLA_ERR_UNKNOWN"  # lola_status_string's name for values it does not know
 
-    def __init__(self, message: str, status: int = -1) -> None:
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
         self.message = message
-        self.status = status
-        self.status_name = _NAMES.get(status, type(self).status_name)
+        self.status = type(self).status if status is None else status
+        self.status_name = _BY_STATUS.get(self.status, type(self)).status_name
         super().__init__(f"{self.status_name}: {message}")
 
     def __reduce__(self):  # keep .status through pickling (multiprocessing)
@@ -93,7 +101,7 @@ class InternalError(LolaError):
 class LolaIOError(LolaError, OSError):
     """LOLA_ERR_IO: a file could not be opened, read or mapped."""
 
-    def __init__(self, message: str, status: int = -1) -> None:
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
         LolaError.__init__(self, message, status)
 
 
@@ -101,22 +109,27 @@ class AbortedError(LolaError):
     """LOLA_ERR_ABORTED: the call was stopped by :meth:`lola.Context.request_abort`."""
 
 
-_BY_STATUS: Dict[int, Type[LolaError]] = {
-    1: InvalidArgumentError, 2: NullHandleError, 3: NullPointerError, 4: SizeMismatchError,
-    5: BufferTooSmallError, 6: NonFiniteError, 7: OutOfMemoryError, 8: CorruptDataError,
-    9: VersionMismatchError, 10: IncompatibleError, 11: UnsupportedError, 12: InternalError,
-    13: LolaIOError, 14: AbortedError,
+# The status of each class: the C constant of its name, as the extension carries it from lola.h.
+_STATUS_OF: Dict[Type[LolaError], int] = {
+    InvalidArgumentError: _lola.LOLA_ERR_INVALID_ARGUMENT,
+    NullHandleError: _lola.LOLA_ERR_NULL_HANDLE,
+    NullPointerError: _lola.LOLA_ERR_NULL_POINTER,
+    SizeMismatchError: _lola.LOLA_ERR_SIZE_MISMATCH,
+    BufferTooSmallError: _lola.LOLA_ERR_BUFFER_TOO_SMALL,
+    NonFiniteError: _lola.LOLA_ERR_NON_FINITE,
+    OutOfMemoryError: _lola.LOLA_ERR_OUT_OF_MEMORY,
+    CorruptDataError: _lola.LOLA_ERR_CORRUPT_DATA,
+    VersionMismatchError: _lola.LOLA_ERR_VERSION_MISMATCH,
+    IncompatibleError: _lola.LOLA_ERR_INCOMPATIBLE,
+    UnsupportedError: _lola.LOLA_ERR_UNSUPPORTED,
+    InternalError: _lola.LOLA_ERR_INTERNAL,
+    LolaIOError: _lola.LOLA_ERR_IO,
+    AbortedError: _lola.LOLA_ERR_ABORTED,
 }
-_NAMES: Dict[int, str] = {
-    1: "LOLA_ERR_INVALID_ARGUMENT", 2: "LOLA_ERR_NULL_HANDLE", 3: "LOLA_ERR_NULL_POINTER",
-    4: "LOLA_ERR_SIZE_MISMATCH", 5: "LOLA_ERR_BUFFER_TOO_SMALL", 6: "LOLA_ERR_NON_FINITE",
-    7: "LOLA_ERR_OUT_OF_MEMORY", 8: "LOLA_ERR_CORRUPT_DATA", 9: "LOLA_ERR_VERSION_MISMATCH",
-    10: "LOLA_ERR_INCOMPATIBLE", 11: "LOLA_ERR_UNSUPPORTED", 12: "LOLA_ERR_INTERNAL",
-    13: "LOLA_ERR_IO", 14: "LOLA_ERR_ABORTED",
-}
-for _status, _cls in _BY_STATUS.items():
-    _cls.status = _status
-    _cls.status_name = _NAMES[_status]
+_BY_STATUS: Dict[int, Type[LolaError]] = {}
+for _cls, _status in _STATUS_OF.items():
+    _cls.status, _cls.status_name = _status, _lola.status_string(_status)
+    _BY_STATUS[_status] = _cls
 
 
 def error_class(status: int) -> Type[LolaError]:

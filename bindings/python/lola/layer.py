@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
 from ._native import _lola
-from ._arrays import apply_params
 from ._handle import Closable
-from .enums import Attention, FeatureMap, Memory, Mixing, Scoring
-
-_ENUMS = {"attention": Attention, "feature_map": FeatureMap, "mixing": Mixing,
-          "scoring": Scoring}
+from ._params import fill_with_attention, resolve_attention
+from .enums import Memory
 
 
 class Layer(Closable):
@@ -20,25 +17,41 @@ class Layer(Closable):
     window, a sparse cache of at most ``sparse_capacity`` pairs chosen by self-recall error,
     and a linear-attention state (lola.h describes the maths).
 
-    Keyword arguments (each defaults to lola_layer_params_init's value): ``n_heads``,
-    ``n_kv_heads``, ``head_dim``, ``attention`` ("lola", "full", "window"), ``chunk_size``,
-    ``sparse_capacity``, ``feature_map`` ("hedgehog", "performer", "elu1", "relu",
-    "precomputed"), ``feature_dim``, ``mixing``, ``scoring``, ``seed``, ``softmax_scale``
-    (0: 1/sqrt(head_dim)), ``eps``, ``window_factors`` (``(n_heads,)`` gate logits),
-    ``hedgehog_q`` / ``hedgehog_k`` (``(n_heads, head_dim, feature_dim/2)``; feature_dim
-    defaults to twice the last dimension), ``performer_orthogonal``, ``n_threads``.
+    Keyword arguments, each defaulting to the C library's value. The layer's shapes and
+    weights (lola_layer_params_init): ``n_heads``, ``n_kv_heads``, ``head_dim``,
+    ``n_threads``, ``softmax_scale`` (0: 1/sqrt(head_dim)), ``window_factors``
+    (``(n_heads,)`` gate logits), ``hedgehog_q`` / ``hedgehog_k`` (``(n_heads, head_dim,
+    feature_dim/2)``; feature_dim defaults to twice the last dimension). The attention
+    settings, the same keywords as :class:`lola.Context`'s (lola_attention_params_init):
+    ``attention`` ("lola", "full", "window"), ``chunk_size`` (default 64), ``sparse_capacity``
+    (default 64), ``feature_map`` ("auto": hedgehog with hedgehog weights, else performer;
+    "hedgehog", "performer", "elu1", "relu", "precomputed"), ``feature_dim``, ``mixing``
+    (default "lola"), ``scoring``, ``performer_orthogonal``, ``seed``, ``eps``.
 
     Shapes: q ``(T, n_heads, head_dim)``, k and v ``(T, n_kv_heads, head_dim)``, outputs
     ``(T, n_heads, head_dim)``; float32 (other dtypes are converted).
 
     Raises:
         InvalidArgumentError, NonFiniteError, SizeMismatchError: bad parameters or weights.
+        TypeError: an unknown keyword.
     """
 
     def __init__(self, **params) -> None:
         self.params = _lola.LayerParams()
-        apply_params(self.params, params, _ENUMS)
-        self._native = _lola.Layer(self.params)
+        attention = fill_with_attention(self.params, params)
+        self._native = _lola.Layer(self.params, attention)
+
+    @staticmethod
+    def resolve_attention(**attention) -> Dict[str, Any]:
+        """The attention settings a layer gets from these keywords (the attention ones of
+        :class:`Layer`), every field given: omitted, ``chunk_size`` and ``sparse_capacity``
+        are 64 and ``mixing`` is ``Mixing.LOLA`` (lola_attention_params_resolve without a
+        model); the rest keep the C defaults. See :meth:`lola.Model.resolve_attention`.
+
+        Raises:
+            TypeError: a keyword that is not an attention setting.
+        """
+        return resolve_attention(None, attention)
 
     @classmethod
     def _wrap(cls, params, native) -> "Layer":

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Iterable, List, Mapping, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Sequence, Tuple, Union
 
 from ._native import _lola
-from ._arrays import apply_params, tokens_array
+from ._arrays import tokens_array
 from ._handle import Closable
-from .enums import Device
+from ._params import fill, resolve_attention
 
-_TOKENIZE_ADD_SPECIAL = 1    # LOLA_TOKENIZE_ADD_SPECIAL
-_TOKENIZE_PARSE_SPECIAL = 2  # LOLA_TOKENIZE_PARSE_SPECIAL
-_DETOKENIZE_SPECIAL = 1      # LOLA_DETOKENIZE_SPECIAL
+if TYPE_CHECKING:
+    from .context import Context
 
 Message = Union[Mapping[str, str], Tuple[str, str]]
 
@@ -40,7 +39,7 @@ class Model(Closable):
 
     def __init__(self, path: Union[str, os.PathLike], **params) -> None:
         native_params = _lola.ModelParams()
-        apply_params(native_params, params, {"device": Device})
+        fill(native_params, params)
         self.path = os.fspath(path)
         self._native = _lola.Model(self.path, native_params)
 
@@ -80,13 +79,14 @@ class Model(Closable):
             add_special: add BOS/EOS where the vocabulary asks for them.
             parse_special: turn text like ``"<|im_start|>"`` into its special token.
         """
-        flags = (_TOKENIZE_ADD_SPECIAL if add_special else 0) | \
-                (_TOKENIZE_PARSE_SPECIAL if parse_special else 0)
+        flags = (_lola.LOLA_TOKENIZE_ADD_SPECIAL if add_special else 0) | \
+                (_lola.LOLA_TOKENIZE_PARSE_SPECIAL if parse_special else 0)
         return self._native.tokenize(text, flags)
 
     def detokenize_bytes(self, tokens: Sequence[int], *, special: bool = False) -> bytes:
         """The bytes of a token sequence (the concatenation of its pieces)."""
-        return self._native.detokenize(tokens_array(tokens), _DETOKENIZE_SPECIAL if special else 0)
+        flags = _lola.LOLA_DETOKENIZE_SPECIAL if special else 0
+        return self._native.detokenize(tokens_array(tokens), flags)
 
     def detokenize(self, tokens: Sequence[int], *, special: bool = False) -> str:
         """The text of a token sequence; invalid UTF-8 becomes U+FFFD.
@@ -98,7 +98,7 @@ class Model(Closable):
 
     def token_to_piece(self, token: int, *, special: bool = False) -> bytes:
         """The bytes of one token. A piece may end inside a UTF-8 character, hence bytes."""
-        return self._native.token_to_piece(token, _DETOKENIZE_SPECIAL if special else 0)
+        return self._native.token_to_piece(token, _lola.LOLA_DETOKENIZE_SPECIAL if special else 0)
 
     @property
     def special_tokens(self) -> "_lola.SpecialTokens":
@@ -128,6 +128,21 @@ class Model(Closable):
         """A new :class:`lola.Context` on this model; see it for the parameters."""
         from .context import Context
         return Context(self, **params)
+
+    def resolve_attention(self, **attention) -> Dict[str, Any]:
+        """The attention settings a context on this model gets from these keywords (those of
+        :class:`lola.Context` that ``lola_attention_params`` holds: ``attention``,
+        ``chunk_size``, ``sparse_capacity``, ``feature_map``, ``feature_dim``, ``mixing``,
+        ``scoring``, ``performer_orthogonal``, ``seed``, ``eps``), every field given: the
+        omitted ``chunk_size``, ``sparse_capacity`` and ``mixing`` become the model's (its
+        lola.* metadata, else the library's 64, 64, ``Mixing.LOLA``), the rest keep the C
+        defaults (``feature_map`` stays ``FeatureMap.AUTO``). Enum fields come as enum members;
+        the dict can be passed back: ``model.create_context(**model.resolve_attention())``.
+
+        Raises:
+            TypeError: a keyword that is not an attention setting.
+        """
+        return resolve_attention(self._native, attention)
 
 
 def describe(path: Union[str, os.PathLike]) -> str:

@@ -7,8 +7,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ._native import _lola
-from ._arrays import apply_params, tokens_array
+from ._arrays import tokens_array
 from ._handle import Closable
+from ._params import fill
 
 
 class Sampler(Closable):
@@ -24,7 +25,7 @@ class Sampler(Closable):
 
     def __init__(self, **params) -> None:
         self.params = _lola.SamplerParams()
-        apply_params(self.params, params, {})
+        fill(self.params, params)
         self._native = _lola.Sampler(self.params)
 
     @classmethod

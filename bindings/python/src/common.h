@@ -1,6 +1,7 @@
 // common.h: what every file of the lola._lola extension shares: the status check that turns a
 // non-OK lola_status into a C++ exception (module.cpp translates it into a lola.LolaError
-// subclass), and the Handle that owns a native object through a shared_ptr.
+// subclass), the Handle that owns a native object through a shared_ptr, and the maker of the
+// *Params classes.
 //
 // Why shared_ptr: close() must free at once, yet a call running with the GIL released, a context
 // (which needs its model's tokenizer), or a logits view must never see freed memory. Each of them
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace lolapy {
 namespace py = pybind11;
@@ -100,6 +102,16 @@ struct NativeContext : Native<lola_context, lola_context_free> {
     size_t max_rows = 0;  // guarded by mu
 };
 
+// An output struct of the C API (lola_*_info, lola_head_state, ...): struct_size set as the
+// caller must, filled by fill(&out).
+template <class T, class Fill>
+T get_struct(Fill &&fill) {
+    T out{};
+    out.struct_size = sizeof out;
+    check(fill(&out));
+    return out;
+}
+
 // A 1-D float32/int32/int64 array copied out of C-filled storage.
 template <class T>
 py::array_t<T> to_array(const T *data, size_t n) {
@@ -125,6 +137,66 @@ inline py::buffer_info contiguous_bytes(const py::buffer &obj, py::object &copy)
 template <class T>
 using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
 
+// The token positions (int64) in one memory of a head and, for the sparse cache, a tuple of
+// them and their scores (float32), under the object's lock: query(ptr, positions, scores,
+// capacity, &count) is the C call, asked once for the count and once for the copy.
+template <class N, class Query>
+py::object memory_positions(const std::shared_ptr<N> &native, int32_t memory, Query &&query) {
+    std::vector<int64_t> pos;
+    std::vector<float> scores;
+    const bool sparse = memory == LOLA_MEMORY_SPARSE;
+    call(native, [&](auto *ptr) {
+        size_t n = 0;
+        check(query(ptr, static_cast<int64_t *>(nullptr), static_cast<float *>(nullptr),
+                    size_t{0}, &n));
+        pos.resize(n);
+        if (sparse) scores.resize(n);
+        check(query(ptr, pos.data(), sparse ? scores.data() : nullptr, n, &n));
+    });
+    if (!sparse) return to_array(pos.data(), pos.size());
+    return py::make_tuple(to_array(pos.data(), pos.size()), to_array(scores.data(), scores.size()));
+}
+
+// The state blob of a context or layer as bytes, with the GIL released: size(ptr, &size), then
+// save(ptr, buffer, capacity, &written).
+template <class N, class Size, class Save>
+py::bytes save_state(const std::shared_ptr<N> &native, Size &&size, Save &&save) {
+    std::vector<char> blob;
+    call_nogil(native, [&](auto *ptr) {
+        size_t needed = 0, written = 0;
+        check(size(ptr, &needed));
+        blob.resize(needed);
+        check(save(ptr, blob.data(), blob.size(), &written));
+        blob.resize(written);
+    });
+    return py::bytes(blob.data(), blob.size());
+}
+
+// Restores a state blob from any bytes-like object, with the GIL released: restore(ptr, data,
+// size) under the object's lock.
+template <class N, class Restore>
+void restore_state(const std::shared_ptr<N> &native, const py::buffer &blob, Restore &&restore) {
+    py::object copy;
+    const py::buffer_info buf = contiguous_bytes(blob, copy);
+    const void *data = buf.ptr;
+    const size_t size = static_cast<size_t>(buf.size * buf.itemsize);
+    call_nogil(native, [&](auto *ptr) { restore(ptr, data, size); });
+}
+
+// A pybind11 class over a struct_size-versioned params struct (or a struct derived from one)
+// whose Python constructor fills it with its C init function (lola_*_params_init), so every
+// default is the C library's.
+template <class T, auto Init>
+py::class_<T> params_class(py::module_ &m, const char *name, const char *doc) {
+    py::class_<T> cls(m, name, doc);
+    cls.def(py::init([] {
+        T params;
+        check(Init(&params));
+        return params;
+    }));
+    return cls;
+}
+
 // The Python-visible model and sampler (context.cpp reads them to create and generate).
 struct Model {
     Handle<NativeModel> handle;
@@ -133,6 +205,8 @@ struct Sampler {
     Handle<NativeSampler> handle;
 };
 
+void bind_constants(py::module_ &m);
+void bind_attention(py::module_ &m);
 void bind_model(py::module_ &m);
 void bind_context(py::module_ &m);
 void bind_layer(py::module_ &m);

@@ -40,12 +40,17 @@ Context wrap(lola_context *ptr, std::shared_ptr<NativeModel> model) {
     return Context{Handle<NativeContext>(std::move(native), "lola.Context")};
 }
 
-Context create(const Model &model, const lola_context_params &params) {
+Context create(const Model &model, const lola_context_params &params,
+               const lola_attention_params &attention) {
     auto m = model.handle.get();
+    // Copies, taken with the GIL held: another thread may change the Python objects meanwhile.
+    const lola_attention_params a = attention;
+    lola_context_params p = params;
+    p.attention = &a;
     lola_context *ptr = nullptr;
     {
         py::gil_scoped_release nogil;
-        check(lola_context_create(m->ptr, &params, &ptr));
+        check(lola_context_create(m->ptr, &p, &ptr));
     }
     return wrap(ptr, m);
 }
@@ -115,9 +120,8 @@ py::array logits_view(const Context &self, bool all_rows) {
 
 py::array_t<float> copy_logits(const Context &self, int64_t row) {
     auto c = self.handle.get();
-    lola_model_info mi{};
-    mi.struct_size = sizeof mi;
-    check(lola_model_get_info(c->model->ptr, &mi));
+    const auto mi = get_struct<lola_model_info>(
+        [&](auto *out) { return lola_model_get_info(c->model->ptr, out); });
     const size_t vocab = static_cast<size_t>(mi.n_vocab);
     py::array_t<float> out(static_cast<py::ssize_t>(vocab));
     float *dst = out.mutable_data();
@@ -126,57 +130,28 @@ py::array_t<float> copy_logits(const Context &self, int64_t row) {
 }
 
 lola_context_info info(const Context &self) {
-    lola_context_info out{};
-    out.struct_size = sizeof out;
-    call(self.handle.get(), [&](lola_context *ctx) { check(lola_context_get_info(ctx, &out)); });
-    return out;
+    return call(self.handle.get(), [](lola_context *ctx) {
+        return get_struct<lola_context_info>(
+            [&](auto *out) { return lola_context_get_info(ctx, out); });
+    });
 }
 
 lola_head_state head_state(const Context &self, int32_t layer, int32_t head) {
-    lola_head_state out{};
-    out.struct_size = sizeof out;
-    call(self.handle.get(), [&](lola_context *ctx) {
-        check(lola_context_get_head_state(ctx, layer, head, &out));
+    return call(self.handle.get(), [&](lola_context *ctx) {
+        return get_struct<lola_head_state>(
+            [&](auto *out) { return lola_context_get_head_state(ctx, layer, head, out); });
     });
-    return out;
 }
 
-// Positions (and, for the sparse cache, scores) of one memory: a size query, then the copy.
 py::object positions(const Context &self, int32_t layer, int32_t head, int32_t memory) {
-    std::vector<int64_t> pos;
-    std::vector<float> scores;
-    const bool sparse = memory == LOLA_MEMORY_SPARSE;
-    call(self.handle.get(), [&](lola_context *ctx) {
-        size_t n = 0;
-        check(lola_context_get_positions(ctx, layer, head, memory, nullptr, nullptr, 0, &n));
-        pos.resize(n);
-        if (sparse) scores.resize(n);
-        check(lola_context_get_positions(ctx, layer, head, memory, pos.data(),
-                                         sparse ? scores.data() : nullptr, n, &n));
+    return memory_positions(self.handle.get(), memory, [&](lola_context *ctx, auto... out) {
+        return lola_context_get_positions(ctx, layer, head, memory, out...);
     });
-    if (!sparse) return to_array(pos.data(), pos.size());
-    return py::make_tuple(to_array(pos.data(), pos.size()), to_array(scores.data(), scores.size()));
-}
-
-py::bytes save(const Context &self) {
-    std::vector<char> blob;
-    call_nogil(self.handle.get(), [&](lola_context *ctx) {
-        size_t size = 0, written = 0;
-        check(lola_context_state_size(ctx, &size));
-        blob.resize(size);
-        check(lola_context_state_save(ctx, blob.data(), blob.size(), &written));
-        blob.resize(written);
-    });
-    return py::bytes(blob.data(), blob.size());
 }
 
 void restore(const Context &self, const py::buffer &blob) {
     auto c = self.handle.get();
-    py::object copy;
-    const py::buffer_info buf = contiguous_bytes(blob, copy);
-    const void *data = buf.ptr;
-    const size_t size = static_cast<size_t>(buf.size * buf.itemsize);
-    call_nogil(c, [&](lola_context *ctx) {
+    restore_state(c, blob, [&](lola_context *ctx, const void *data, size_t size) {
         ++c->generation;
         check(lola_context_state_restore(ctx, data, size));
     });
@@ -223,24 +198,11 @@ py::tuple generate_step(const Context &self, const Sampler &sampler, uint32_t pi
 }  // namespace
 
 void bind_context(py::module_ &m) {
-    py::class_<lola_context_params>(m, "ContextParams", "lola_context_params, filled with the C defaults.")
-        .def(py::init([] {
-            lola_context_params p;
-            check(lola_context_params_init(&p));
-            return p;
-        }))
+    // The attention settings are not fields here: the constructor takes an AttentionParams.
+    params_class<lola_context_params, lola_context_params_init>(
+        m, "ContextParams", "lola_context_params (but its attention), filled with the C defaults.")
         .def_readwrite("n_threads", &lola_context_params::n_threads)
         .def_readwrite("batch_size", &lola_context_params::batch_size)
-        .def_readwrite("attention", &lola_context_params::attention)
-        .def_readwrite("chunk_size", &lola_context_params::chunk_size)
-        .def_readwrite("sparse_capacity", &lola_context_params::sparse_capacity)
-        .def_readwrite("feature_map", &lola_context_params::feature_map)
-        .def_readwrite("feature_dim", &lola_context_params::feature_dim)
-        .def_readwrite("mixing", &lola_context_params::mixing)
-        .def_readwrite("scoring", &lola_context_params::scoring)
-        .def_readwrite("seed", &lola_context_params::seed)
-        .def_readwrite("eps", &lola_context_params::eps)
-        .def_readwrite("performer_orthogonal", &lola_context_params::performer_orthogonal)
         .def_readwrite("gate_logit", &lola_context_params::gate_logit);
 
     py::class_<lola_context_info>(m, "ContextInfo", "lola_context_info: totals over layers and query heads.")
@@ -265,7 +227,7 @@ void bind_context(py::module_ &m) {
         .def_property_readonly("valid", &LogitsOwner::valid);
 
     py::class_<Context>(m, "Context", "An inference stream over a model (lola_context).")
-        .def(py::init(&create), py::arg("model"), py::arg("params"))
+        .def(py::init(&create), py::arg("model"), py::arg("params"), py::arg("attention"))
         .def("close", [](Context &self) {
             if (!self.handle.closed()) ++self.handle.get()->generation;
             self.handle.close();
@@ -282,7 +244,9 @@ void bind_context(py::module_ &m) {
         .def("info", &info)
         .def("head_state", &head_state, py::arg("layer"), py::arg("head"))
         .def("positions", &positions, py::arg("layer"), py::arg("head"), py::arg("memory"))
-        .def("save_state", &save)
+        .def("save_state", [](const Context &self) {
+            return save_state(self.handle.get(), &lola_context_state_size, &lola_context_state_save);
+        })
         .def("restore_state", &restore, py::arg("blob"))
         .def("request_abort", [](const Context &self) { self.handle.get()->abort_requested = true; })
         .def("generate_step", &generate_step, py::arg("sampler"), py::arg("piece_flags"));

@@ -9,11 +9,11 @@
 namespace lolapy {
 namespace {
 
-// lola_layer_params plus the arrays its pointers name: float32 C-contiguous copies, owned here
-// until lola_layer_create copies them in turn. An empty (default) array means "not given".
-struct LayerParams {
-    lola_layer_params p;
-    CArray<float> window_factors{0}, hedgehog_q{0}, hedgehog_k{0};
+// lola_layer_params (its shapes; the attention settings come as an AttentionParams) plus the
+// arrays its pointers will name: float32 C-contiguous copies, owned here until
+// lola_layer_create copies them in turn. An empty (default) array means "not given".
+struct LayerParams : lola_layer_params {
+    CArray<float> window_factors_array{0}, hedgehog_q_array{0}, hedgehog_k_array{0};
 };
 
 struct Layer {
@@ -38,27 +38,33 @@ std::vector<py::ssize_t> shape_of(const py::array &a) {
     return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
 }
 
-Layer create(LayerParams &params) {
-    lola_layer_params p = params.p;
+Layer create(const LayerParams &params, const lola_attention_params &attention) {
+    // Copies, taken with the GIL held: another thread may change the Python objects meanwhile
+    // (the array handles keep their memory alive until the call is over).
+    lola_layer_params p = params;
+    lola_attention_params a = attention;
+    p.attention = &a;
+    const CArray<float> window_factors = params.window_factors_array,
+                        hedgehog_q = params.hedgehog_q_array, hedgehog_k = params.hedgehog_k_array;
     const int32_t heads = p.n_heads, dim = p.head_dim;
-    if (params.window_factors.size() > 0) {
-        if (params.window_factors.size() != heads)
-            size_error("window_factors has " + std::to_string(params.window_factors.size()) +
+    if (window_factors.size() > 0) {
+        if (window_factors.size() != heads)
+            size_error("window_factors has " + std::to_string(window_factors.size()) +
                        " values, expected n_heads = " + std::to_string(heads));
-        p.window_factors = params.window_factors.data();
+        p.window_factors = window_factors.data();
     }
-    if (params.hedgehog_q.size() > 0 || params.hedgehog_k.size() > 0) {
-        const auto s = shape_of(params.hedgehog_q);
-        if (s.size() != 3 || shape_of(params.hedgehog_k) != s)
+    if (hedgehog_q.size() > 0 || hedgehog_k.size() > 0) {
+        const auto s = shape_of(hedgehog_q);
+        if (s.size() != 3 || shape_of(hedgehog_k) != s)
             size_error("hedgehog_q and hedgehog_k must both have shape [n_heads, head_dim, feature_dim/2]");
         // The C library reads n_heads*head_dim*(feature_dim/2) floats from each pointer.
-        if (p.feature_dim == 0) p.feature_dim = static_cast<int32_t>(2 * s[2]);
-        if (s[0] != heads || s[1] != dim || 2 * s[2] != p.feature_dim)
+        if (a.feature_dim == 0) a.feature_dim = static_cast<int32_t>(2 * s[2]);
+        if (s[0] != heads || s[1] != dim || 2 * s[2] != a.feature_dim)
             size_error("hedgehog weights have shape " + shape_str(s) + ", expected (" +
                        std::to_string(heads) + ", " + std::to_string(dim) + ", " +
-                       std::to_string(p.feature_dim / 2) + ")");
-        p.hedgehog_q = params.hedgehog_q.data();
-        p.hedgehog_k = params.hedgehog_k.data();
+                       std::to_string(a.feature_dim / 2) + ")");
+        p.hedgehog_q = hedgehog_q.data();
+        p.hedgehog_k = hedgehog_k.data();
     }
     lola_layer *ptr = nullptr;
     {
@@ -69,10 +75,7 @@ Layer create(LayerParams &params) {
 }
 
 lola_layer_info info_of(lola_layer *layer) {
-    lola_layer_info out{};
-    out.struct_size = sizeof out;
-    check(lola_layer_get_info(layer, &out));
-    return out;
+    return get_struct<lola_layer_info>([&](auto *out) { return lola_layer_get_info(layer, out); });
 }
 
 // Feeds q, k, v ([T, n_heads, d], [T, n_kv_heads, d] twice) and, for precomputed feature maps,
@@ -122,38 +125,9 @@ py::object feed(const Layer &self, const CArray<float> &q, const CArray<float> &
 }
 
 py::object positions(const Layer &self, int32_t head, int32_t memory) {
-    std::vector<int64_t> pos;
-    std::vector<float> scores;
-    const bool sparse = memory == LOLA_MEMORY_SPARSE;
-    call(self.handle.get(), [&](lola_layer *l) {
-        size_t n = 0;
-        check(lola_layer_get_positions(l, head, memory, nullptr, nullptr, 0, &n));
-        pos.resize(n);
-        if (sparse) scores.resize(n);
-        check(lola_layer_get_positions(l, head, memory, pos.data(), sparse ? scores.data() : nullptr, n, &n));
+    return memory_positions(self.handle.get(), memory, [&](lola_layer *l, auto... out) {
+        return lola_layer_get_positions(l, head, memory, out...);
     });
-    if (!sparse) return to_array(pos.data(), pos.size());
-    return py::make_tuple(to_array(pos.data(), pos.size()), to_array(scores.data(), scores.size()));
-}
-
-py::bytes save(const Layer &self) {
-    std::vector<char> blob;
-    call_nogil(self.handle.get(), [&](lola_layer *l) {
-        size_t size = 0, written = 0;
-        check(lola_layer_state_size(l, &size));
-        blob.resize(size);
-        check(lola_layer_state_save(l, blob.data(), blob.size(), &written));
-        blob.resize(written);
-    });
-    return py::bytes(blob.data(), blob.size());
-}
-
-void restore(const Layer &self, const py::buffer &blob) {
-    py::object copy;
-    const py::buffer_info buf = contiguous_bytes(blob, copy);
-    const void *data = buf.ptr;
-    const size_t size = static_cast<size_t>(buf.size * buf.itemsize);
-    call_nogil(self.handle.get(), [&](lola_layer *l) { check(lola_layer_state_restore(l, data, size)); });
 }
 
 // Property for an array parameter: any array-like in (kept as a float32 C-contiguous copy),
@@ -181,30 +155,17 @@ void bind_array(py::class_<LayerParams> &cls, const char *name) {
 }  // namespace
 
 void bind_layer(py::module_ &m) {
-    py::class_<LayerParams> params(m, "LayerParams", "lola_layer_params, filled with the C defaults.");
-    params.def(py::init([] {
-              LayerParams p;
-              check(lola_layer_params_init(&p.p));
-              return p;
-          }))
-        .def_property("n_heads", [](const LayerParams &p) { return p.p.n_heads; }, [](LayerParams &p, int32_t v) { p.p.n_heads = v; })
-        .def_property("n_kv_heads", [](const LayerParams &p) { return p.p.n_kv_heads; }, [](LayerParams &p, int32_t v) { p.p.n_kv_heads = v; })
-        .def_property("head_dim", [](const LayerParams &p) { return p.p.head_dim; }, [](LayerParams &p, int32_t v) { p.p.head_dim = v; })
-        .def_property("attention", [](const LayerParams &p) { return p.p.attention; }, [](LayerParams &p, int32_t v) { p.p.attention = v; })
-        .def_property("chunk_size", [](const LayerParams &p) { return p.p.chunk_size; }, [](LayerParams &p, int32_t v) { p.p.chunk_size = v; })
-        .def_property("sparse_capacity", [](const LayerParams &p) { return p.p.sparse_capacity; }, [](LayerParams &p, int32_t v) { p.p.sparse_capacity = v; })
-        .def_property("feature_map", [](const LayerParams &p) { return p.p.feature_map; }, [](LayerParams &p, int32_t v) { p.p.feature_map = v; })
-        .def_property("feature_dim", [](const LayerParams &p) { return p.p.feature_dim; }, [](LayerParams &p, int32_t v) { p.p.feature_dim = v; })
-        .def_property("mixing", [](const LayerParams &p) { return p.p.mixing; }, [](LayerParams &p, int32_t v) { p.p.mixing = v; })
-        .def_property("scoring", [](const LayerParams &p) { return p.p.scoring; }, [](LayerParams &p, int32_t v) { p.p.scoring = v; })
-        .def_property("seed", [](const LayerParams &p) { return p.p.seed; }, [](LayerParams &p, uint64_t v) { p.p.seed = v; })
-        .def_property("softmax_scale", [](const LayerParams &p) { return p.p.softmax_scale; }, [](LayerParams &p, float v) { p.p.softmax_scale = v; })
-        .def_property("eps", [](const LayerParams &p) { return p.p.eps; }, [](LayerParams &p, float v) { p.p.eps = v; })
-        .def_property("performer_orthogonal", [](const LayerParams &p) { return p.p.performer_orthogonal; }, [](LayerParams &p, int32_t v) { p.p.performer_orthogonal = v; })
-        .def_property("n_threads", [](const LayerParams &p) { return p.p.n_threads; }, [](LayerParams &p, int32_t v) { p.p.n_threads = v; });
-    bind_array<&LayerParams::window_factors>(params, "window_factors");
-    bind_array<&LayerParams::hedgehog_q>(params, "hedgehog_q");
-    bind_array<&LayerParams::hedgehog_k>(params, "hedgehog_k");
+    // The attention settings are not fields here: the constructor takes an AttentionParams.
+    auto params = params_class<LayerParams, lola_layer_params_init>(
+        m, "LayerParams", "lola_layer_params (but its attention), filled with the C defaults.");
+    params.def_readwrite("n_heads", &LayerParams::n_heads)
+        .def_readwrite("n_kv_heads", &LayerParams::n_kv_heads)
+        .def_readwrite("head_dim", &LayerParams::head_dim)
+        .def_readwrite("n_threads", &LayerParams::n_threads)
+        .def_readwrite("softmax_scale", &LayerParams::softmax_scale);
+    bind_array<&LayerParams::window_factors_array>(params, "window_factors");
+    bind_array<&LayerParams::hedgehog_q_array>(params, "hedgehog_q");
+    bind_array<&LayerParams::hedgehog_k_array>(params, "hedgehog_k");
 
     py::class_<lola_layer_info>(m, "LayerInfo", "lola_layer_info: shapes and totals of a layer.")
         .def_readonly("n_heads", &lola_layer_info::n_heads)
@@ -219,7 +180,7 @@ void bind_layer(py::module_ &m) {
         .def_readonly("bytes", &lola_layer_info::bytes);
 
     py::class_<Layer>(m, "Layer", "A standalone LoLA attention layer (lola_layer).")
-        .def(py::init(&create), py::arg("params"))
+        .def(py::init(&create), py::arg("params"), py::arg("attention"))
         .def("close", [](Layer &self) { self.handle.close(); })
         .def_property_readonly("closed", [](const Layer &self) { return self.handle.closed(); })
         .def("clone", [](const Layer &self) {
@@ -233,16 +194,22 @@ void bind_layer(py::module_ &m) {
         .def("reset", [](const Layer &self) { call(self.handle.get(), [](lola_layer *l) { check(lola_layer_reset(l)); }); })
         .def("info", [](const Layer &self) { return call(self.handle.get(), [](lola_layer *l) { return info_of(l); }); })
         .def("head_state", [](const Layer &self, int32_t head) {
-                 lola_head_state out{};
-                 out.struct_size = sizeof out;
-                 call(self.handle.get(), [&](lola_layer *l) { check(lola_layer_get_head_state(l, head, &out)); });
-                 return out;
+                 return call(self.handle.get(), [&](lola_layer *l) {
+                     return get_struct<lola_head_state>(
+                         [&](auto *out) { return lola_layer_get_head_state(l, head, out); });
+                 });
              }, py::arg("head"))
         .def("positions", &positions, py::arg("head"), py::arg("memory"))
         .def("feed", &feed, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("fq"), py::arg("fk"),
              py::arg("compute_output"))
-        .def("save_state", &save)
-        .def("restore_state", &restore, py::arg("blob"));
+        .def("save_state", [](const Layer &self) {
+            return save_state(self.handle.get(), &lola_layer_state_size, &lola_layer_state_save);
+        })
+        .def("restore_state", [](const Layer &self, const py::buffer &blob) {
+                 restore_state(self.handle.get(), blob, [](lola_layer *l, const void *data, size_t size) {
+                     check(lola_layer_state_restore(l, data, size));
+                 });
+             }, py::arg("blob"));
 }
 
 }  // namespace lolapy

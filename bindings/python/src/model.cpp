@@ -44,10 +44,7 @@ Model load(const std::string &path, const lola_model_params &params) {
 
 lola_model_info info(const Model &m) {
     auto n = m.handle.get();
-    lola_model_info out{};
-    out.struct_size = sizeof out;
-    check(lola_model_get_info(n->ptr, &out));
-    return out;
+    return get_struct<lola_model_info>([&](auto *out) { return lola_model_get_info(n->ptr, out); });
 }
 
 std::vector<int32_t> tokenize(const Model &m, const std::string &text, uint32_t flags) {
@@ -78,10 +75,8 @@ py::bytes token_to_piece(const Model &m, int32_t token, uint32_t flags) {
 
 lola_special_tokens special_tokens(const Model &m) {
     auto n = m.handle.get();
-    lola_special_tokens out{};
-    out.struct_size = sizeof out;
-    check(lola_model_special_tokens(n->ptr, &out));
-    return out;
+    return get_struct<lola_special_tokens>(
+        [&](auto *out) { return lola_model_special_tokens(n->ptr, out); });
 }
 
 std::string chat_template(const Model &m,
@@ -109,12 +104,8 @@ std::string chat_template(const Model &m,
 }  // namespace
 
 void bind_model(py::module_ &m) {
-    py::class_<lola_model_params>(m, "ModelParams", "lola_model_params, filled with the C defaults.")
-        .def(py::init([] {
-            lola_model_params p;
-            check(lola_model_params_init(&p));
-            return p;
-        }))
+    params_class<lola_model_params, lola_model_params_init>(
+        m, "ModelParams", "lola_model_params, filled with the C defaults.")
         .def_readwrite("device", &lola_model_params::device)
         .def_readwrite("device_index", &lola_model_params::device_index)
         .def_readwrite("memory_budget", &lola_model_params::memory_budget);

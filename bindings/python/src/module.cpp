@@ -1,5 +1,6 @@
 // module.cpp: the lola._lola extension module: versions, the status-to-exception translator,
-// and the registration of the handle classes (model.cpp, context.cpp, layer.cpp, sampler.cpp).
+// and the registration of lola.h's constants (constants.cpp), the attention settings
+// (attention.cpp) and the handle classes (model.cpp, context.cpp, layer.cpp, sampler.cpp).
 // The exception classes themselves live in lola/errors.py, so that Python users and type
 // checkers see ordinary Python classes; this file only picks one by status.
 #include "common.h"
@@ -30,9 +31,9 @@ PYBIND11_MODULE(_lola, m) {
     using namespace lolapy;
     m.doc() = "Low-level binding of liblola's C API (lola.h). Use the `lola` package instead.";
 
-    // LOLA_ABI_VERSION of the header this extension was compiled against; lola/__init__.py
-    // compares it with abi_version() (the loaded library) before anything else runs.
-    m.attr("COMPILED_ABI_VERSION") = LOLA_ABI_VERSION;
+    // The constants of the header this extension was compiled against, LOLA_ABI_VERSION among
+    // them: lola/_native.py compares that with abi_version() (the loaded library) at import.
+    bind_constants(m);
     m.def("abi_version", &lola_abi_version, "The ABI version of the loaded liblola.");
     m.def("version", [] { return std::string(lola_version()); },
           "The version string of the loaded liblola, 'MAJOR.MINOR.PATCH'.");
@@ -59,6 +60,7 @@ PYBIND11_MODULE(_lola, m) {
     });
 
     bind_model(m);
+    bind_attention(m);
     bind_sampler(m);
     bind_context(m);
     bind_layer(m);

@@ -35,12 +35,8 @@ void accept(const Sampler &self, const CArray<int32_t> &tokens) {
 }  // namespace
 
 void bind_sampler(py::module_ &m) {
-    py::class_<lola_sampler_params>(m, "SamplerParams", "lola_sampler_params, filled with the C defaults.")
-        .def(py::init([] {
-            lola_sampler_params p;
-            check(lola_sampler_params_init(&p));
-            return p;
-        }))
+    params_class<lola_sampler_params, lola_sampler_params_init>(
+        m, "SamplerParams", "lola_sampler_params, filled with the C defaults.")
         .def_readwrite("temperature", &lola_sampler_params::temperature)
         .def_readwrite("top_k", &lola_sampler_params::top_k)
         .def_readwrite("top_p", &lola_sampler_params::top_p)

@@ -16,7 +16,7 @@ def test_missing_file(tmp_path):
         lola.Model(path)
     e = err.value
     assert isinstance(e, OSError) and isinstance(e, lola.LolaError)
-    assert e.status == 13 and e.status_name == "LOLA_ERR_IO"
+    assert e.status == lola._lola.LOLA_ERR_IO and e.status_name == "LOLA_ERR_IO"
     assert "absent.gguf" in e.message and str(e).startswith("LOLA_ERR_IO: ")
 
 
@@ -26,7 +26,7 @@ def test_corrupt_file(tmp_path, tiny_model_path):
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(lola.CorruptDataError) as err:
         lola.Model(path)
-    assert err.value.status == 8 and err.value.message
+    assert err.value.status == lola.CorruptDataError.status and err.value.message
     path.write_bytes(b"GGUF" + bytes(60))
     with pytest.raises(lola.CorruptDataError):
         lola.Model(path)
@@ -38,7 +38,7 @@ def test_token_out_of_range(model):
     with model.create_context() as ctx:
         with pytest.raises(lola.InvalidArgumentError, match="97|range|vocab") as err:
             ctx.feed([1, 2, 97])
-        assert err.value.status == 1
+        assert err.value.status == lola._lola.LOLA_ERR_INVALID_ARGUMENT
         assert ctx.n_past == 0  # nothing fed
         with pytest.raises(lola.InvalidArgumentError):
             ctx.feed([-1])
@@ -101,31 +101,40 @@ def test_context_manager_closes(tiny_model_path):
     assert model.closed
 
 
+def test_binding_errors_carry_their_class_status():
+    # Errors the binding raises itself (no C call) carry the status of their class.
+    e = lola.NullHandleError("closed")
+    assert e.status == lola._lola.LOLA_ERR_NULL_HANDLE and e.status_name == "LOLA_ERR_NULL_HANDLE"
+    assert str(e) == "LOLA_ERR_NULL_HANDLE: closed"
+    assert lola.LolaError("x").status_name == "LOLA_ERR_UNKNOWN"
+    assert lola.error_class(lola._lola.LOLA_OK) is lola.LolaError
+
+
 def test_check_abi():
-    lola.check_abi(1, 1, 1)
-    with pytest.raises(ImportError, match="ABI mismatch.*version 2.*ABI 1.*expects ABI 1"):
-        lola.check_abi(2, 1, 1)
+    lola.check_abi(2, 2, 2)
+    with pytest.raises(ImportError, match="ABI mismatch.*version 3.*ABI 2.*expects ABI 2"):
+        lola.check_abi(3, 2, 2)
     with pytest.raises(ImportError, match="ABI"):
-        lola.check_abi(1, 1, 3)
-    assert lola.abi_version() == lola._lola.COMPILED_ABI_VERSION == lola.EXPECTED_ABI_VERSION
+        lola.check_abi(2, 2, 1)
+    assert lola.abi_version() == lola._lola.LOLA_ABI_VERSION == lola.EXPECTED_ABI_VERSION == 2
 
 
-def test_first_use_refuses_abi_mismatch():
+def test_import_refuses_abi_mismatch():
     # Re-import the package with the loaded extension reporting another library ABI: `import
-    # lola` (pure Python) works, every entry to the native classes refuses.
+    # lola` itself refuses, saying which version is which.
     code = (
         "import sys, lola._lola as ext\n"
-        "ext.abi_version = lambda: ext.COMPILED_ABI_VERSION + 1\n"
+        "ext.abi_version = lambda: ext.LOLA_ABI_VERSION + 1\n"
         "for name in [n for n in sys.modules if n == 'lola' or (n.startswith('lola.') and n != 'lola._lola')]:\n"
         "    del sys.modules[name]\n"
-        "import lola\n"
-        "for use in ('lola.Model', 'lola.abi_version', 'importlib.import_module(\"lola.context\")'):\n"
-        "    try:\n"
-        "        import importlib; eval(use)\n"
-        "        print('accepted:', use)\n"
-        "    except ImportError as e:\n"
-        "        print('refused:', e)\n"
+        "try:\n"
+        "    import lola\n"
+        "    print('accepted')\n"
+        "except ImportError as e:\n"
+        "    print('refused:', e)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.count("refused: liblola ABI mismatch") == 3, out.stdout + out.stderr
+    wrong = lola._lola.LOLA_ABI_VERSION + 1
+    assert f"refused: liblola ABI mismatch: the loaded library has ABI version {wrong}" in out.stdout, \
+        out.stdout + out.stderr
     assert "accepted" not in out.stdout

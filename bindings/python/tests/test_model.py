@@ -39,7 +39,7 @@ def test_chat_template_unknown_is_unsupported(model):
     # The tiny model carries no chat template liblola knows.
     with pytest.raises(lola.UnsupportedError) as err:
         model.apply_chat_template([{"role": "user", "content": "hi"}])
-    assert err.value.status == 11 and err.value.message
+    assert err.value.status == lola._lola.LOLA_ERR_UNSUPPORTED and err.value.message
 
 
 def test_describe(tiny_model_path):

@@ -13,6 +13,7 @@ isolation, no network). The CMake build directory DIR/build is kept between runs
 import argparse
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,10 +26,11 @@ import numpy as np
 import lola
 venv = sys.prefix
 assert lola.__file__.startswith(venv), lola.__file__
-assert lola.abi_version() == lola.EXPECTED_ABI_VERSION  # loads the extension (lazily)
+assert lola.abi_version() == lola.EXPECTED_ABI_VERSION
 libs = {line.split()[-1] for line in open("/proc/self/maps") if "liblola.so" in line}
 assert libs and all(p.startswith(venv) for p in libs), libs  # the wheel's own library
 with lola.Model(sys.argv[1]) as model, model.create_context(chunk_size=4) as ctx:
+    assert model.resolve_attention(chunk_size=4)["chunk_size"] == 4
     tokens = model.tokenize("hello world")
     assert model.detokenize(tokens) == "hello world"
     ctx.feed(tokens)
@@ -42,6 +44,12 @@ print("wheel smoke OK:", lola.__version__, sorted(libs), repr(text))
 def run(cmd, **kw):
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, **kw)
+
+
+def abi_version(source):
+    """LOLA_ABI_VERSION of the source tree's lola.h: the wheel's library is liblola.so.<it>."""
+    with open(os.path.join(source, "capi", "lola.h")) as f:
+        return int(re.search(r"^#define LOLA_ABI_VERSION (\d+)", f.read(), re.M).group(1))
 
 
 def main():
@@ -63,7 +71,8 @@ def main():
     (wheel,) = glob.glob(os.path.join(wheels, "liblola-*.whl"))
 
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = ["lola/__init__.py", "lola/_lola.pyi", "lola/py.typed", "lola/liblola.so.1"]
+    expected = ["lola/__init__.py", "lola/_lola.pyi", "lola/py.typed",
+                f"lola/liblola.so.{abi_version(args.source)}"]
     missing = [n for n in expected if n not in names]
     if not any(n.startswith("lola/_lola.") and n.endswith(".so") for n in names):
         missing.append("lola/_lola.*.so")
