@@ -219,13 +219,9 @@ void register_all() {
     }
 }
 
+// The cases are registered before main runs; Google Benchmark's own main does the rest.
+const bool registered = (register_all(), true);
+
 }  // namespace
 
-int main(int argc, char **argv) {
-    register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}
+BENCHMARK_MAIN();

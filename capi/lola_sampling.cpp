@@ -16,30 +16,28 @@ namespace {
 
 using namespace lola::capi;
 
+// lola_sampler_params and the core's SamplerParams name their fields alike: one copy serves
+// both directions.
+template <class To, class From>
+To copy_sampler_fields(To to, const From &from) {
+    to.temperature = from.temperature;
+    to.top_k = from.top_k;
+    to.top_p = from.top_p;
+    to.min_p = from.min_p;
+    to.repeat_penalty = from.repeat_penalty;
+    to.penalty_last_n = from.penalty_last_n;
+    to.seed = from.seed;
+    return to;
+}
+
 lola::text::SamplerParams to_sampler_params(const lola_sampler_params &p) {
-    lola::text::SamplerParams s;
-    s.temperature = p.temperature;
-    s.top_k = p.top_k;
-    s.top_p = p.top_p;
-    s.min_p = p.min_p;
-    s.repeat_penalty = p.repeat_penalty;
-    s.penalty_last_n = p.penalty_last_n;
-    s.seed = p.seed;
-    return s;
+    return copy_sampler_fields(lola::text::SamplerParams{}, p);
 }
 
 lola_sampler_params default_sampler_params() {
-    const lola::text::SamplerParams d;
     lola_sampler_params p{};
     p.struct_size = sizeof p;
-    p.temperature = d.temperature;
-    p.top_k = d.top_k;
-    p.top_p = d.top_p;
-    p.min_p = d.min_p;
-    p.repeat_penalty = d.repeat_penalty;
-    p.penalty_last_n = d.penalty_last_n;
-    p.seed = d.seed;
-    return p;
+    return copy_sampler_fields(p, lola::text::SamplerParams{});
 }
 
 }  // namespace

@@ -17,15 +17,14 @@ using namespace lola_test;
 
 namespace {
 
-lola_layer_params params(int H = 2, int Hkv = 1, int d = 8, int C = 4, int lambda = 3) {
-    lola_layer_params p;
-    EXPECT_EQ(lola_layer_params_init(&p), LOLA_OK);
-    p.n_heads = H;
-    p.n_kv_heads = Hkv;
-    p.head_dim = d;
-    p.chunk_size = C;
-    p.sparse_capacity = lambda;
-    p.feature_map = LOLA_FEATURE_MAP_ELU1;
+LayerSpec params(int H = 2, int Hkv = 1, int d = 8, int C = 4, int lambda = 3) {
+    LayerSpec p;
+    p.p.n_heads = H;
+    p.p.n_kv_heads = Hkv;
+    p.p.head_dim = d;
+    p.a.chunk_size = C;
+    p.a.sparse_capacity = lambda;
+    p.a.feature_map = LOLA_FEATURE_MAP_ELU1;
     return p;
 }
 
@@ -64,12 +63,12 @@ TEST(CApi, VersionAndStatusStrings) {
 }
 
 TEST(CApi, NullHandlesAndPointers) {
-    lola_layer_params p = params();
+    LayerSpec p = params();
     lola_layer *out = reinterpret_cast<lola_layer *>(0x1);
     EXPECT_STATUS(lola_layer_params_init(nullptr), LOLA_ERR_NULL_POINTER);
     EXPECT_STATUS(lola_layer_create(nullptr, &out), LOLA_ERR_NULL_POINTER);
     EXPECT_EQ(out, nullptr);
-    EXPECT_STATUS(lola_layer_create(&p, nullptr), LOLA_ERR_NULL_POINTER);
+    EXPECT_STATUS(lola_layer_create(&p.p, nullptr), LOLA_ERR_NULL_POINTER);
     EXPECT_STATUS(lola_layer_clone(nullptr, &out), LOLA_ERR_NULL_HANDLE);
     EXPECT_STATUS(lola_layer_reset(nullptr), LOLA_ERR_NULL_HANDLE);
     Data data(3, 2, 1, 8);
@@ -89,7 +88,7 @@ TEST(CApi, NullHandlesAndPointers) {
     lola_layer_free(nullptr);  // no-op
 
     LayerPtr l;
-    ASSERT_EQ(lola_layer_create(&p, &l.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &l.p), LOLA_OK);
     EXPECT_STATUS(lola_layer_feed(l.p, 3, nullptr, data.q.size(), data.k.data(), data.k.size(),
                                   data.v.data(), data.v.size(), data.y.data(), data.y.size()),
                   LOLA_ERR_NULL_POINTER);
@@ -101,19 +100,19 @@ TEST(CApi, NullHandlesAndPointers) {
 }
 
 TEST(CApi, BadParams) {
-    auto expect_create = [](lola_layer_params p, lola_status want) {
+    auto expect_create = [](LayerSpec p, lola_status want) {
         lola_layer *l = nullptr;
-        EXPECT_STATUS(lola_layer_create(&p, &l), want);
+        EXPECT_STATUS(lola_layer_create(&p.p, &l), want);
         if (want != LOLA_OK) {
             EXPECT_EQ(l, nullptr);
         }
         lola_layer_free(l);
     };
-    lola_layer_params p = params();
-    p.struct_size = sizeof p - 8;
+    LayerSpec p = params();
+    p.p.struct_size = sizeof p.p - 8;
     expect_create(p, LOLA_ERR_VERSION_MISMATCH);
     p = params();
-    p.struct_size = 0;
+    p.p.struct_size = 0;
     expect_create(p, LOLA_ERR_VERSION_MISMATCH);
     p = params(3, 2);  // 3 heads not a multiple of 2 KV heads
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
@@ -123,55 +122,104 @@ TEST(CApi, BadParams) {
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params(2, 1, 8, 0);
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
-    p = params(2, 1, 8, 4, -1);
+    p = params(2, 1, 8, 4, -2);  // -1 is LOLA_MODEL_DEFAULT
+    expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
+    p = params(2, 1, 8, -2);
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.attention = 7;
+    p.a.attention = 7;
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.feature_map = -1;
+    p.a.feature_map = -2;  // -1 is AUTO
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.mixing = 2;
+    p.a.mixing = 2;
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.scoring = 4;
+    p.a.scoring = 4;
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.feature_dim = 5;  // elu1 needs F = d
+    p.a.feature_dim = 5;  // elu1 needs F = d
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.n_threads = 0;
+    p.p.n_threads = 0;
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.eps = -1;
+    p.a.eps = -1;
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.softmax_scale = std::numeric_limits<float>::quiet_NaN();
+    p.p.softmax_scale = std::numeric_limits<float>::quiet_NaN();
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;  // weights missing
+    p.a.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;  // weights missing
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;
-    p.feature_dim = 7;  // odd
+    p.a.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;
+    p.a.feature_dim = 7;  // odd
     std::vector<float> w(2 * 8 * 8, 0.1f);
-    p.hedgehog_q = p.hedgehog_k = w.data();
+    p.p.hedgehog_q = p.p.hedgehog_k = w.data();
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
-    p.hedgehog_q = w.data();  // weights for a map that has none
+    p.p.hedgehog_q = w.data();  // weights for a map that has none
     expect_create(p, LOLA_ERR_INVALID_ARGUMENT);
     p = params();
     const float gates[2] = {0.f, std::numeric_limits<float>::infinity()};
-    p.window_factors = gates;
+    p.p.window_factors = gates;
     expect_create(p, LOLA_ERR_NON_FINITE);
     expect_create(params(), LOLA_OK);
 }
 
-TEST(CApi, BadFeedLeavesLayerUnchanged) {
-    lola_layer_params p = params();
+// ABI 2: the attention settings are their own struct; NULL means every default, the
+// LOLA_MODEL_DEFAULT sentinels become the library's values for a standalone layer, and AUTO picks
+// hedgehog exactly when hedgehog weights are given.
+TEST(CApi, AttentionParamsDefaultsAndAuto) {
+    LayerSpec p = params();
+    p.p.attention = nullptr;
     LayerPtr l;
-    ASSERT_EQ(lola_layer_create(&p, &l.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &l.p), LOLA_OK);
+    lola_layer_info info{};
+    info.struct_size = sizeof info;
+    ASSERT_EQ(lola_layer_get_info(l.p, &info), LOLA_OK);
+    EXPECT_EQ(info.chunk_size, 64);
+    EXPECT_EQ(info.sparse_capacity, 64);
+    EXPECT_EQ(info.attention, LOLA_ATTENTION_LOLA);
+    EXPECT_EQ(info.feature_dim, 8);  // performer: F = head_dim
+
+    lola_attention_params a;
+    ASSERT_EQ(lola_attention_params_init(&a), LOLA_OK);
+    EXPECT_EQ(a.chunk_size, LOLA_MODEL_DEFAULT);
+    EXPECT_EQ(a.feature_map, LOLA_FEATURE_MAP_AUTO);
+    ASSERT_EQ(lola_attention_params_resolve(nullptr, &a), LOLA_OK);  // a standalone layer's values
+    EXPECT_EQ(a.chunk_size, 64);
+    EXPECT_EQ(a.sparse_capacity, 64);
+    EXPECT_EQ(a.mixing, LOLA_MIXING_LOLA);
+    EXPECT_EQ(a.feature_map, LOLA_FEATURE_MAP_AUTO);  // left as it is
+    EXPECT_STATUS(lola_attention_params_resolve(nullptr, nullptr), LOLA_ERR_NULL_POINTER);
+
+    LayerSpec h = params();
+    h.a.feature_map = LOLA_FEATURE_MAP_AUTO;
+    h.a.feature_dim = 4;
+    std::vector<float> w(2 * 8 * 2, 0.1f);
+    h.p.hedgehog_q = h.p.hedgehog_k = w.data();
+    LayerPtr hl;
+    ASSERT_EQ(lola_layer_create(&h.p, &hl.p), LOLA_OK);  // AUTO + weights: hedgehog, F = 4
+    ASSERT_EQ(lola_layer_get_info(hl.p, &info), LOLA_OK);
+    EXPECT_EQ(info.feature_dim, 4);
+    EXPECT_EQ(info.n_state_heads, 2);  // hedgehog keeps a state per query head
+
+    lola_attention_params bad = a;
+    bad.struct_size = sizeof bad + 8;
+    p.p.attention = &bad;
+    lola_layer *out = nullptr;
+    EXPECT_STATUS(lola_layer_create(&p.p, &out), LOLA_ERR_VERSION_MISMATCH);
+    EXPECT_NE(std::string(lola_last_error_message()).find("lola_attention_params"), std::string::npos);
+    EXPECT_EQ(out, nullptr);
+}
+
+TEST(CApi, BadFeedLeavesLayerUnchanged) {
+    LayerSpec p = params();
+    LayerPtr l;
+    ASSERT_EQ(lola_layer_create(&p.p, &l.p), LOLA_OK);
     Data data(6, 2, 1, 8);
     ASSERT_EQ(data.feed(l.p), LOLA_OK);
     const std::vector<unsigned char> before = save_blob(l.p);
@@ -213,11 +261,11 @@ TEST(CApi, BadFeedLeavesLayerUnchanged) {
 }
 
 TEST(CApi, PrecomputedNeedsFeatures) {
-    lola_layer_params p = params();
-    p.feature_map = LOLA_FEATURE_MAP_PRECOMPUTED;
-    p.feature_dim = 5;
+    LayerSpec p = params();
+    p.a.feature_map = LOLA_FEATURE_MAP_PRECOMPUTED;
+    p.a.feature_dim = 5;
     LayerPtr l;
-    ASSERT_EQ(lola_layer_create(&p, &l.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &l.p), LOLA_OK);
     Data data(3, 2, 1, 8);
     EXPECT_STATUS(data.feed(l.p), LOLA_ERR_UNSUPPORTED);
     std::vector<float> fq(3 * 2 * 5, 0.5f), fk(fq);
@@ -234,9 +282,9 @@ TEST(CApi, PrecomputedNeedsFeatures) {
 }
 
 TEST(CApi, CacheStateQueries) {
-    lola_layer_params p = params(4, 2, 8, 4, 3);
+    LayerSpec p = params(4, 2, 8, 4, 3);
     LayerPtr l;
-    ASSERT_EQ(lola_layer_create(&p, &l.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &l.p), LOLA_OK);
     Data data(23, 4, 2, 8);
     ASSERT_EQ(data.feed(l.p), LOLA_OK);
     lola_layer_info info{};
@@ -286,9 +334,9 @@ TEST(CApi, CacheStateQueries) {
 }
 
 TEST(CApi, CloneIsIndependentAndResetForgets) {
-    lola_layer_params p = params();
+    LayerSpec p = params();
     LayerPtr a, b, c;
-    ASSERT_EQ(lola_layer_create(&p, &a.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &a.p), LOLA_OK);
     Data first(10, 2, 1, 8, 1), second(9, 2, 1, 8, 2);
     ASSERT_EQ(first.feed(a.p), LOLA_OK);
     const std::vector<float> first_y = first.y;
@@ -302,7 +350,7 @@ TEST(CApi, CloneIsIndependentAndResetForgets) {
     EXPECT_FALSE(save_blob(a.p) == save_blob(b.p));
 
     ASSERT_EQ(lola_layer_reset(a.p), LOLA_OK);
-    ASSERT_EQ(lola_layer_create(&p, &c.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &c.p), LOLA_OK);
     EXPECT_TRUE(save_blob(a.p) == save_blob(c.p));
     Data again(10, 2, 1, 8, 1);
     ASSERT_EQ(again.feed(a.p), LOLA_OK);
@@ -313,22 +361,21 @@ TEST(CApi, VectorFilesThroughParams) {
     for (const std::string &file : vector_files()) {
         SCOPED_TRACE(file);
         const VectorCase vc = load_vector_case(file);
-        lola_layer_params p;
-        lola_layer_params_init(&p);
-        p.n_heads = p.n_kv_heads = vc.n_heads;
-        p.head_dim = vc.head_dim;
-        p.chunk_size = vc.chunk;
-        p.sparse_capacity = vc.capacity;
-        p.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;
-        p.feature_dim = vc.feature_dim;
-        p.eps = static_cast<float>(vc.eps);
+        LayerSpec p;
+        p.p.n_heads = p.p.n_kv_heads = vc.n_heads;
+        p.p.head_dim = vc.head_dim;
+        p.a.chunk_size = vc.chunk;
+        p.a.sparse_capacity = vc.capacity;
+        p.a.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;
+        p.a.feature_dim = vc.feature_dim;
+        p.a.eps = static_cast<float>(vc.eps);
         const std::vector<float> wf = cast<float>(vc.window_factor), wq = cast<float>(vc.wq),
                                  wk = cast<float>(vc.wk);
-        p.window_factors = wf.data();
-        p.hedgehog_q = wq.data();
-        p.hedgehog_k = wk.data();
+        p.p.window_factors = wf.data();
+        p.p.hedgehog_q = wq.data();
+        p.p.hedgehog_k = wk.data();
         LayerPtr l;
-        ASSERT_EQ(lola_layer_create(&p, &l.p), LOLA_OK) << lola_last_error_message();
+        ASSERT_EQ(lola_layer_create(&p.p, &l.p), LOLA_OK) << lola_last_error_message();
         const std::vector<float> q = cast<float>(vc.q), k = cast<float>(vc.k), v = cast<float>(vc.v);
         std::vector<float> y(q.size());
         ASSERT_EQ(lola_layer_feed(l.p, vc.L, q.data(), q.size(), k.data(), k.size(), v.data(),
@@ -360,13 +407,13 @@ TEST(CApi, ErrorMessageIsThreadLocal) {
 
 TEST(CApi, IndependentLayersOnManyThreads) {
     // Layers on different threads never interfere: each thread's results equal a serial run.
-    lola_layer_params p = params(4, 2, 16, 8, 8);
-    p.feature_map = LOLA_FEATURE_MAP_PERFORMER;
-    p.n_threads = 2;
+    LayerSpec p = params(4, 2, 16, 8, 8);
+    p.a.feature_map = LOLA_FEATURE_MAP_PERFORMER;
+    p.p.n_threads = 2;
     std::vector<std::vector<float>> serial(4), parallel(4);
     auto work = [&](int i, std::vector<float> &out) {
         LayerPtr l;
-        ASSERT_EQ(lola_layer_create(&p, &l.p), LOLA_OK);
+        ASSERT_EQ(lola_layer_create(&p.p, &l.p), LOLA_OK);
         Data data(200, 4, 2, 16, static_cast<uint64_t>(i));
         for (int rep = 0; rep < 3; ++rep) ASSERT_EQ(data.feed(l.p), LOLA_OK);
         out = data.y;

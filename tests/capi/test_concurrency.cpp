@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "capi_check.hpp"
 #include "lola.h"
 #include "tiny_llama.hpp"
 
@@ -42,16 +43,15 @@ protected:
         return m;
     }
     static lola_context *context(lola_model *m, int variant) {
-        lola_context_params cp;
-        lola_context_params_init(&cp);
-        cp.attention = variant % 3 == 2 ? LOLA_ATTENTION_FULL : LOLA_ATTENTION_LOLA;
-        cp.chunk_size = 4 + variant % 3;
-        cp.sparse_capacity = 3;
-        cp.feature_map = variant % 2 ? LOLA_FEATURE_MAP_ELU1 : LOLA_FEATURE_MAP_PERFORMER;
-        cp.n_threads = 1 + variant % 2;  // some contexts run their own workers
-        cp.batch_size = 8;
+        lola_test::ContextSpec cp;
+        cp.a.attention = variant % 3 == 2 ? LOLA_ATTENTION_FULL : LOLA_ATTENTION_LOLA;
+        cp.a.chunk_size = 4 + variant % 3;
+        cp.a.sparse_capacity = 3;
+        cp.a.feature_map = variant % 2 ? LOLA_FEATURE_MAP_ELU1 : LOLA_FEATURE_MAP_PERFORMER;
+        cp.p.n_threads = 1 + variant % 2;  // some contexts run their own workers
+        cp.p.batch_size = 8;
         lola_context *c = nullptr;
-        EXPECT_EQ(lola_context_create(m, &cp, &c), LOLA_OK) << lola_last_error_message();
+        EXPECT_EQ(lola_context_create(m, &cp.p, &c), LOLA_OK) << lola_last_error_message();
         return c;
     }
     static std::vector<int32_t> sequence(int n, int salt) {

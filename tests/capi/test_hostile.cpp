@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gguf/gguf.hpp"
+#include "capi_check.hpp"
 #include "lola.h"
 #include "tiny_llama.hpp"
 
@@ -74,12 +75,11 @@ struct Model {
     }
     ~Model() { lola_model_free(m); }
     lola_context *context(int32_t chunk = 4) const {
-        lola_context_params cp;
-        lola_context_params_init(&cp);
-        cp.chunk_size = chunk;
-        cp.sparse_capacity = 3;
+        lola_test::ContextSpec cp;
+        cp.a.chunk_size = chunk;
+        cp.a.sparse_capacity = 3;
         lola_context *c = nullptr;
-        EXPECT_EQ(lola_context_create(m, &cp, &c), LOLA_OK) << lola_last_error_message();
+        EXPECT_EQ(lola_context_create(m, &cp.p, &c), LOLA_OK) << lola_last_error_message();
         return c;
     }
 };
@@ -155,27 +155,25 @@ TEST(Hostile, HugeMetadataIsRefusedBeforeAllocating) {
 // OUT_OF_MEMORY or INVALID_ARGUMENT before anything is allocated (under ASan a huge allocation
 // would abort, so this test also proves none is attempted).
 TEST(Hostile, HugeLayersAndContextsAreRefused) {
-    lola_layer_params p;
-    lola_layer_params_init(&p);
-    p.n_heads = 4096;
-    p.n_kv_heads = 4096;
-    p.head_dim = 65536;
-    p.chunk_size = 65536;
-    p.sparse_capacity = 1 << 20;
+    lola_test::LayerSpec p;
+    p.p.n_heads = 4096;
+    p.p.n_kv_heads = 4096;
+    p.p.head_dim = 65536;
+    p.a.chunk_size = 65536;
+    p.a.sparse_capacity = 1 << 20;
     lola_layer *l = reinterpret_cast<lola_layer *>(0x1);
-    const lola_status s = lola_layer_create(&p, &l);
+    const lola_status s = lola_layer_create(&p.p, &l);
     EXPECT_EQ(s, LOLA_ERR_OUT_OF_MEMORY) << lola_last_error_message();
     EXPECT_EQ(l, nullptr);
     EXPECT_NE(std::string(lola_last_error_message()).find("bytes"), std::string::npos) << lola_last_error_message();
 
     Model model;
-    lola_context_params cp;
-    lola_context_params_init(&cp);
-    cp.chunk_size = 65536;
-    cp.sparse_capacity = 1 << 20;
-    cp.batch_size = std::numeric_limits<int32_t>::max();
+    lola_test::ContextSpec cp;
+    cp.a.chunk_size = 65536;
+    cp.a.sparse_capacity = 1 << 20;
+    cp.p.batch_size = std::numeric_limits<int32_t>::max();
     lola_context *c = nullptr;
-    const lola_status cs = lola_context_create(model.m, &cp, &c);
+    const lola_status cs = lola_context_create(model.m, &cp.p, &c);
     EXPECT_TRUE(cs == LOLA_ERR_INVALID_ARGUMENT || cs == LOLA_ERR_OUT_OF_MEMORY || cs == LOLA_OK)
         << lola_status_string(cs) << " " << lola_last_error_message();
     if (c) {  // accepted: then it must work
@@ -246,30 +244,28 @@ TEST(Hostile, WrongStructSizeOnEveryStruct) {
     lola_sampler_params_init(&sp0);
     lola_sampler *sampler = nullptr;
     ASSERT_EQ(lola_sampler_create(&sp0, &sampler), LOLA_OK);
-    lola_layer_params lp0;
-    lola_layer_params_init(&lp0);
+    lola_test::LayerSpec lp0;
     lola_layer *layer = nullptr;
-    ASSERT_EQ(lola_layer_create(&lp0, &layer), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&lp0.p, &layer), LOLA_OK);
 
     for (const size_t delta : {size_t{0}, size_t{1}, size_t{2}, size_t{3}}) {
         auto wrong = [delta](size_t good) {
             const size_t v[] = {0, good - 1, good + 8, std::numeric_limits<size_t>::max()};
             return v[delta];
         };
-        lola_layer_params lp = lp0;
-        lp.struct_size = wrong(sizeof lp);
+        lola_test::LayerSpec lp = lp0;
+        lp.p.struct_size = wrong(sizeof lp);
         lola_layer *l = nullptr;
-        EXPECT_EQ(lola_layer_create(&lp, &l), LOLA_ERR_VERSION_MISMATCH);
+        EXPECT_EQ(lola_layer_create(&lp.p, &l), LOLA_ERR_VERSION_MISMATCH);
         lola_model_params mp;
         lola_model_params_init(&mp);
         mp.struct_size = wrong(sizeof mp);
         lola_model *m = nullptr;
         EXPECT_EQ(lola_model_load("/nonexistent.gguf", &mp, &m), LOLA_ERR_VERSION_MISMATCH);
-        lola_context_params cp;
-        lola_context_params_init(&cp);
-        cp.struct_size = wrong(sizeof cp);
+        lola_test::ContextSpec cp;
+        cp.p.struct_size = wrong(sizeof cp);
         lola_context *c = nullptr;
-        EXPECT_EQ(lola_context_create(model.m, &cp, &c), LOLA_ERR_VERSION_MISMATCH);
+        EXPECT_EQ(lola_context_create(model.m, &cp.p, &c), LOLA_ERR_VERSION_MISMATCH);
         lola_sampler_params sp = sp0;
         sp.struct_size = wrong(sizeof sp);
         lola_sampler *s = nullptr;
@@ -314,13 +310,12 @@ TEST(Hostile, NullHandlesEverywhere) {
     hs.struct_size = sizeof hs;
     lola_special_tokens st;
     st.struct_size = sizeof st;
-    lola_context_params cp;
-    lola_context_params_init(&cp);
+    lola_test::ContextSpec cp;
     lola_context *c = nullptr;
     int64_t pos[2];
     const lola_status statuses[] = {
         lola_model_get_info(nullptr, &mi),
-        lola_context_create(nullptr, &cp, &c),
+        lola_context_create(nullptr, &cp.p, &c),
         lola_context_clone(nullptr, &c),
         lola_context_reset(nullptr),
         lola_context_feed(nullptr, &tok, 1, 0, &n),
@@ -406,14 +401,13 @@ TEST(Hostile, MemoryBudgetMessageGivesTheSizes) {
 
 // Fuzzing findings (tests/fuzz/corpus/fuzz_state_blob/regress_*), kept as regression tests.
 lola_layer *small_layer() {
-    lola_layer_params p;
-    lola_layer_params_init(&p);
-    p.n_heads = 2;
-    p.head_dim = 4;
-    p.chunk_size = 3;
-    p.sparse_capacity = 2;
+    lola_test::LayerSpec p;
+    p.p.n_heads = 2;
+    p.p.head_dim = 4;
+    p.a.chunk_size = 3;
+    p.a.sparse_capacity = 2;
     lola_layer *l = nullptr;
-    EXPECT_EQ(lola_layer_create(&p, &l), LOLA_OK) << lola_last_error_message();
+    EXPECT_EQ(lola_layer_create(&p.p, &l), LOLA_OK) << lola_last_error_message();
     return l;
 }
 
@@ -497,11 +491,10 @@ TEST(Hostile, CreateFreeLoopsKeepResidentMemoryFlat) {
         lola_model_params_init(&mp);
         lola_model *m = nullptr;
         ASSERT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_OK);
-        lola_context_params cp;
-        lola_context_params_init(&cp);
-        cp.chunk_size = 4;
+        lola_test::ContextSpec cp;
+        cp.a.chunk_size = 4;
         lola_context *c = nullptr, *copy = nullptr;
-        ASSERT_EQ(lola_context_create(m, &cp, &c), LOLA_OK);
+        ASSERT_EQ(lola_context_create(m, &cp.p, &c), LOLA_OK);
         lola_model_free(m);  // the context keeps it alive
         const std::vector<unsigned char> blob = saved_state(c);
         ASSERT_EQ(lola_context_clone(c, &copy), LOLA_OK);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "capi_check.hpp"
 #include "lola.h"
 #include "tiny_llama.hpp"
 
@@ -36,16 +37,15 @@ struct Fixture : testing::Test {
 
     lola_context *context(int32_t attention = LOLA_ATTENTION_LOLA, int32_t chunk = 4, int32_t lambda = 3,
                           int32_t threads = 1, int32_t batch = 64) {
-        lola_context_params cp;
-        EXPECT_EQ(lola_context_params_init(&cp), LOLA_OK);
-        cp.attention = attention;
-        cp.chunk_size = chunk;
-        cp.sparse_capacity = lambda;
-        cp.feature_map = LOLA_FEATURE_MAP_ELU1;
-        cp.n_threads = threads;
-        cp.batch_size = batch;
+        lola_test::ContextSpec cp;
+        cp.a.attention = attention;
+        cp.a.chunk_size = chunk;
+        cp.a.sparse_capacity = lambda;
+        cp.a.feature_map = LOLA_FEATURE_MAP_ELU1;
+        cp.p.n_threads = threads;
+        cp.p.batch_size = batch;
         lola_context *ctx = nullptr;
-        EXPECT_EQ(lola_context_create(model_, &cp, &ctx), LOLA_OK) << lola_last_error_message();
+        EXPECT_EQ(lola_context_create(model_, &cp.p, &ctx), LOLA_OK) << lola_last_error_message();
         return ctx;
     }
 
@@ -366,16 +366,14 @@ TEST(ModelLoad, BadFilesAndParams) {
     EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_ERR_VERSION_MISMATCH);
     lola_model_params_init(&mp);
     ASSERT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_OK);
-    lola_context_params cp;
-    lola_context_params_init(&cp);
-    cp.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;  // needs LoLA tensors the file lacks
+    lola_test::ContextSpec cp;
+    cp.a.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;  // needs LoLA tensors the file lacks
     lola_context *ctx = nullptr;
-    EXPECT_EQ(lola_context_create(m, &cp, &ctx), LOLA_ERR_INVALID_ARGUMENT);
-    cp.feature_map = LOLA_FEATURE_MAP_PRECOMPUTED;
-    EXPECT_EQ(lola_context_create(m, &cp, &ctx), LOLA_ERR_INVALID_ARGUMENT);
-    lola_context_params_init(&cp);
-    cp.n_threads = 0;
-    EXPECT_EQ(lola_context_create(m, &cp, &ctx), LOLA_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(lola_context_create(m, &cp.p, &ctx), LOLA_ERR_INVALID_ARGUMENT);
+    cp.a.feature_map = LOLA_FEATURE_MAP_PRECOMPUTED;
+    EXPECT_EQ(lola_context_create(m, &cp.p, &ctx), LOLA_ERR_INVALID_ARGUMENT);
+    cp.p.n_threads = 0;
+    EXPECT_EQ(lola_context_create(m, &cp.p, &ctx), LOLA_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(ctx, nullptr);
     lola_model_free(m);
     std::filesystem::remove(path);

@@ -14,16 +14,15 @@ using namespace lola_test;
 
 namespace {
 
-lola_layer_params params(int32_t attention = LOLA_ATTENTION_LOLA, int32_t map = LOLA_FEATURE_MAP_PERFORMER) {
-    lola_layer_params p;
-    lola_layer_params_init(&p);
-    p.n_heads = 3;
-    p.n_kv_heads = 1;
-    p.head_dim = 12;
-    p.chunk_size = 5;
-    p.sparse_capacity = 4;
-    p.attention = attention;
-    p.feature_map = map;
+LayerSpec params(int32_t attention = LOLA_ATTENTION_LOLA, int32_t map = LOLA_FEATURE_MAP_PERFORMER) {
+    LayerSpec p;
+    p.p.n_heads = 3;
+    p.p.n_kv_heads = 1;
+    p.p.head_dim = 12;
+    p.a.chunk_size = 5;
+    p.a.sparse_capacity = 4;
+    p.a.attention = attention;
+    p.a.feature_map = map;
     return p;
 }
 
@@ -36,9 +35,9 @@ std::vector<float> random_floats(size_t n, uint64_t seed) {
 }
 
 // Feeds tokens [t0, t1) of a deterministic sequence; returns their outputs.
-std::vector<float> feed(lola_layer *l, const lola_layer_params &p, int t0, int t1) {
-    const size_t qs = static_cast<size_t>(p.n_heads) * p.head_dim;
-    const size_t ks = static_cast<size_t>(p.n_kv_heads) * p.head_dim;
+std::vector<float> feed(lola_layer *l, const lola_test::LayerSpec &p, int t0, int t1) {
+    const size_t qs = static_cast<size_t>(p.p.n_heads) * p.p.head_dim;
+    const size_t ks = static_cast<size_t>(p.p.n_kv_heads) * p.p.head_dim;
     const std::vector<float> q = random_floats(200 * qs, 1), k = random_floats(200 * ks, 2),
                              v = random_floats(200 * ks, 3);
     const size_t n = static_cast<size_t>(t1 - t0);
@@ -61,13 +60,13 @@ TEST(StateBlob, RestoreThenContinueEqualsUninterrupted) {
     for (int32_t attention : {LOLA_ATTENTION_LOLA, LOLA_ATTENTION_FULL, LOLA_ATTENTION_WINDOW})
         for (int cut : {1, 4, 5, 13, 30, 57}) {
             SCOPED_TRACE("attention " + std::to_string(attention) + " cut " + std::to_string(cut));
-            const lola_layer_params p = params(attention);
+            const LayerSpec p = params(attention);
             // uninterrupted: 0..cut, cut..120 on one layer; interrupted: 0..cut, save, restore
             // into a fresh layer, cut..120 there
             LayerPtr ref, first, second;
-            ASSERT_EQ(lola_layer_create(&p, &first.p), LOLA_OK);
-            ASSERT_EQ(lola_layer_create(&p, &second.p), LOLA_OK);
-            ASSERT_EQ(lola_layer_create(&p, &ref.p), LOLA_OK);
+            ASSERT_EQ(lola_layer_create(&p.p, &first.p), LOLA_OK);
+            ASSERT_EQ(lola_layer_create(&p.p, &second.p), LOLA_OK);
+            ASSERT_EQ(lola_layer_create(&p.p, &ref.p), LOLA_OK);
             feed(ref.p, p, 0, cut);
             const std::vector<float> uninterrupted = feed(ref.p, p, cut, 120);
             feed(first.p, p, 0, cut);
@@ -80,10 +79,10 @@ TEST(StateBlob, RestoreThenContinueEqualsUninterrupted) {
 }
 
 TEST(StateBlob, TruncatedBlobsAreRejected) {
-    const lola_layer_params p = params();
+    const LayerSpec p = params();
     LayerPtr src, dst;
-    ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
-    ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &src.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &dst.p), LOLA_OK);
     feed(src.p, p, 0, 23);
     feed(dst.p, p, 0, 7);
     const std::vector<unsigned char> blob = save_blob(src.p), before = save_blob(dst.p);
@@ -99,10 +98,10 @@ TEST(StateBlob, TruncatedBlobsAreRejected) {
 }
 
 TEST(StateBlob, EveryBitFlipIsRejected) {
-    const lola_layer_params p = params(LOLA_ATTENTION_LOLA, LOLA_FEATURE_MAP_ELU1);
+    const LayerSpec p = params(LOLA_ATTENTION_LOLA, LOLA_FEATURE_MAP_ELU1);
     LayerPtr src, dst;
-    ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
-    ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &src.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &dst.p), LOLA_OK);
     feed(src.p, p, 0, 17);
     const std::vector<unsigned char> blob = save_blob(src.p), before = save_blob(dst.p);
     for (size_t byte = 0; byte < blob.size(); ++byte)
@@ -117,26 +116,26 @@ TEST(StateBlob, EveryBitFlipIsRejected) {
 }
 
 TEST(StateBlob, ForeignAndFutureBlobs) {
-    const lola_layer_params p = params();
+    const LayerSpec p = params();
     LayerPtr src, dst;
-    ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &src.p), LOLA_OK);
     feed(src.p, p, 0, 12);
     const std::vector<unsigned char> blob = save_blob(src.p);
 
-    lola_layer_params other = params();
-    other.sparse_capacity = 5;
-    ASSERT_EQ(lola_layer_create(&other, &dst.p), LOLA_OK);
+    LayerSpec other = params();
+    other.a.sparse_capacity = 5;
+    ASSERT_EQ(lola_layer_create(&other.p, &dst.p), LOLA_OK);
     EXPECT_EQ(lola_layer_state_restore(dst.p, blob.data(), blob.size()), LOLA_ERR_INCOMPATIBLE);
     EXPECT_NE(std::string(lola_last_error_message()).find("sparse_capacity"), std::string::npos);
     lola_layer_free(dst.p);
 
     other = params();
-    other.seed = 99;  // same shapes, other performer projection
-    ASSERT_EQ(lola_layer_create(&other, &dst.p), LOLA_OK);
+    other.a.seed = 99;  // same shapes, other performer projection
+    ASSERT_EQ(lola_layer_create(&other.p, &dst.p), LOLA_OK);
     EXPECT_EQ(lola_layer_state_restore(dst.p, blob.data(), blob.size()), LOLA_ERR_INCOMPATIBLE);
     lola_layer_free(dst.p);
 
-    ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &dst.p), LOLA_OK);
     std::vector<unsigned char> future = blob;
     future[8] = 2;  // format version, with a valid checksum
     rewrite_crc(future);
@@ -151,10 +150,10 @@ TEST(StateBlob, ForeignAndFutureBlobs) {
 
 TEST(StateBlob, InconsistentContentsWithValidChecksumAreRejected) {
     // A well-formed checksum does not make a blob trustworthy: counts are checked too.
-    const lola_layer_params p = params(LOLA_ATTENTION_LOLA, LOLA_FEATURE_MAP_ELU1);
+    const LayerSpec p = params(LOLA_ATTENTION_LOLA, LOLA_FEATURE_MAP_ELU1);
     LayerPtr src, dst;
-    ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
-    ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &src.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &dst.p), LOLA_OK);
     feed(src.p, p, 0, 17);
     const std::vector<unsigned char> blob = save_blob(src.p);
     const size_t n_tokens_offset = 8 + 4 + 4 + 8 + 8 + 4 + 8 * 4;
@@ -181,10 +180,10 @@ TEST(StateBlob, FullAttentionBlobClaimingEvictionsIsRejected) {
     // (consistent with its n_tokens, with a valid checksum) would make the next feed size the
     // cache from that count. Found by fuzz_state_blob (tests/fuzz/corpus/fuzz_state_blob/
     // regress_full_attention_evictions).
-    lola_layer_params p = params(LOLA_ATTENTION_FULL, LOLA_FEATURE_MAP_ELU1);
+    LayerSpec p = params(LOLA_ATTENTION_FULL, LOLA_FEATURE_MAP_ELU1);
     LayerPtr src, dst;
-    ASSERT_EQ(lola_layer_create(&p, &src.p), LOLA_OK);
-    ASSERT_EQ(lola_layer_create(&p, &dst.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &src.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &dst.p), LOLA_OK);
     feed(src.p, p, 0, 7);
     std::vector<unsigned char> bad = save_blob(src.p);
     const size_t n_tokens_offset = 8 + 4 + 4 + 8 + 8 + 4 + 8 * 4;
@@ -206,9 +205,9 @@ TEST(StateBlob, FullAttentionBlobClaimingEvictionsIsRejected) {
 }
 
 TEST(StateBlob, SaveIntoSmallBuffer) {
-    const lola_layer_params p = params();
+    const LayerSpec p = params();
     LayerPtr l;
-    ASSERT_EQ(lola_layer_create(&p, &l.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_create(&p.p, &l.p), LOLA_OK);
     feed(l.p, p, 0, 9);
     size_t need = 0, written = 0;
     ASSERT_EQ(lola_layer_state_size(l.p, &need), LOLA_OK);

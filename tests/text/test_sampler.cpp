@@ -20,6 +20,7 @@
 
 #include <unistd.h>
 
+#include "capi_check.hpp"
 #include "lola.h"
 #include "text/sampler.hpp"
 #include "tiny_llama.hpp"
@@ -601,13 +602,12 @@ struct SamplerGenerate : testing::Test {
     void TearDown() override { lola_model_free(model_); }
 
     lola_context *context() {
-        lola_context_params cp;
-        EXPECT_EQ(lola_context_params_init(&cp), LOLA_OK);
-        cp.chunk_size = 4;
-        cp.sparse_capacity = 3;
-        cp.feature_map = LOLA_FEATURE_MAP_ELU1;
+        lola_test::ContextSpec cp;
+        cp.a.chunk_size = 4;
+        cp.a.sparse_capacity = 3;
+        cp.a.feature_map = LOLA_FEATURE_MAP_ELU1;
         lola_context *ctx = nullptr;
-        EXPECT_EQ(lola_context_create(model_, &cp, &ctx), LOLA_OK) << lola_last_error_message();
+        EXPECT_EQ(lola_context_create(model_, &cp.p, &ctx), LOLA_OK) << lola_last_error_message();
         return ctx;
     }
     lola_context *prompted() {
@@ -812,11 +812,10 @@ GenRun generate_on(const std::string &path, size_t max_tokens) {
     lola_model *model = nullptr;
     EXPECT_EQ(lola_model_load(path.c_str(), &mp, &model), LOLA_OK) << lola_last_error_message();
     if (!model) return run;
-    lola_context_params cp;
-    EXPECT_EQ(lola_context_params_init(&cp), LOLA_OK);
-    cp.feature_map = LOLA_FEATURE_MAP_ELU1;
+    lola_test::ContextSpec cp;
+    cp.a.feature_map = LOLA_FEATURE_MAP_ELU1;
     lola_context *ctx = nullptr;
-    EXPECT_EQ(lola_context_create(model, &cp, &ctx), LOLA_OK);
+    EXPECT_EQ(lola_context_create(model, &cp.p, &ctx), LOLA_OK);
     const int32_t prompt[] = {40, 41, 42, 43};
     EXPECT_EQ(lola_context_feed(ctx, prompt, 4, 0, nullptr), LOLA_OK);
     Handle s(params(1.f, 0, 1.f, 0.f, 31337));

@@ -19,6 +19,7 @@
 
 #include "gguf/gguf.hpp"
 #include "gguf_builder.hpp"
+#include "capi_check.hpp"
 #include "lola.h"
 #include "base/error.hpp"
 #include "text/chat_template.hpp"
@@ -780,10 +781,9 @@ TEST(TextCapiModels, ModelsWithoutAUsableTokenizerStillLoad) {
         EXPECT_EQ(st.eot, -1);
         EXPECT_FALSE(lola_token_is_eog(m, 2));
         // the model itself works
-        lola_context_params cp;
-        ASSERT_EQ(lola_context_params_init(&cp), LOLA_OK);
+        lola_test::ContextSpec cp;
         lola_context *ctx = nullptr;
-        ASSERT_EQ(lola_context_create(m, &cp, &ctx), LOLA_OK) << lola_last_error_message();
+        ASSERT_EQ(lola_context_create(m, &cp.p, &ctx), LOLA_OK) << lola_last_error_message();
         EXPECT_EQ(lola_context_feed(ctx, &t, 1, 0, nullptr), LOLA_OK) << lola_last_error_message();
         lola_context_free(ctx);
         lola_model_free(m);
