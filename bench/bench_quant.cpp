@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "lola/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 #include "quant/matmul.hpp"
 #include "quant/quant.hpp"
 

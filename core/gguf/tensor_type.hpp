@@ -1,5 +1,9 @@
-// tensor_type.hpp: the ggml tensor type ids a GGUF file may name, with their block geometry.
-// Minimal and stable on purpose: the quantization kernels include this header.
+// tensor_type.hpp: the one table of ggml tensor types: every id a GGUF file may name, with its
+// name, block geometry and whether liblola computes with it. The GGUF reader (sizes,
+// require_tensor), the model loader and core/quant (quant::Type, type_name, block_size,
+// type_size, supported) all read it; tests/quant checks that the types marked supported are
+// exactly those core/quant has kernels for. Minimal and stable on purpose: the quantization
+// kernels include this header.
 #pragma once
 
 #include <cstdint>
@@ -47,7 +51,9 @@ struct TypeTraits {
     const char *name;    // "Q4_K"
     int64_t block_size;  // elements per block (1 for plain types)
     int64_t type_size;   // bytes per block
-    bool supported;      // liblola can compute with tensors of this type
+    // liblola computes with tensors of this type: core/quant has its reference dequantization
+    // and a dot kernel at every level. The only definition of "supported" in the library.
+    bool supported;
 };
 
 // The traits of a type id, or nullptr when the id is not a known ggml type.

@@ -1,6 +1,7 @@
-// dot_scalar.cpp: the portable kernels. Each block (or chunk of 256 plain values) is dequantized
-// by the reference code into a buffer, then multiplied into 8 lanes per token (element i goes
-// to lane i % 8) that are reduced by one fixed tree at the end.
+// dot_scalar.cpp: the portable kernels, one for every type the ggml type table marks supported
+// (tests/quant checks it). Each block (or chunk of 256 plain values) is dequantized by the
+// reference code into a buffer, then multiplied into 8 lanes per token (element i goes to lane
+// i % 8) that are reduced by one fixed tree at the end.
 #include <algorithm>
 
 #include "quant/kernels.hpp"
@@ -14,19 +15,24 @@ constexpr int kTokens = 4;  // tokens per multi() call
 static_assert(kTokens <= kMaxGroup);
 constexpr int64_t kPlainChunk = 256;  // plain types are processed 256 values at a time
 
+// The elements and bytes the reference dequantizes at once: a block, or 256 plain values.
+template <int64_t E, int64_t B>
+struct Chunk {
+    static constexpr int64_t elems = E, bytes = B;
+};
 template <uint32_t T>
 struct Chunking;
-template <> struct Chunking<F32> { static constexpr int64_t elems = kPlainChunk, bytes = 4 * kPlainChunk; };
-template <> struct Chunking<F16> { static constexpr int64_t elems = kPlainChunk, bytes = 2 * kPlainChunk; };
-template <> struct Chunking<BF16> { static constexpr int64_t elems = kPlainChunk, bytes = 2 * kPlainChunk; };
-template <> struct Chunking<Q8_0> { static constexpr int64_t elems = kQK, bytes = 34; };
-template <> struct Chunking<Q4_0> { static constexpr int64_t elems = kQK, bytes = 18; };
-template <> struct Chunking<Q4_1> { static constexpr int64_t elems = kQK, bytes = 20; };
-template <> struct Chunking<Q5_0> { static constexpr int64_t elems = kQK, bytes = 22; };
-template <> struct Chunking<Q5_1> { static constexpr int64_t elems = kQK, bytes = 24; };
-template <> struct Chunking<Q4_K> { static constexpr int64_t elems = kQK_K, bytes = 144; };
-template <> struct Chunking<Q5_K> { static constexpr int64_t elems = kQK_K, bytes = 176; };
-template <> struct Chunking<Q6_K> { static constexpr int64_t elems = kQK_K, bytes = 210; };
+template <> struct Chunking<F32> : Chunk<kPlainChunk, 4 * kPlainChunk> {};
+template <> struct Chunking<F16> : Chunk<kPlainChunk, 2 * kPlainChunk> {};
+template <> struct Chunking<BF16> : Chunk<kPlainChunk, 2 * kPlainChunk> {};
+template <> struct Chunking<Q8_0> : Chunk<kQK, sizeof(BlockQ8_0)> {};
+template <> struct Chunking<Q4_0> : Chunk<kQK, sizeof(BlockQ4_0)> {};
+template <> struct Chunking<Q4_1> : Chunk<kQK, sizeof(BlockQ4_1)> {};
+template <> struct Chunking<Q5_0> : Chunk<kQK, sizeof(BlockQ5_0)> {};
+template <> struct Chunking<Q5_1> : Chunk<kQK, sizeof(BlockQ5_1)> {};
+template <> struct Chunking<Q4_K> : Chunk<kQK_K, sizeof(BlockQ4_K)> {};
+template <> struct Chunking<Q5_K> : Chunk<kQK_K, sizeof(BlockQ5_K)> {};
+template <> struct Chunking<Q6_K> : Chunk<kQK_K, sizeof(BlockQ6_K)> {};
 
 template <uint32_t T>
 void multi(const void *row, const float *X, int64_t ldx, int nt, float *out, int64_t n) {

@@ -1,10 +1,13 @@
 // kernels.hpp: internal to core/quant. The kernel tables of each instruction-set level.
 //
-// The SIMD levels live in their own translation units (dot_avx2.cpp, dot_avx512.cpp) compiled
-// with per-file -m flags, and are only called after the runtime CPU check in quant.cpp. Those
-// files must not instantiate any inline function or template with external linkage that a
-// baseline file also instantiates (the linker keeps one copy, which could then be the AVX one):
-// they use intrinsics, their own anonymous-namespace code and the `static inline` helpers below.
+// The SIMD levels share one body, dot_simd.inl, compiled once per level by its own translation
+// unit (dot_avx2.cpp, dot_avx512.cpp) with per-file -m flags, and are only called after the
+// runtime CPU check in quant.cpp. Those files must not instantiate any inline function or
+// template with external linkage that a baseline file also instantiates (the linker keeps one
+// copy, which could then be the AVX one): they use intrinsics, their own anonymous-namespace
+// code and the `static inline` helpers below (and never call gguf/tensor_type.hpp's inline
+// type_traits overload, which quant.hpp brings in; `nm` on their objects lists only the
+// *_kernel entry points).
 #pragma once
 
 #include <cstdint>
@@ -28,8 +31,9 @@ Kernel scalar_kernel(uint32_t type);
 Kernel avx2_kernel(uint32_t type);
 Kernel avx512_kernel(uint32_t type);
 
-// The reference dequantization of n elements (n a multiple of the block size, unchecked).
-void dequantize_ref(uint32_t type, const uint8_t *src, float *dst, int64_t n);
+// The reference dequantization of n elements (n a multiple of the block size, unchecked);
+// false, writing nothing, for a type it has no code for.
+bool dequantize_ref(uint32_t type, const uint8_t *src, float *dst, int64_t n);
 
 static inline uint16_t load_u16(const uint8_t *p) {
     return static_cast<uint16_t>(p[0] | (p[1] << 8));

@@ -1,4 +1,5 @@
-// matmul.cpp: see matmul.hpp.
+// matmul.cpp: matvec and matmul over a ThreadPool, through the kernels of one level (see
+// matmul.hpp); refuses a type without kernels there rather than calling a null one.
 #include "quant/matmul.hpp"
 
 #include <algorithm>
@@ -39,6 +40,9 @@ size_t validate(const char *what, uint32_t type, const void *W, int64_t rows, in
     if (!isa_available(isa))
         fail(Status::unsupported,
              std::string(what) + ": level " + isa_name(isa) + " is not available");
+    if (!dot_fn(type, isa) || !dot_multi_fn(type, isa))  // a supported type without kernels
+        fail(Status::unsupported, std::string(what) + ": no " + isa_name(isa) + " kernel for " +
+                                      type_name(type));
     if (rows > 0 && n_tokens > 0 && (!y || (cols > 0 && (!W || !x))))
         fail(Status::null_pointer, std::string(what) + ": null buffer");
     return bytes;

@@ -1,5 +1,5 @@
-// quant.cpp: format geometry, conversions, the reference dequantization and the runtime
-// selection of the dot-product kernels. See quant.hpp.
+// quant.cpp: the geometry reads of the ggml type table (gguf/tensor_type), conversions, the
+// reference dequantization and the runtime selection of the dot-product kernels. See quant.hpp.
 #include "quant/quant.hpp"
 
 #include <atomic>
@@ -18,35 +18,23 @@ namespace lola::quant {
 
 namespace {
 
-struct Geometry {
-    uint32_t type;
-    const char *name;
-    int64_t block;
-    int64_t bytes;
-};
+using gguf::TypeTraits;
 
-constexpr Geometry kGeometry[] = {
-    {F32, "F32", 1, 4},          {F16, "F16", 1, 2},          {BF16, "BF16", 1, 2},
-    {Q8_0, "Q8_0", kQK, 34},     {Q4_0, "Q4_0", kQK, 18},     {Q4_1, "Q4_1", kQK, 20},
-    {Q5_0, "Q5_0", kQK, 22},     {Q5_1, "Q5_1", kQK, 24},     {Q4_K, "Q4_K", kQK_K, 144},
-    {Q5_K, "Q5_K", kQK_K, 176},  {Q6_K, "Q6_K", kQK_K, 210},
-};
-
-const Geometry *geometry(uint32_t type) {
-    for (const Geometry &g : kGeometry)
-        if (g.type == type) return &g;
-    return nullptr;
-}
-
-const Geometry &checked(uint32_t type, int64_t n, const char *what) {
-    const Geometry *g = geometry(type);
-    if (!g) fail(Status::unsupported, std::string(what) + ": unsupported tensor type " +
-                                          std::to_string(type));
-    if (n < 0 || n % g->block != 0)
+// The table's entry of a type liblola computes with, for n elements; else throws (unsupported,
+// naming the type, or invalid_argument).
+const TypeTraits &checked(uint32_t type, int64_t n, const char *what) {
+    const TypeTraits *t = gguf::type_traits(type);
+    if (!t)
+        fail(Status::unsupported, std::string(what) + ": tensor type id " + std::to_string(type) +
+                                      " is not a ggml type");
+    if (!t->supported)
+        fail(Status::unsupported, std::string(what) + ": tensor type " + t->name + " (id " +
+                                      std::to_string(type) + ") is not supported by liblola");
+    if (n < 0 || n % t->block_size != 0)
         fail(Status::invalid_argument, std::string(what) + ": " + std::to_string(n) +
-                                           " elements is not a whole number of " + g->name +
-                                           " blocks of " + std::to_string(g->block));
-    return *g;
+                                           " elements is not a whole number of " + t->name +
+                                           " blocks of " + std::to_string(t->block_size));
+    return *t;
 }
 
 // ---- reference dequantization: one block each, in gguf-py's order of operations ----------
@@ -143,26 +131,29 @@ void deq_q6_k(const uint8_t *b, float *y) {
 
 // ---- geometry -----------------------------------------------------------------------------
 
-bool supported(uint32_t type) { return geometry(type) != nullptr; }
+bool supported(uint32_t type) {
+    const TypeTraits *t = gguf::type_traits(type);
+    return t && t->supported;
+}
 
 const char *type_name(uint32_t type) {
-    const Geometry *g = geometry(type);
-    return g ? g->name : "unknown";
+    const TypeTraits *t = gguf::type_traits(type);
+    return t ? t->name : "unknown";
 }
 
 int64_t block_size(uint32_t type) {
-    const Geometry *g = geometry(type);
-    return g ? g->block : 0;
+    const TypeTraits *t = gguf::type_traits(type);
+    return t ? t->block_size : 0;
 }
 
 int64_t type_size(uint32_t type) {
-    const Geometry *g = geometry(type);
-    return g ? g->bytes : 0;
+    const TypeTraits *t = gguf::type_traits(type);
+    return t ? t->type_size : 0;
 }
 
 size_t row_bytes(uint32_t type, int64_t n) {
-    const Geometry &g = checked(type, n, "row_bytes");
-    return static_cast<size_t>(n / g.block) * static_cast<size_t>(g.bytes);
+    const TypeTraits &t = checked(type, n, "row_bytes");
+    return static_cast<size_t>(n / t.block_size) * static_cast<size_t>(t.type_size);
 }
 
 // ---- conversions --------------------------------------------------------------------------
@@ -229,36 +220,43 @@ uint16_t fp32_to_bf16(float f) {
 
 // ---- reference dequantization -------------------------------------------------------------
 
-void detail::dequantize_ref(uint32_t type, const uint8_t *src, float *dst, int64_t n) {
-    void (*block)(const uint8_t *, float *) = nullptr;
+bool detail::dequantize_ref(uint32_t type, const uint8_t *src, float *dst, int64_t n) {
+    // The block function and its geometry (from the block structs: the scalar kernels call this
+    // once a block, so no table lookup here).
+    struct {
+        void (*fn)(const uint8_t *, float *);
+        int64_t elems, bytes;
+    } b{};
     switch (type) {
     case F32:
         if (n > 0) std::memcpy(dst, src, static_cast<size_t>(n) * 4);
-        return;
+        return true;
     case F16:
         for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(load_u16(src + 2 * i));
-        return;
+        return true;
     case BF16:
         for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_fp32(load_u16(src + 2 * i));
-        return;
-    case Q8_0: block = deq_q8_0; break;
-    case Q4_0: block = deq_q4_0; break;
-    case Q4_1: block = deq_q4_1; break;
-    case Q5_0: block = deq_q5_0; break;
-    case Q5_1: block = deq_q5_1; break;
-    case Q4_K: block = deq_q4_k; break;
-    case Q5_K: block = deq_q5_k; break;
-    case Q6_K: block = deq_q6_k; break;
-    default: return;
+        return true;
+    case Q8_0: b = {deq_q8_0, kQK, sizeof(BlockQ8_0)}; break;
+    case Q4_0: b = {deq_q4_0, kQK, sizeof(BlockQ4_0)}; break;
+    case Q4_1: b = {deq_q4_1, kQK, sizeof(BlockQ4_1)}; break;
+    case Q5_0: b = {deq_q5_0, kQK, sizeof(BlockQ5_0)}; break;
+    case Q5_1: b = {deq_q5_1, kQK, sizeof(BlockQ5_1)}; break;
+    case Q4_K: b = {deq_q4_k, kQK_K, sizeof(BlockQ4_K)}; break;
+    case Q5_K: b = {deq_q5_k, kQK_K, sizeof(BlockQ5_K)}; break;
+    case Q6_K: b = {deq_q6_k, kQK_K, sizeof(BlockQ6_K)}; break;
+    default: return false;
     }
-    const Geometry &g = *geometry(type);
-    for (int64_t i = 0; i < n / g.block; ++i) block(src + i * g.bytes, dst + i * g.block);
+    for (int64_t i = 0; i < n / b.elems; ++i) b.fn(src + i * b.bytes, dst + i * b.elems);
+    return true;
 }
 
 void dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
-    checked(type, n, "dequantize_row");
+    const TypeTraits &t = checked(type, n, "dequantize_row");
     if (n > 0 && (!src || !dst)) fail(Status::null_pointer, "dequantize_row: null buffer");
-    detail::dequantize_ref(type, static_cast<const uint8_t *>(src), dst, n);
+    if (!detail::dequantize_ref(type, static_cast<const uint8_t *>(src), dst, n))
+        fail(Status::unsupported, std::string("dequantize_row: no reference dequantization of ") +
+                                      t.name);
 }
 
 // ---- runtime selection --------------------------------------------------------------------
@@ -360,11 +358,16 @@ void force_isa(Isa isa) {
 }
 
 float dot_row(uint32_t type, const void *row, const float *x, int64_t n) {
-    checked(type, n, "dot_row");
+    const TypeTraits &t = checked(type, n, "dot_row");
     if (n == 0) return 0.0f;
     if (!row || !x) fail(Status::null_pointer, "dot_row: null buffer");
     Dispatch &d = dispatch();
-    return d.kernels[d.active.load(std::memory_order_relaxed)][type].dot(row, x, n);
+    const int level = d.active.load(std::memory_order_relaxed);
+    const DotFn dot = type < kMaxType ? d.kernels[level][type].dot : nullptr;
+    if (!dot)  // a type the table marks supported without a kernel here (tests/quant catch it)
+        fail(Status::unsupported, std::string("dot_row: no ") + isa_name(static_cast<Isa>(level)) +
+                                      " kernel for " + t.name);
+    return dot(row, x, n);
 }
 
 }  // namespace lola::quant

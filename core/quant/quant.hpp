@@ -1,7 +1,10 @@
 // quant.hpp: quantized weight formats (the GGML block layouts) and their dot products with fp32
 // activations, for CPU inference.
 //
-// Formats (type ids are GGML's; every multi-byte field is little-endian, fp16 is IEEE binary16):
+// Which ggml types exist, their names, block geometry and whether liblola supports them is the
+// one table of gguf/tensor_type.hpp; supported / type_name / block_size / type_size below read
+// it, and quant::Type names the supported ids of its enum. This file adds the layouts and the
+// maths (every multi-byte field is little-endian, fp16 is IEEE binary16):
 //
 //   type  id  block  bytes  layout of one block                      element i of the block
 //   F32    0      1      4  float                                    x
@@ -29,29 +32,34 @@
 // gguf-py's numpy dequantization, so its results are bit-identical to gguf.quants.dequantize).
 // dot_row is the dot product of one quantized row with fp32 activations, dequantizing on the
 // fly with fp32 accumulation, through the fastest kernel this CPU runs (runtime dispatch:
-// scalar, AVX2+FMA+F16C, AVX-512F; the library itself is compiled for baseline x86-64).
-// Kernels differ from the reference only by float rounding (FMA, accumulation order); each is
-// deterministic, and dot_multi_fn computes every token with exactly the arithmetic of dot_fn.
+// scalar, AVX2+FMA+F16C, AVX-512F; the library itself is compiled for baseline x86-64). The
+// scalar kernels are dot_scalar.cpp; the SIMD ones are written once, in dot_simd.inl, and
+// compiled per level by dot_avx2.cpp and dot_avx512.cpp. Kernels differ from the reference only
+// by float rounding (FMA, accumulation order); each is deterministic, and dot_multi_fn computes
+// every token with exactly the arithmetic of dot_fn.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "gguf/tensor_type.hpp"
+
 namespace lola::quant {
 
-// GGML type ids (the values stored in GGUF tensor infos).
+// The ggml types liblola computes with (those the table marks supported), as plain uint32_t
+// constants for switch statements over a GGUF type id.
 enum Type : uint32_t {
-    F32 = 0,
-    F16 = 1,
-    Q4_0 = 2,
-    Q4_1 = 3,
-    Q5_0 = 6,
-    Q5_1 = 7,
-    Q8_0 = 8,
-    Q4_K = 12,
-    Q5_K = 13,
-    Q6_K = 14,
-    BF16 = 30,
+    F32 = static_cast<uint32_t>(gguf::TensorType::F32),
+    F16 = static_cast<uint32_t>(gguf::TensorType::F16),
+    Q4_0 = static_cast<uint32_t>(gguf::TensorType::Q4_0),
+    Q4_1 = static_cast<uint32_t>(gguf::TensorType::Q4_1),
+    Q5_0 = static_cast<uint32_t>(gguf::TensorType::Q5_0),
+    Q5_1 = static_cast<uint32_t>(gguf::TensorType::Q5_1),
+    Q8_0 = static_cast<uint32_t>(gguf::TensorType::Q8_0),
+    Q4_K = static_cast<uint32_t>(gguf::TensorType::Q4_K),
+    Q5_K = static_cast<uint32_t>(gguf::TensorType::Q5_K),
+    Q6_K = static_cast<uint32_t>(gguf::TensorType::Q6_K),
+    BF16 = static_cast<uint32_t>(gguf::TensorType::BF16),
 };
 
 constexpr int64_t kQK = 32;     // elements per block of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0
@@ -70,16 +78,18 @@ static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(Block
 static_assert(sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210);
 
-// True for the types listed above.
+// Reads of gguf::type_traits(type). Whether the table marks the type supported (false for an id
+// that is not a ggml type).
 bool supported(uint32_t type);
-// "Q4_K", ...; "unknown" for an unsupported id.
+// "Q4_K", "Q2_K", ... for every known ggml type, supported or not; "unknown" for another id.
 const char *type_name(uint32_t type);
-// Elements per block (1 for F32, F16, BF16); 0 for an unsupported type.
+// Elements per block (1 for F32, F16, BF16) of every known type; 0 for an unknown id.
 int64_t block_size(uint32_t type);
-// Bytes per block; 0 for an unsupported type.
+// Bytes per block of every known type; 0 for an unknown id.
 int64_t type_size(uint32_t type);
-// Bytes of a row of n elements. Throws lola::Error (unsupported / invalid_argument) for an
-// unsupported type or n < 0 or n not a multiple of the block size.
+// Bytes of a row of n elements. Throws lola::Error: unsupported for a type that is not
+// supported (the message names it), invalid_argument for n < 0 or n not a multiple of the
+// block size.
 size_t row_bytes(uint32_t type, int64_t n);
 
 // Exact conversions (fp32 -> fp16 / bf16 round to nearest even; NaNs stay NaN, quiet).
@@ -89,7 +99,7 @@ float bf16_to_fp32(uint16_t h);
 uint16_t fp32_to_bf16(float f);
 
 // dst[0..n) = the values of the row src (the reference). n must be a multiple of the block
-// size (checked: throws lola::Error, like an unsupported type).
+// size (checked: throws lola::Error, like an unsupported type, see row_bytes).
 void dequantize_row(uint32_t type, const void *src, float *dst, int64_t n);
 
 // ---- kernels and their runtime selection ------------------------------------------------------
@@ -128,7 +138,7 @@ const char *active_isa();
 void force_isa(Isa isa);
 
 // The dot product of one row with x through the active level. Throws lola::Error for an
-// unsupported type or n not a multiple of the block size.
+// unsupported type or n not a multiple of the block size (see row_bytes).
 float dot_row(uint32_t type, const void *row, const float *x, int64_t n);
 
 }  // namespace lola::quant

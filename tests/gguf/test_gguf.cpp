@@ -1,5 +1,6 @@
 // test_gguf.cpp: the GGUF reader. Valid files (v2, v3, every metadata type, every supported
-// tensor type, alignments) read back exactly; every hostile input (truncation at every byte,
+// tensor type, alignments) read back exactly; require_tensor accepts exactly the types core/quant
+// computes with (one table, gguf/tensor_type); every hostile input (truncation at every byte,
 // bad magic / version / counts / lengths / types / shapes / offsets, overlaps, duplicates) is
 // refused with Status::corrupt_data and a message naming the field; random corruption never
 // crashes.
@@ -20,6 +21,7 @@
 #include "gguf/tensor_type.hpp"
 #include "gguf_builder.hpp"
 #include "base/error.hpp"
+#include "quant/quant.hpp"
 
 using lola::Error;
 using lola::Status;
@@ -36,7 +38,10 @@ using ::testing::HasSubstr;
 
 namespace {
 
-constexpr uint32_t T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q8_0 = 8, T_Q4_K = 12, T_IQ2_XXS = 16;
+constexpr uint32_t id(TensorType t) { return static_cast<uint32_t>(t); }
+constexpr uint32_t T_F32 = id(TensorType::F32), T_F16 = id(TensorType::F16),
+                   T_Q4_0 = id(TensorType::Q4_0), T_Q8_0 = id(TensorType::Q8_0),
+                   T_Q4_K = id(TensorType::Q4_K), T_IQ2_XXS = id(TensorType::IQ2_XXS);
 
 std::unique_ptr<File> parse(const GgufBuilder &b) { return File::from_memory(b.build()); }
 
@@ -278,6 +283,27 @@ TEST(GgufTypes, UnsupportedTypeParsesButIsRefusedForData) {
     EXPECT_EQ(f->tensor("iq")->n_bytes, 4u * 66u);
     expect_throw([&] { f->require_tensor("iq", {512, 2}); }, {"'iq'", "IQ2_XXS", "id 16"},
                  Status::unsupported);
+}
+
+// One notion of "supported": require_tensor (the reader) accepts exactly the known types that
+// core/quant computes with, and refuses every other one naming it.
+TEST(GgufTypes, RequireTensorAcceptsWhatQuantComputes) {
+    size_t accepted = 0;
+    for (uint32_t type = 0; type < 256; ++type) {
+        const lola::gguf::TypeTraits *t = type_traits(type);
+        if (!t) continue;
+        GgufBuilder b;
+        b.tensor("t", {static_cast<uint64_t>(2 * t->block_size)}, type);
+        const auto f = parse(b);
+        if (lola::quant::supported(type)) {
+            ++accepted;
+            EXPECT_NO_THROW(f->require_tensor("t", {2 * t->block_size})) << t->name;
+        } else {
+            expect_throw([&] { f->require_tensor("t", {2 * t->block_size}); }, {"'t'", t->name},
+                         Status::unsupported);
+        }
+    }
+    EXPECT_EQ(accepted, 11u);  // F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K
 }
 
 TEST(GgufTypes, RequireTensor) {

@@ -1,13 +1,17 @@
-// test_quant.cpp: the quantized formats (core/quant): hand-made blocks dequantize to the values
+// test_quant.cpp: the quantized formats (core/quant): the ggml type table (gguf/tensor_type) and
+// the kernels agree on which types are supported; hand-made blocks dequantize to the values
 // derived from the layouts by hand; every kernel level this CPU runs agrees with the reference
 // (dequantize_row, then a double-precision dot); the multi-token kernels, matvec and matmul are
 // bit-identical to the single-row kernel of their level whatever the number of threads.
 // (The reference itself is checked bit for bit against gguf-py by tests/python.)
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <random>
 #include <string>
@@ -15,6 +19,7 @@
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
+#include "gguf/tensor_type.hpp"
 #include "quant/matmul.hpp"
 #include "quant/quant.hpp"
 
@@ -152,12 +157,90 @@ TEST(QuantGeometry, IdsAndSizesMatchGgml) {
         EXPECT_EQ(q::type_size(r.id), r.bytes) << r.name;
         EXPECT_EQ(q::row_bytes(r.id, 3 * r.block), static_cast<size_t>(3 * r.bytes)) << r.name;
     }
-    for (uint32_t id : {4u, 5u, 9u, 10u, 11u, 15u, 16u, 29u, 31u, 39u, 1000u}) {
+    // Known ggml types without kernels: the table's geometry, but not supported.
+    const Row others[] = {{9, "Q8_1", 32, 36},   {10, "Q2_K", 256, 84},   {15, "Q8_K", 256, 292},
+                          {16, "IQ2_XXS", 256, 66}, {28, "F64", 1, 8},     {39, "MXFP4", 32, 17}};
+    for (const Row &r : others) {
+        EXPECT_FALSE(q::supported(r.id)) << r.name;
+        EXPECT_STREQ(q::type_name(r.id), r.name);
+        EXPECT_EQ(q::block_size(r.id), r.block) << r.name;
+        EXPECT_EQ(q::type_size(r.id), r.bytes) << r.name;
+        EXPECT_THROW(q::row_bytes(r.id, r.block), lola::Error) << r.name;
+    }
+    for (uint32_t id : {4u, 5u, 31u, 36u, 40u, 1000u}) {  // not ggml types
         EXPECT_FALSE(q::supported(id)) << id;
+        EXPECT_STREQ(q::type_name(id), "unknown");
         EXPECT_EQ(q::block_size(id), 0);
         EXPECT_EQ(q::type_size(id), 0);
         EXPECT_THROW(q::row_bytes(id, 32), lola::Error);
     }
+}
+
+// The one ggml type table (gguf/tensor_type) and the kernels agree: every type it marks
+// supported has a reference dequantization and kernels at every level this CPU runs (scalar
+// always), and is one of kTypes, which this file tests; every other known type is refused by
+// each entry point with Status::unsupported and a message naming it.
+TEST(QuantGeometry, TypeTableAgreesWithTheKernels) {
+    const auto expect_unsupported = [](const char *what, const std::function<void()> &f,
+                                       const std::string &name) {
+        try {
+            f();
+            ADD_FAILURE() << what << " accepted " << name;
+        } catch (const lola::Error &e) {
+            EXPECT_EQ(e.status(), lola::Status::unsupported) << what << " " << name;
+            EXPECT_NE(std::string(e.what()).find(name), std::string::npos)
+                << what << ": \"" << e.what() << "\" does not name " << name;
+        }
+    };
+    size_t n_supported = 0, n_other = 0;
+    for (uint32_t id = 0; id < 256; ++id) {
+        const lola::gguf::TypeTraits *t = lola::gguf::type_traits(id);
+        if (!t) {
+            EXPECT_FALSE(q::supported(id)) << id;
+            expect_unsupported("row_bytes", [&] { q::row_bytes(id, 32); }, std::to_string(id));
+            continue;
+        }
+        const std::string name = t->name;
+        EXPECT_EQ(q::supported(id), t->supported) << name;
+        EXPECT_STREQ(q::type_name(id), t->name);
+        EXPECT_EQ(q::block_size(id), t->block_size) << name;
+        EXPECT_EQ(q::type_size(id), t->type_size) << name;
+        const int64_t n = 2 * t->block_size;
+        std::vector<uint8_t> row(static_cast<size_t>(2 * t->type_size), 0);  // all zeros
+        std::vector<float> x(static_cast<size_t>(n), 1.0f);
+        std::vector<float> y(static_cast<size_t>(n), std::nanf(""));
+        if (t->supported) {
+            ++n_supported;
+            EXPECT_NE(std::find(std::begin(kTypes), std::end(kTypes), id), std::end(kTypes))
+                << name << " is supported but not tested here";
+            EXPECT_EQ(q::row_bytes(id, n), row.size()) << name;
+            EXPECT_NO_THROW(q::dequantize_row(id, row.data(), y.data(), n)) << name;
+            EXPECT_EQ(std::count(y.begin(), y.end(), 0.0f), n) << name << ": values left unwritten";
+            EXPECT_NE(q::dot_fn(id, Isa::scalar), nullptr) << name;
+            for (Isa isa : kIsas) {
+                if (!q::isa_available(isa)) continue;
+                EXPECT_NE(q::dot_fn(id, isa), nullptr) << name << " " << q::isa_name(isa);
+                EXPECT_NE(q::dot_multi_fn(id, isa), nullptr) << name << " " << q::isa_name(isa);
+                EXPECT_GE(q::max_tokens(id, isa), 1) << name << " " << q::isa_name(isa);
+            }
+            EXPECT_EQ(q::dot_row(id, row.data(), x.data(), n), 0.0f) << name;
+        } else {
+            ++n_other;
+            for (Isa isa : kIsas) EXPECT_EQ(q::dot_fn(id, isa), nullptr) << name;
+            expect_unsupported("row_bytes", [&] { q::row_bytes(id, n); }, name);
+            expect_unsupported(
+                "dequantize_row", [&] { q::dequantize_row(id, row.data(), y.data(), n); }, name);
+            expect_unsupported("dot_row", [&] { q::dot_row(id, row.data(), x.data(), n); }, name);
+            expect_unsupported(
+                "matvec", [&] { q::matvec(id, row.data(), 1, n, x.data(), y.data(), nullptr); },
+                name);
+            expect_unsupported(
+                "matmul",
+                [&] { q::matmul(id, row.data(), 1, n, x.data(), 1, y.data(), nullptr); }, name);
+        }
+    }
+    EXPECT_EQ(n_supported, std::size(kTypes));
+    EXPECT_GT(n_other, 0u);
 }
 
 TEST(QuantGeometry, BadLengthsAreRefused) {
