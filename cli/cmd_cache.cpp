@@ -14,12 +14,12 @@ int cmd_cache(Args &args) {
     const std::string prompt = args.require("p");
     const long long only_layer = args.get_int("layer", -1);
     const bool color = !args.flag("no-color") && isatty(1);
-    lola_context_params cp = context_params(args);
+    ContextParams cp = context_params(args);
     args.finish();
-    if (cp.attention != LOLA_ATTENTION_LOLA) throw Failure("lola cache needs --attention lola", 2);
+    if (cp.a.attention != LOLA_ATTENTION_LOLA) throw Failure("lola cache needs --attention lola", 2);
 
     Model model(path);
-    check(lola_context_params_resolve(model.p, &cp), "context params");  // the model's C, lambda
+    check(lola_attention_params_resolve(model.p, &cp.a), "context params");  // the model's C, lambda
     Context ctx(model, cp);
     const std::vector<int32_t> tokens = tokenize(model, prompt, true);
     if (tokens.empty()) throw Failure("the prompt is empty", 2);
@@ -31,9 +31,9 @@ int cmd_cache(Args &args) {
     const char *off = color ? "\x1b[0m" : "]";
     std::printf("%zu prompt tokens; chunk %d, sparse capacity %d: tokens before position %zu have "
                 "left the window. Kept in the sparse cache, %s:\n\n",
-                tokens.size(), cp.chunk_size, cp.sparse_capacity,
-                tokens.size() - tokens.size() % static_cast<size_t>(cp.chunk_size) -
-                    (tokens.size() >= static_cast<size_t>(cp.chunk_size) ? static_cast<size_t>(cp.chunk_size) : 0),
+                tokens.size(), cp.a.chunk_size, cp.a.sparse_capacity,
+                tokens.size() - tokens.size() % static_cast<size_t>(cp.a.chunk_size) -
+                    (tokens.size() >= static_cast<size_t>(cp.a.chunk_size) ? static_cast<size_t>(cp.a.chunk_size) : 0),
                 color ? "highlighted" : "in [brackets]");
     for (int32_t layer = 0; layer < info.n_layer; ++layer) {
         if (only_layer >= 0 && layer != only_layer) continue;

@@ -66,27 +66,27 @@ int cmd_passkey(Args &args) {
     const std::vector<double> depths = list_f(args.get("depths", "0.2,0.5,0.8"));
     const long long trials = args.get_int("trials", 2);
     const bool only_lola = args.flag("lola-only");
-    lola_context_params base = context_params(args);
+    ContextParams base = context_params(args);
     args.finish();
     if (lengths.empty() || depths.empty() || trials < 1) throw Failure("nothing to run", 2);
 
     Model model(path);
-    check(lola_context_params_resolve(model.p, &base), "context params");  // the model's C, lambda
-    const int32_t budget = base.sparse_capacity + 2 * base.chunk_size;
+    check(lola_attention_params_resolve(model.p, &base.a), "context params");  // the model's C, lambda
+    const int32_t budget = base.a.sparse_capacity + 2 * base.a.chunk_size;
     std::vector<Variant> variants;
     if (!only_lola) {
-        variants.push_back({"full attention", LOLA_ATTENTION_FULL, base.chunk_size, 0});
+        variants.push_back({"full attention", LOLA_ATTENTION_FULL, base.a.chunk_size, 0});
         variants.push_back({"window only", LOLA_ATTENTION_WINDOW, budget / 2, 0});
         variants.push_back({"window + linear (lambda=0)", LOLA_ATTENTION_LOLA, budget / 2, 0});
     }
-    variants.push_back({"LoLA", LOLA_ATTENTION_LOLA, base.chunk_size, base.sparse_capacity});
+    variants.push_back({"LoLA", LOLA_ATTENTION_LOLA, base.a.chunk_size, base.a.sparse_capacity});
 
     const std::vector<int32_t> preamble = tokenize(model, kPreamble, true);
     const std::vector<int32_t> filler = tokenize(model, kFiller, false);
     const std::vector<int32_t> question = tokenize(model, kQuestion, false);
     const bool tty = isatty(2);
     std::printf("pass-key retrieval: %s; cache budget %d pairs per head (LoLA: chunk %d, sparse %d)\n\n",
-                path.c_str(), budget, base.chunk_size, base.sparse_capacity);
+                path.c_str(), budget, base.a.chunk_size, base.a.sparse_capacity);
     std::printf("| context | depth | %s |\n", [&] {
         std::string h;
         for (const Variant &v : variants) h += (h.empty() ? "" : " | ") + v.name;
@@ -127,10 +127,10 @@ int cmd_passkey(Args &args) {
                         std::fprintf(stderr, "\r\x1b[K[%5.0fs] context %lld, depth %.2f, trial %lld/%lld: %s",
                                      secs, length, depth, trial + 1, trials, variants[v].name.c_str());
                     }
-                    lola_context_params cp = base;
-                    cp.attention = variants[v].attention;
-                    cp.chunk_size = variants[v].chunk;
-                    cp.sparse_capacity = variants[v].sparse;
+                    ContextParams cp = base;
+                    cp.a.attention = variants[v].attention;
+                    cp.a.chunk_size = variants[v].chunk;
+                    cp.a.sparse_capacity = variants[v].sparse;
                     Context ctx(model, cp);
                     ctx.feed(prompt);
                     cache_kib[v] = std::max(cache_kib[v], static_cast<double>(ctx.info().state_bytes) / 1024.0);

@@ -41,7 +41,7 @@ int cmd_run(Args &args) {
     const bool raw = args.flag("raw");
     const long long max_tokens = args.get_int("n", 256);
     const bool stats = args.flag("stats");
-    lola_context_params cp = context_params(args);
+    ContextParams cp = context_params(args);
     lola_sampler_params sp = sampler_params(args);
     args.finish();
     if (max_tokens < 0) throw Failure("-n must be >= 0", 2);

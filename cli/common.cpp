@@ -102,8 +102,10 @@ lola_model_info Model::info() const {
     return i;
 }
 
-Context::Context(Model &model, const lola_context_params &params) {
-    check(lola_context_create(model.p, &params, &p), "cannot create a context");
+Context::Context(Model &model, const ContextParams &params) {
+    lola_context_params cp = params.p;
+    cp.attention = &params.a;
+    check(lola_context_create(model.p, &cp, &p), "cannot create a context");
 }
 
 void Context::feed(const std::vector<int32_t> &tokens) {
@@ -137,29 +139,32 @@ int32_t choice(const std::string &option, const std::string &value,
 
 }  // namespace
 
-lola_context_params context_params(Args &args) {
-    lola_context_params p;
-    check(lola_context_params_init(&p), "context params");
-    p.attention = choice("attention", args.get("attention", "lola"),
+ContextParams context_params(Args &args) {
+    ContextParams params;
+    check(lola_context_params_init(&params.p), "context params");
+    check(lola_attention_params_init(&params.a), "attention params");
+    lola_context_params &p = params.p;
+    lola_attention_params &a = params.a;
+    a.attention = choice("attention", args.get("attention", "lola"),
                          {{"lola", LOLA_ATTENTION_LOLA}, {"full", LOLA_ATTENTION_FULL},
                           {"window", LOLA_ATTENTION_WINDOW}});
-    p.chunk_size = static_cast<int32_t>(args.get_int("chunk", p.chunk_size));
-    p.sparse_capacity = static_cast<int32_t>(args.get_int("sparse", p.sparse_capacity));
-    p.feature_map = choice("feature-map", args.get("feature-map", "auto"),
+    a.chunk_size = static_cast<int32_t>(args.get_int("chunk", a.chunk_size));
+    a.sparse_capacity = static_cast<int32_t>(args.get_int("sparse", a.sparse_capacity));
+    a.feature_map = choice("feature-map", args.get("feature-map", "auto"),
                            {{"auto", LOLA_FEATURE_MAP_AUTO}, {"hedgehog", LOLA_FEATURE_MAP_HEDGEHOG},
                             {"performer", LOLA_FEATURE_MAP_PERFORMER}, {"elu1", LOLA_FEATURE_MAP_ELU1},
                             {"relu", LOLA_FEATURE_MAP_RELU}});
-    p.feature_dim = static_cast<int32_t>(args.get_int("feature-dim", 0));
-    p.mixing = choice("mixing", args.get("mixing", "a"), {{"a", LOLA_MIXING_LOLA}, {"b", LOLA_MIXING_LOLCATS}});
-    p.scoring = choice("scoring", args.get("scoring", "sre"),
+    a.feature_dim = static_cast<int32_t>(args.get_int("feature-dim", 0));
+    a.mixing = choice("mixing", args.get("mixing", "a"), {{"a", LOLA_MIXING_LOLA}, {"b", LOLA_MIXING_LOLCATS}});
+    a.scoring = choice("scoring", args.get("scoring", "sre"),
                        {{"sre", LOLA_SCORING_SRE}, {"recency", LOLA_SCORING_RECENCY},
                         {"random", LOLA_SCORING_RANDOM}, {"value-norm", LOLA_SCORING_VALUE_NORM}});
-    p.seed = static_cast<uint64_t>(args.get_int("lola-seed", static_cast<long long>(p.seed)));
+    a.seed = static_cast<uint64_t>(args.get_int("lola-seed", static_cast<long long>(a.seed)));
     const double gate = args.get_float("gate-logit", std::nan(""));
     if (!std::isnan(gate)) p.gate_logit = static_cast<float>(gate);
     p.n_threads = static_cast<int32_t>(args.get_int("threads", 2));
     p.batch_size = static_cast<int32_t>(args.get_int("batch", p.batch_size));
-    return p;
+    return params;
 }
 
 const char *context_options_help() {

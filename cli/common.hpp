@@ -47,9 +47,16 @@ struct Model {
     lola_model_info info() const;
 };
 
+// A context's parameters: the context's own (p) and the attention settings of every layer (a);
+// Context points p.attention at a when it creates the context.
+struct ContextParams {
+    lola_context_params p{};
+    lola_attention_params a{};
+};
+
 struct Context {
     lola_context *p = nullptr;
-    Context(Model &model, const lola_context_params &params);
+    Context(Model &model, const ContextParams &params);
     ~Context() { lola_context_free(p); }
     Context(const Context &) = delete;
     Context &operator=(const Context &) = delete;
@@ -60,7 +67,7 @@ struct Context {
 
 // The LoLA options every command takes (--attention, --chunk, --sparse, --feature-map,
 // --feature-dim, --mixing, --scoring, --seed, --threads, --batch); prints their help.
-lola_context_params context_params(Args &args);
+ContextParams context_params(Args &args);
 const char *context_options_help();
 
 // Sampling options (--temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n, --seed).

@@ -92,16 +92,19 @@ int main(int argc, char **argv) {
            lola_version(), H, D, CHUNK, (long long)L, (long long)needle_pos);
     printf("%-34s %10s %14s %12s\n", "attention", "recall", "needle kept", "cache KiB");
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; ++i) {
-        lola_layer_params p;
+        lola_attention_params a; /* what the memory does */
+        CHECK(lola_attention_params_init(&a));
+        a.chunk_size = CHUNK;
+        a.attention = variants[i].attention;
+        a.sparse_capacity = variants[i].sparse_capacity;
+        a.feature_map = LOLA_FEATURE_MAP_PERFORMER;
+        a.feature_dim = 64;
+        lola_layer_params p; /* the layer's shapes; points at a during the create call */
         CHECK(lola_layer_params_init(&p));
         p.n_heads = H;
         p.n_kv_heads = H;
         p.head_dim = D;
-        p.chunk_size = CHUNK;
-        p.attention = variants[i].attention;
-        p.sparse_capacity = variants[i].sparse_capacity;
-        p.feature_map = LOLA_FEATURE_MAP_PERFORMER;
-        p.feature_dim = 64;
+        p.attention = &a;
         lola_layer *layer = NULL;
         CHECK(lola_layer_create(&p, &layer));
         CHECK(lola_layer_feed(layer, L, q, n, k, n, v, n, y, n));

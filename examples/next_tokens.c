@@ -53,11 +53,14 @@ int main(int argc, char **argv) {
            info.architecture, info.n_layer, info.n_head, info.n_head_kv, info.head_dim,
            info.n_vocab);
 
+    lola_attention_params ap; /* every layer's memory: the model's defaults unless overridden */
+    lola_attention_params_init(&ap);
+    const char *attention = getenv("LOLA_ATTENTION");
+    if (attention && strcmp(attention, "full") == 0) ap.attention = LOLA_ATTENTION_FULL;
+    if (attention && strcmp(attention, "window") == 0) ap.attention = LOLA_ATTENTION_WINDOW;
     lola_context_params cp;
     lola_context_params_init(&cp);
-    const char *attention = getenv("LOLA_ATTENTION");
-    if (attention && strcmp(attention, "full") == 0) cp.attention = LOLA_ATTENTION_FULL;
-    if (attention && strcmp(attention, "window") == 0) cp.attention = LOLA_ATTENTION_WINDOW;
+    cp.attention = &ap;
     lola_context *ctx = NULL;
     int rc = check(lola_context_create(model, &cp, &ctx), "context");
     lola_model_free(model); /* the context keeps the model alive */

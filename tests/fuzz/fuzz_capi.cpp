@@ -63,7 +63,16 @@ struct Driver {
     lola_model *model = shared_model();
     std::vector<lola_context *> contexts;
     std::vector<lola_layer *> layers;
-    std::vector<lola_layer_params> layer_params;
+    // The parameters each layer was made with (the attention settings beside them).
+    struct LayerRecord {
+        lola_attention_params a;
+        lola_layer_params p;
+        LayerRecord() {
+            lola_attention_params_init(&a);
+            lola_layer_params_init(&p);
+        }
+    };
+    std::vector<LayerRecord> layer_params;
     std::vector<std::vector<unsigned char>> blobs;
     lola_sampler *sampler = nullptr;
     int abort_after = -1;  // the abort callback stops the feed after this many polls
@@ -86,11 +95,25 @@ struct Driver {
     }
     size_t struct_size(size_t good) { return in.ConsumeIntegralInRange<int>(0, 7) ? good : pick<size_t>({0, 8, good - 4, good + 8}); }
     lola_context *context() { return contexts.empty() || !in.ConsumeIntegralInRange<int>(0, 15) ? nullptr : pick(contexts); }
-    lola_layer *layer(lola_layer_params *p) {
+    lola_layer *layer(LayerRecord *r) {
         if (layers.empty() || !in.ConsumeIntegralInRange<int>(0, 15)) return nullptr;
         const size_t i = in.ConsumeIntegralInRange<size_t>(0, layers.size() - 1);
-        *p = layer_params[i];
+        *r = layer_params[i];
         return layers[i];
+    }
+    // Random attention settings, sentinels and out-of-range values included.
+    void fill_attention(lola_attention_params &a) {
+        a.struct_size = struct_size(sizeof a);
+        a.attention = in.ConsumeIntegralInRange<int32_t>(-1, 3);
+        a.chunk_size = in.ConsumeIntegralInRange<int32_t>(-2, 9);
+        a.sparse_capacity = in.ConsumeIntegralInRange<int32_t>(-2, 5);
+        a.feature_map = in.ConsumeIntegralInRange<int32_t>(-2, 5);
+        a.feature_dim = in.ConsumeIntegralInRange<int32_t>(-1, 10);
+        a.mixing = in.ConsumeIntegralInRange<int32_t>(-2, 2);
+        a.scoring = in.ConsumeIntegralInRange<int32_t>(-1, 4);
+        a.seed = in.ConsumeIntegral<uint64_t>();
+        if (in.ConsumeBool()) a.eps = any_float();
+        a.performer_orthogonal = in.ConsumeIntegralInRange<int32_t>(-1, 2);
     }
     std::vector<int32_t> tokens(size_t max) {
         std::vector<int32_t> t(in.ConsumeIntegralInRange<size_t>(0, max));
@@ -126,19 +149,13 @@ void Driver::create_context() {
     if (contexts.size() >= 3) return;
     lola_context_params p;
     lola_context_params_init(&p);
+    lola_attention_params a;
+    lola_attention_params_init(&a);
     p.struct_size = struct_size(sizeof p);
     p.n_threads = in.ConsumeIntegralInRange<int32_t>(0, 2);
     p.batch_size = in.ConsumeIntegralInRange<int32_t>(-1, 9);
-    p.attention = in.ConsumeIntegralInRange<int32_t>(-1, 3);
-    p.chunk_size = in.ConsumeIntegralInRange<int32_t>(-1, 9);
-    p.sparse_capacity = in.ConsumeIntegralInRange<int32_t>(-1, 5);
-    p.feature_map = in.ConsumeIntegralInRange<int32_t>(-2, 5);
-    p.feature_dim = in.ConsumeIntegralInRange<int32_t>(-1, 10);
-    p.mixing = in.ConsumeIntegralInRange<int32_t>(-1, 2);
-    p.scoring = in.ConsumeIntegralInRange<int32_t>(-1, 4);
-    p.seed = in.ConsumeIntegral<uint64_t>();
-    if (in.ConsumeBool()) p.eps = any_float();
-    p.performer_orthogonal = in.ConsumeIntegralInRange<int32_t>(-1, 2);
+    fill_attention(a);
+    p.attention = in.ConsumeIntegralInRange<int>(0, 7) ? &a : nullptr;
     if (in.ConsumeBool()) p.gate_logit = any_float();
     lola_context *c = reinterpret_cast<lola_context *>(0x1);
     const lola_status s = check(lola_context_create(in.ConsumeIntegralInRange<int>(0, 15) ? model : nullptr, &p, &c));
@@ -332,40 +349,33 @@ void Driver::sampling() {
 }
 
 void Driver::layer_ops() {
-    lola_layer_params p;
-    lola_layer_params_init(&p);
-    lola_layer *l = layer(&p);
+    LayerRecord rec;
+    lola_layer *l = layer(&rec);
+    lola_layer_params &p = rec.p;
+    lola_attention_params &a = rec.a;
     switch (in.ConsumeIntegralInRange<int>(0, 4)) {
     case 0: {  // create with random shapes and weights sized as the shapes imply (or not)
         if (layers.size() >= 3) return;
-        lola_layer_params_init(&p);
+        rec = LayerRecord();
         p.struct_size = struct_size(sizeof p);
         p.n_heads = in.ConsumeIntegralInRange<int32_t>(-1, 4);
         p.n_kv_heads = in.ConsumeIntegralInRange<int32_t>(-1, 4);
         p.head_dim = in.ConsumeIntegralInRange<int32_t>(-1, 8);
-        p.attention = in.ConsumeIntegralInRange<int32_t>(-1, 3);
-        p.chunk_size = in.ConsumeIntegralInRange<int32_t>(-1, 6);
-        p.sparse_capacity = in.ConsumeIntegralInRange<int32_t>(-1, 4);
-        p.feature_map = in.ConsumeIntegralInRange<int32_t>(-1, 5);
-        p.feature_dim = in.ConsumeIntegralInRange<int32_t>(-1, 10);
-        p.mixing = in.ConsumeIntegralInRange<int32_t>(-1, 2);
-        p.scoring = in.ConsumeIntegralInRange<int32_t>(-1, 4);
-        p.seed = in.ConsumeIntegral<uint64_t>();
+        fill_attention(a);
         if (in.ConsumeBool()) p.softmax_scale = any_float();
-        if (in.ConsumeBool()) p.eps = any_float();
-        p.performer_orthogonal = in.ConsumeIntegralInRange<int32_t>(0, 1);
         p.n_threads = in.ConsumeIntegralInRange<int32_t>(0, 2);
         // The library reads n_heads gates and n_heads*head_dim*feature_dim/2 weights per map.
         const size_t heads = static_cast<size_t>(std::max(p.n_heads, 0));
-        const size_t f = p.feature_dim > 0 ? static_cast<size_t>(p.feature_dim) : 128;
+        const size_t f = a.feature_dim > 0 ? static_cast<size_t>(a.feature_dim) : 128;
         std::vector<float> gates = floats(heads), hq = floats(heads * static_cast<size_t>(std::max(p.head_dim, 0)) * f / 2), hk = hq;
         if (in.ConsumeBool()) p.window_factors = gates.empty() ? nullptr : gates.data();
         if (in.ConsumeBool()) { p.hedgehog_q = hq.empty() ? nullptr : hq.data(); p.hedgehog_k = hk.empty() ? nullptr : hk.data(); }
         lola_layer *made = nullptr;
+        p.attention = in.ConsumeIntegralInRange<int>(0, 7) ? &a : nullptr;
         if (check(lola_layer_create(&p, &made)) == LOLA_OK) {
             p.window_factors = p.hedgehog_q = p.hedgehog_k = nullptr;
             layers.push_back(made);
-            layer_params.push_back(p);
+            layer_params.push_back(rec);
         }
         break;
     }
@@ -373,14 +383,14 @@ void Driver::layer_ops() {
         const int64_t n = in.ConsumeIntegralInRange<int64_t>(-1, 9);
         const size_t un = static_cast<size_t>(std::max<int64_t>(n, 0));
         const size_t H = static_cast<size_t>(std::max(p.n_heads, 0)), Hkv = static_cast<size_t>(std::max(p.n_kv_heads, 0)),
-                     d = static_cast<size_t>(std::max(p.head_dim, 0)), F = static_cast<size_t>(std::max(p.feature_dim, 0));
+                     d = static_cast<size_t>(std::max(p.head_dim, 0)), F = static_cast<size_t>(std::max(a.feature_dim, 0));
         const size_t ql = length(un * H * d), kl = length(un * Hkv * d), yl = length(un * H * d), fl = length(un * H * F);
         // Arrays are allocated at their stated length, capped: a wrong huge length must be refused unread.
         auto buf = [&](size_t len) { return floats(std::min<size_t>(len, 4096)); };
         std::vector<float> q = buf(ql), k = buf(kl), v = buf(kl), y(std::min<size_t>(yl, 4096)), fq = buf(fl), fk = buf(fl);
         // Lengths past the buffers match no shape: the call that reads them must refuse them unread
         // (the feature lengths only matter to lola_layer_feed_features).
-        const bool features = p.feature_map == LOLA_FEATURE_MAP_PRECOMPUTED && in.ConsumeBool();
+        const bool features = a.feature_map == LOLA_FEATURE_MAP_PRECOMPUTED && in.ConsumeBool();
         const bool unbacked = ql > 4096 || kl > 4096 || yl > 4096 || (features && fl > 4096);
         lola_status s;
         if (features)
@@ -397,7 +407,7 @@ void Driver::layer_ops() {
         std::vector<unsigned char> b(need);
         check(lola_layer_state_save(l, b.data(), b.size(), &written));
         if (!b.empty() && in.ConsumeBool()) b[in.ConsumeIntegralInRange<size_t>(0, b.size() - 1)] ^= in.ConsumeIntegralInRange<uint8_t>(1, 255);
-        lola_layer_params other;
+        LayerRecord other;
         lola_layer *target = layer(&other);
         check(lola_layer_state_restore(target ? target : l, b.data(), b.size()));
         break;

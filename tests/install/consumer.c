@@ -35,6 +35,7 @@ int main(int argc, char **argv) {
     static float y[N_TOKENS * N_HEADS * HEAD_DIM];
     const size_t q_row = N_HEADS * HEAD_DIM, kv_row = N_KV_HEADS * HEAD_DIM;
     lola_layer_params params;
+    lola_attention_params attention;
     lola_layer_info info;
     lola_layer *layer = NULL;
     lola_status st;
@@ -58,9 +59,12 @@ int main(int argc, char **argv) {
     params.n_heads = N_HEADS;
     params.n_kv_heads = N_KV_HEADS;
     params.head_dim = HEAD_DIM;
-    params.chunk_size = 4;
-    params.sparse_capacity = 4;
-    params.feature_map = LOLA_FEATURE_MAP_ELU1;
+    st = lola_attention_params_init(&attention);
+    if (st != LOLA_OK) return fail_status("lola_attention_params_init", st);
+    attention.chunk_size = 4;
+    attention.sparse_capacity = 4;
+    attention.feature_map = LOLA_FEATURE_MAP_ELU1;
+    params.attention = &attention;
     st = lola_layer_create(&params, &layer);
     if (st != LOLA_OK) return fail_status("lola_layer_create", st);
 
@@ -111,7 +115,7 @@ int main(int argc, char **argv) {
         st = lola_layer_get_head_state(layer, head, &hs);
         if (st != LOLA_OK) { rc = fail_status("lola_layer_get_head_state", st); goto done; }
         total = hs.n_window + hs.n_sparse + hs.n_folded + hs.n_evicted;
-        if (total != N_TOKENS || hs.n_sparse > params.sparse_capacity || hs.n_window <= 0) {
+        if (total != N_TOKENS || hs.n_sparse > attention.sparse_capacity || hs.n_window <= 0) {
             fprintf(stderr,
                     "consumer: head %d state: window %ld sparse %ld folded %ld evicted %ld\n",
                     (int)head, (long)hs.n_window, (long)hs.n_sparse, (long)hs.n_folded,
