@@ -4,9 +4,11 @@
 // are read over the defaults (fields past its size keep them), info structs are written up to
 // its size. Any other size is refused with LOLA_ERR_VERSION_MISMATCH naming the sizes accepted.
 //
-// Appending a field to a struct: list its sizeof before the change (as the older header compiled
-// it, tail padding included) before the new sizeof, and give the new field a default in the
-// struct's *_init; tests/capi/test_struct_sizes.cpp checks every list.
+// Each published version is {size, used}: the struct_size an older caller passes (its sizeof,
+// tail padding included) and the bytes its fields occupy (where its last field ends): a newer
+// field may sit in the old tail padding, so only `used` bytes of an old caller's struct are read.
+// Appending a field: list {old sizeof, offsetof(new field)} before {sizeof, sizeof}, give the new
+// field a default in the struct's *_init; tests/capi/test_struct_sizes.cpp checks every list.
 #pragma once
 
 #include <cstddef>
@@ -21,49 +23,54 @@ namespace lola::capi {
 template <class S>
 struct Published;  // specialised below for every versioned struct of lola.h
 
-#define LOLA_PUBLISHED_STRUCT(S, ...)                                \
-    template <>                                                      \
-    struct Published<S> {                                            \
-        static constexpr const char *name = #S;                      \
-        static constexpr size_t sizes[] = {__VA_ARGS__};             \
+struct StructVersion {
+    size_t size;  // the struct_size the caller passes
+    size_t used;  // the bytes of its fields (<= size)
+};
+
+#define LOLA_PUBLISHED_STRUCT(S)                                            \
+    template <>                                                             \
+    struct Published<S> {                                                   \
+        static constexpr const char *name = #S;                             \
+        static constexpr StructVersion versions[] = {{sizeof(S), sizeof(S)}}; \
     };
 // ABI version 2: the first of its line, one published size each.
-LOLA_PUBLISHED_STRUCT(lola_attention_params, sizeof(lola_attention_params))
-LOLA_PUBLISHED_STRUCT(lola_layer_params, sizeof(lola_layer_params))
-LOLA_PUBLISHED_STRUCT(lola_layer_info, sizeof(lola_layer_info))
-LOLA_PUBLISHED_STRUCT(lola_head_state, sizeof(lola_head_state))
-LOLA_PUBLISHED_STRUCT(lola_model_params, sizeof(lola_model_params))
-LOLA_PUBLISHED_STRUCT(lola_model_info, sizeof(lola_model_info))
-LOLA_PUBLISHED_STRUCT(lola_context_params, sizeof(lola_context_params))
-LOLA_PUBLISHED_STRUCT(lola_context_info, sizeof(lola_context_info))
-LOLA_PUBLISHED_STRUCT(lola_special_tokens, sizeof(lola_special_tokens))
-LOLA_PUBLISHED_STRUCT(lola_sampler_params, sizeof(lola_sampler_params))
+LOLA_PUBLISHED_STRUCT(lola_attention_params)
+LOLA_PUBLISHED_STRUCT(lola_layer_params)
+LOLA_PUBLISHED_STRUCT(lola_layer_info)
+LOLA_PUBLISHED_STRUCT(lola_head_state)
+LOLA_PUBLISHED_STRUCT(lola_model_params)
+LOLA_PUBLISHED_STRUCT(lola_model_info)
+LOLA_PUBLISHED_STRUCT(lola_context_params)
+LOLA_PUBLISHED_STRUCT(lola_context_info)
+LOLA_PUBLISHED_STRUCT(lola_special_tokens)
+LOLA_PUBLISHED_STRUCT(lola_sampler_params)
 #undef LOLA_PUBLISHED_STRUCT
 
-// The caller's struct: present, and of a published size, which is returned. `Versions` is the
-// list to check against (Published<S> unless a test brings its own).
+// The caller's struct: present, and of a published size; returns that version. `Versions` is
+// the list to check against (Published<S> unless a test brings its own).
 template <class S, class Versions = Published<S>>
-size_t require_struct(const S *s, const char *name) {
+StructVersion require_struct(const S *s, const char *name) {
+    static_assert(sizeof(S) >= sizeof(size_t), "struct_size comes first");
     require_pointer(s, name);
     const size_t size = s->struct_size;
     std::string accepted;
-    for (size_t known : Versions::sizes) {
-        static_assert(sizeof(S) >= sizeof(size_t), "struct_size comes first");
-        if (size == known && known <= sizeof(S)) return size;
-        accepted += (accepted.empty() ? "" : " or ") + std::to_string(known);
+    for (const StructVersion &v : Versions::versions) {
+        if (size == v.size && v.used <= v.size && v.size <= sizeof(S)) return v;
+        accepted += (accepted.empty() ? "" : " or ") + std::to_string(v.size);
     }
     fail(LOLA_ERR_VERSION_MISMATCH, std::string(name) + "->struct_size is " + std::to_string(size) +
                                         "; this liblola accepts " + accepted + " for " +
                                         Versions::name + " (set it with the matching *_init, or to sizeof)");
 }
 
-// A parameter struct as this library sees it: `defaults` overlaid with the caller's fields (as
-// many bytes as its struct_size says), struct_size set to this library's.
+// A parameter struct as this library sees it: `defaults` overlaid with the caller's fields (the
+// bytes its version's fields occupy), struct_size set to this library's.
 template <class S, class Versions = Published<S>>
 S read_struct(const S *s, const char *name, const S &defaults) {
-    const size_t size = require_struct<S, Versions>(s, name);
+    const StructVersion v = require_struct<S, Versions>(s, name);
     S out = defaults;
-    std::memcpy(static_cast<void *>(&out), static_cast<const void *>(s), size);
+    std::memcpy(static_cast<void *>(&out), static_cast<const void *>(s), v.used);
     out.struct_size = sizeof(S);
     return out;
 }
@@ -72,9 +79,9 @@ S read_struct(const S *s, const char *name, const S &defaults) {
 // is written to a struct of an unknown size), keeping that struct_size.
 template <class S, class Versions = Published<S>>
 void write_struct(S *out, const char *name, S value) {
-    const size_t size = require_struct<S, Versions>(out, name);
-    value.struct_size = size;
-    std::memcpy(static_cast<void *>(out), static_cast<const void *>(&value), size);
+    const StructVersion v = require_struct<S, Versions>(out, name);
+    value.struct_size = v.size;
+    std::memcpy(static_cast<void *>(out), static_cast<const void *>(&value), v.size);
 }
 
 }  // namespace lola::capi
