@@ -1,154 +1,129 @@
-"""A minimal ctypes wrapper of liblola's C API (capi/lola.h), for these tests only.
+"""The ctypes mirror of liblola's C API, generated from capi/lola.h when it is imported.
 
-This is not the product binding: it covers what the tests call, mirrors the structs of lola.h
-field by field, and raises LolaError (status, message) on every non-zero status.
+Nothing of the header is typed here by hand: the constants (every `#define LOLA_*` and enum
+value, also without their `LOLA_` prefix: `ERR_IO`, `ATTENTION_FULL`), the structs (as
+`ctypes.Structure` classes named after them: `lola_context_params`, ...; the usual ones also as
+`ContextParams`, `AttentionParams`, ...) and every `LOLA_API` function's signature are read from
+the header, so a changed header changes the mirror. The tests of tests/python and the benchmark
+bench/llamacpp share this one module. Above it: thin helpers (Library, Model, Context) that raise
+LolaError (status, message) on every non-zero status. This is not the product binding (that is
+bindings/python); it exists so the tests can check the C library against independent references.
+
+The header: $LOLA_HEADER, else capi/lola.h of this source tree.
 """
 
 from __future__ import annotations
 
 import ctypes as C
 import os
+import re
 
 import numpy as np
 
-ABI_VERSION = 1
+HEADER = os.environ.get("LOLA_HEADER") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "capi", "lola.h")
 
-# lola_status
-OK = 0
-ERR_INVALID_ARGUMENT = 1
-ERR_NULL_HANDLE = 2
-ERR_NULL_POINTER = 3
-ERR_SIZE_MISMATCH = 4
-ERR_BUFFER_TOO_SMALL = 5
-ERR_NON_FINITE = 6
-ERR_OUT_OF_MEMORY = 7
-ERR_CORRUPT_DATA = 8
-ERR_VERSION_MISMATCH = 9
-ERR_INCOMPATIBLE = 10
-ERR_UNSUPPORTED = 11
-ERR_INTERNAL = 12
-ERR_IO = 13
-ERR_ABORTED = 14
-
-# lola_attention
-ATTENTION_LOLA = 0
-ATTENTION_FULL = 1
-ATTENTION_WINDOW = 2
-
-# feature maps (LOLA_FEATURE_MAP_AUTO and lola_feature_map)
-FEATURE_MAP_AUTO = -1
-FEATURE_MAP_HEDGEHOG = 0
-FEATURE_MAP_PERFORMER = 1
-FEATURE_MAP_ELU1 = 2
-FEATURE_MAP_RELU = 3
-
-# lola_mixing
-MIXING_LOLA = 0
-MIXING_LOLCATS = 1
-
-# lola_scoring
-SCORING_SRE = 0
-SCORING_RECENCY = 1
-SCORING_RANDOM = 2
-SCORING_VALUE_NORM = 3
-
-# lola_memory
-MEMORY_WINDOW = 0
-MEMORY_SPARSE = 1
-
-FEED_ALL_LOGITS = 1
-
-# lola_tokenize / lola_detokenize flags
-TOKENIZE_ADD_SPECIAL = 1
-TOKENIZE_PARSE_SPECIAL = 2
-DETOKENIZE_SPECIAL = 1
+_SCALARS = {
+    "size_t": C.c_size_t, "int32_t": C.c_int32, "int64_t": C.c_int64, "uint32_t": C.c_uint32,
+    "uint64_t": C.c_uint64, "float": C.c_float, "double": C.c_double, "bool": C.c_bool,
+    "int": C.c_int, "char": C.c_char, "void": None,
+}
 
 
-class ModelParams(C.Structure):
-    _fields_ = [
-        ("struct_size", C.c_size_t),
-        ("device", C.c_int32),
-        ("device_index", C.c_int32),
-        ("memory_budget", C.c_uint64),
-    ]
+def _strip_comments(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", text)
 
 
-class ModelInfo(C.Structure):
-    _fields_ = [
-        ("struct_size", C.c_size_t),
-        ("architecture", C.c_char * 32),
-        ("name", C.c_char * 128),
-        ("n_layer", C.c_int32),
-        ("n_head", C.c_int32),
-        ("n_head_kv", C.c_int32),
-        ("head_dim", C.c_int32),
-        ("n_embd", C.c_int32),
-        ("n_ff", C.c_int32),
-        ("n_vocab", C.c_int32),
-        ("n_ctx_train", C.c_int64),
-        ("weight_bytes", C.c_uint64),
-        ("has_lola_tensors", C.c_int32),
-    ]
+class Header:
+    """What lola.h declares: constants, enums, opaque handles, function-pointer types, structs
+    and functions, as ctypes objects."""
+
+    def __init__(self, path: str = HEADER):
+        self.path = os.path.abspath(path)
+        with open(self.path, encoding="utf-8") as f:
+            text = _strip_comments(f.read())
+        self.constants: dict[str, int] = {}
+        self.enums: dict[str, dict[str, int]] = {}
+        for m in re.finditer(r"^\s*#define\s+(LOLA_\w+)\s+\(?\s*(-?\d+)[uU]?\s*\)?\s*$", text, re.M):
+            self.constants[m.group(1)] = int(m.group(2))
+        for m in re.finditer(r"typedef\s+enum\s+(\w+)\s*\{(.*?)\}\s*\1\s*;", text, re.S):
+            values, nxt = {}, 0
+            for item in filter(None, (x.strip() for x in m.group(2).split(","))):
+                name, _, value = (t.strip() for t in item.partition("="))
+                nxt = int(value, 0) if value else nxt
+                values[name] = nxt
+                nxt += 1
+            self.enums[m.group(1)] = values
+            self.constants.update(values)
+        self.types: dict[str, object] = dict(_SCALARS)
+        for name in self.enums:
+            self.types[name] = C.c_int
+        self.opaque = set(re.findall(r"typedef\s+struct\s+(\w+)\s+\1\s*;", text))
+        for m in re.finditer(r"typedef\s+([\w\s\*]+?)\s*\(\s*\*\s*(\w+)\s*\)\s*\((.*?)\)\s*;", text, re.S):
+            res = self._type(m.group(1))
+            args = [self._param(p)[0] for p in self._split(m.group(3))]
+            self.types[m.group(2)] = C.CFUNCTYPE(res, *args)
+        self.structs: dict[str, type] = {}
+        for m in re.finditer(r"typedef\s+struct\s+(\w+)\s*\{(.*?)\}\s*\1\s*;", text, re.S):
+            fields = []
+            for decl in filter(None, (d.strip() for d in m.group(2).split(";"))):
+                arr = re.match(r"(.*?)\s*\[\s*(\d+)\s*\]$", decl)
+                ctype, name = self._param(arr.group(1) if arr else decl)
+                fields.append((name, ctype * int(arr.group(2)) if arr else ctype))
+            cls = type(m.group(1), (C.Structure,), {"_fields_": fields})
+            self.structs[m.group(1)] = cls
+            self.types[m.group(1)] = cls
+        self.functions: dict[str, tuple] = {}
+        for m in re.finditer(r"LOLA_API\s+([\w\s\*]+?)\s*\b(lola_\w+)\s*\((.*?)\)\s*;", text, re.S):
+            params = [] if m.group(3).strip() == "void" else [self._param(p)[0] for p in self._split(m.group(3))]
+            self.functions[m.group(2)] = (self._type(m.group(1)), params)
+
+    @staticmethod
+    def _split(params: str) -> list[str]:
+        return [p.strip() for p in params.split(",") if p.strip() and p.strip() != "void"]
+
+    def _type(self, spec: str):
+        spec = spec.replace("const", " ").strip()
+        stars = spec.count("*")
+        base = spec.replace("*", " ").split()[-1]
+        if base in self.opaque:
+            return C.c_void_p if stars == 1 else C.POINTER(C.c_void_p)
+        if base == "char" and stars == 1:
+            return C.c_char_p
+        if base == "void" and stars >= 1:
+            return C.c_void_p if stars == 1 else C.POINTER(C.c_void_p)
+        if base not in self.types:
+            raise ValueError(f"{self.path}: unknown type {spec!r}")
+        t = self.types[base]
+        for _ in range(stars):
+            t = C.POINTER(t)
+        return t
+
+    def _param(self, decl: str):
+        m = re.match(r"(.*?[\s\*])(\w+)$", decl.strip())
+        if not m:
+            raise ValueError(f"{self.path}: cannot read the declaration {decl!r}")
+        return self._type(m.group(1)), m.group(2)
 
 
-class ContextParams(C.Structure):
-    _fields_ = [
-        ("struct_size", C.c_size_t),
-        ("n_threads", C.c_int32),
-        ("batch_size", C.c_int32),
-        ("attention", C.c_int32),
-        ("chunk_size", C.c_int32),
-        ("sparse_capacity", C.c_int32),
-        ("feature_map", C.c_int32),
-        ("feature_dim", C.c_int32),
-        ("mixing", C.c_int32),
-        ("scoring", C.c_int32),
-        ("seed", C.c_uint64),
-        ("eps", C.c_float),
-        ("performer_orthogonal", C.c_int32),
-        ("gate_logit", C.c_float),
-    ]
-
-
-class ContextInfo(C.Structure):
-    _fields_ = [
-        ("struct_size", C.c_size_t),
-        ("n_past", C.c_int64),
-        ("n_layer", C.c_int32),
-        ("n_state_heads", C.c_int32),
-        ("state_bytes", C.c_uint64),
-        ("n_window", C.c_int64),
-        ("n_sparse", C.c_int64),
-        ("n_folded", C.c_int64),
-        ("n_evicted", C.c_int64),
-    ]
-
-
-class HeadState(C.Structure):
-    _fields_ = [
-        ("struct_size", C.c_size_t),
-        ("state_head", C.c_int32),
-        ("n_window", C.c_int64),
-        ("n_sparse", C.c_int64),
-        ("n_folded", C.c_int64),
-        ("n_evicted", C.c_int64),
-        ("bytes", C.c_uint64),
-    ]
-
-
-class SpecialTokens(C.Structure):
-    _fields_ = [
-        ("struct_size", C.c_size_t),
-        ("bos", C.c_int32),
-        ("eos", C.c_int32),
-        ("eot", C.c_int32),
-        ("unk", C.c_int32),
-        ("pad", C.c_int32),
-    ]
-
-
-class ChatMessage(C.Structure):
-    _fields_ = [("role", C.c_char_p), ("content", C.c_char_p)]
+_H = Header()
+for _name, _value in _H.constants.items():
+    globals()[_name] = _value
+    globals()[_name[len("LOLA_"):]] = _value
+OK = _H.constants["LOLA_OK"]
+ABI_VERSION = _H.constants["LOLA_ABI_VERSION"]
+for _name, _cls in _H.structs.items():
+    globals()[_name] = _cls
+# The structs the helpers below use, by shorter names.
+AttentionParams = _H.structs["lola_attention_params"]
+ModelParams = _H.structs["lola_model_params"]
+ModelInfo = _H.structs["lola_model_info"]
+ContextParams = _H.structs["lola_context_params"]
+ContextInfo = _H.structs["lola_context_info"]
+HeadState = _H.structs["lola_head_state"]
+SpecialTokens = _H.structs["lola_special_tokens"]
+ChatMessage = _H.structs["lola_chat_message"]
 
 
 def _struct_dict(s):
@@ -168,45 +143,6 @@ class LolaError(RuntimeError):
 
 
 _P = C.c_void_p
-_SIGNATURES = {
-    # name: (restype, argtypes)
-    "lola_status_string": (C.c_char_p, [C.c_int]),
-    "lola_last_error_message": (C.c_char_p, []),
-    "lola_version": (C.c_char_p, []),
-    "lola_abi_version": (C.c_int32, []),
-    "lola_model_params_init": (C.c_int, [C.POINTER(ModelParams)]),
-    "lola_model_load": (C.c_int, [C.c_char_p, C.POINTER(ModelParams), C.POINTER(_P)]),
-    "lola_model_free": (None, [_P]),
-    "lola_model_get_info": (C.c_int, [_P, C.POINTER(ModelInfo)]),
-    "lola_context_params_init": (C.c_int, [C.POINTER(ContextParams)]),
-    "lola_context_create": (C.c_int, [_P, C.POINTER(ContextParams), C.POINTER(_P)]),
-    "lola_context_free": (None, [_P]),
-    "lola_context_clone": (C.c_int, [_P, C.POINTER(_P)]),
-    "lola_context_reset": (C.c_int, [_P]),
-    "lola_context_feed": (C.c_int, [_P, C.POINTER(C.c_int32), C.c_size_t, C.c_uint32,
-                                    C.POINTER(C.c_size_t)]),
-    "lola_context_logits": (C.c_int, [_P, C.POINTER(C.POINTER(C.c_float)),
-                                      C.POINTER(C.c_size_t), C.POINTER(C.c_size_t)]),
-    "lola_context_copy_logits": (C.c_int, [_P, C.c_int64, C.POINTER(C.c_float), C.c_size_t]),
-    "lola_context_get_info": (C.c_int, [_P, C.POINTER(ContextInfo)]),
-    "lola_context_get_head_state": (C.c_int, [_P, C.c_int32, C.c_int32, C.POINTER(HeadState)]),
-    "lola_context_get_positions": (C.c_int, [_P, C.c_int32, C.c_int32, C.c_int32,
-                                             C.POINTER(C.c_int64), C.POINTER(C.c_float),
-                                             C.c_size_t, C.POINTER(C.c_size_t)]),
-    "lola_context_state_size": (C.c_int, [_P, C.POINTER(C.c_size_t)]),
-    "lola_context_state_save": (C.c_int, [_P, C.c_void_p, C.c_size_t, C.POINTER(C.c_size_t)]),
-    "lola_context_state_restore": (C.c_int, [_P, C.c_void_p, C.c_size_t]),
-    "lola_tokenize": (C.c_int, [_P, C.c_char_p, C.c_size_t, C.c_uint32, C.POINTER(C.c_int32),
-                                C.c_size_t, C.POINTER(C.c_size_t)]),
-    "lola_detokenize": (C.c_int, [_P, C.POINTER(C.c_int32), C.c_size_t, C.c_uint32, C.c_char_p,
-                                  C.c_size_t, C.POINTER(C.c_size_t)]),
-    "lola_token_to_piece": (C.c_int, [_P, C.c_int32, C.c_uint32, C.c_char_p, C.c_size_t,
-                                      C.POINTER(C.c_size_t)]),
-    "lola_model_special_tokens": (C.c_int, [_P, C.POINTER(SpecialTokens)]),
-    "lola_token_is_eog": (C.c_bool, [_P, C.c_int32]),
-    "lola_chat_apply_template": (C.c_int, [_P, C.POINTER(ChatMessage), C.c_size_t, C.c_bool,
-                                           C.c_char_p, C.c_size_t, C.POINTER(C.c_size_t)]),
-}
 
 
 class Library:
@@ -219,7 +155,7 @@ class Library:
         self.path = os.path.abspath(path)
         self.dll = C.CDLL(self.path)
         missing = []
-        for name, (res, args) in _SIGNATURES.items():
+        for name, (res, args) in _H.functions.items():
             try:
                 fn = getattr(self.dll, name)
             except AttributeError:
@@ -351,10 +287,10 @@ class Model:
 
 
 class Context:
-    """One lola_context. Keyword overrides are fields of lola_context_params (attention,
-    chunk_size, sparse_capacity, feature_map, feature_dim, mixing, scoring, batch_size,
-    n_threads, seed, eps, performer_orthogonal, gate_logit); the rest keep lola_context_params_init's
-    defaults."""
+    """One lola_context. Keyword overrides are fields of lola_context_params (batch_size,
+    n_threads, gate_logit) or of the lola_attention_params it points at (attention, chunk_size,
+    sparse_capacity, feature_map, feature_dim, mixing, scoring, seed, eps,
+    performer_orthogonal); the rest keep the *_init defaults."""
 
     def __init__(self, model: Model, _handle=None, **overrides):
         self.model = model           # keeps the Python model object (and its handle) alive
@@ -365,12 +301,22 @@ class Context:
         params = ContextParams()
         self.lib.check(self.lib.dll.lola_context_params_init(C.byref(params)),
                        "lola_context_params_init")
-        names = {n for n, _ in ContextParams._fields_} - {"struct_size"}
+        attention = AttentionParams()
+        self.lib.check(self.lib.dll.lola_attention_params_init(C.byref(attention)),
+                       "lola_attention_params_init")
+        own = {n for n, _ in ContextParams._fields_} - {"struct_size", "attention"}
+        shared = {n for n, _ in AttentionParams._fields_} - {"struct_size"}
         for key, value in overrides.items():
-            if key not in names:
-                raise TypeError(f"unknown lola_context_params field {key!r}")
-            setattr(params, key, value)
-        self.params = _struct_dict(params)
+            if key in own:
+                setattr(params, key, value)
+            elif key in shared:
+                setattr(attention, key, value)
+            else:
+                raise TypeError(f"unknown lola_context_params / lola_attention_params field {key!r}")
+        params.attention = C.pointer(attention)  # `attention` lives through the create call
+        self.params = {**_struct_dict(attention), **_struct_dict(params)}
+        del self.params["attention"]
+        self.params["attention"] = attention.attention
         self.handle = _P()
         self.lib.check(self.lib.dll.lola_context_create(model.handle, C.byref(params),
                                                         C.byref(self.handle)),
