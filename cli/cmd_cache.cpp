@@ -16,10 +16,10 @@ int cmd_cache(Args &args) {
     const bool color = !args.flag("no-color") && isatty(1);
     ContextParams cp = context_params(args);
     args.finish();
-    if (cp.a.attention != LOLA_ATTENTION_LOLA) throw Failure("lola cache needs --attention lola", 2);
+    if (cp.attention.c.attention != LOLA_ATTENTION_LOLA) throw Failure("lola cache needs --attention lola", 2);
 
     Model model(path);
-    check(lola_attention_params_resolve(model.p, &cp.a), "context params");  // the model's C, lambda
+    check(lola_attention_params_resolve(model.get(), &cp.attention.c), "context params");  // the model's C, lambda
     Context ctx(model, cp);
     const std::vector<int32_t> tokens = tokenize(model, prompt, true);
     if (tokens.empty()) throw Failure("the prompt is empty", 2);
@@ -31,18 +31,18 @@ int cmd_cache(Args &args) {
     const char *off = color ? "\x1b[0m" : "]";
     std::printf("%zu prompt tokens; chunk %d, sparse capacity %d: tokens before position %zu have "
                 "left the window. Kept in the sparse cache, %s:\n\n",
-                tokens.size(), cp.a.chunk_size, cp.a.sparse_capacity,
-                tokens.size() - tokens.size() % static_cast<size_t>(cp.a.chunk_size) -
-                    (tokens.size() >= static_cast<size_t>(cp.a.chunk_size) ? static_cast<size_t>(cp.a.chunk_size) : 0),
+                tokens.size(), cp.attention.c.chunk_size, cp.attention.c.sparse_capacity,
+                tokens.size() - tokens.size() % static_cast<size_t>(cp.attention.c.chunk_size) -
+                    (tokens.size() >= static_cast<size_t>(cp.attention.c.chunk_size) ? static_cast<size_t>(cp.attention.c.chunk_size) : 0),
                 color ? "highlighted" : "in [brackets]");
     for (int32_t layer = 0; layer < info.n_layer; ++layer) {
         if (only_layer >= 0 && layer != only_layer) continue;
         std::set<int64_t> kept;
         for (int32_t head = 0; head < info.n_head; ++head) {
             size_t n = 0;
-            check(lola_context_get_positions(ctx.p, layer, head, LOLA_MEMORY_SPARSE, nullptr, nullptr, 0, &n), "positions");
+            check(lola_context_get_positions(ctx.get(), layer, head, LOLA_MEMORY_SPARSE, nullptr, nullptr, 0, &n), "positions");
             std::vector<int64_t> pos(n);
-            check(lola_context_get_positions(ctx.p, layer, head, LOLA_MEMORY_SPARSE, pos.data(), nullptr, n, &n), "positions");
+            check(lola_context_get_positions(ctx.get(), layer, head, LOLA_MEMORY_SPARSE, pos.data(), nullptr, n, &n), "positions");
             kept.insert(pos.begin(), pos.end());
         }
         std::printf("layer %d (%zu distinct tokens over %d heads):\n", layer, kept.size(), info.n_head);

@@ -71,22 +71,22 @@ int cmd_passkey(Args &args) {
     if (lengths.empty() || depths.empty() || trials < 1) throw Failure("nothing to run", 2);
 
     Model model(path);
-    check(lola_attention_params_resolve(model.p, &base.a), "context params");  // the model's C, lambda
-    const int32_t budget = base.a.sparse_capacity + 2 * base.a.chunk_size;
+    check(lola_attention_params_resolve(model.get(), &base.attention.c), "context params");  // the model's C, lambda
+    const int32_t budget = base.attention.c.sparse_capacity + 2 * base.attention.c.chunk_size;
     std::vector<Variant> variants;
     if (!only_lola) {
-        variants.push_back({"full attention", LOLA_ATTENTION_FULL, base.a.chunk_size, 0});
+        variants.push_back({"full attention", LOLA_ATTENTION_FULL, base.attention.c.chunk_size, 0});
         variants.push_back({"window only", LOLA_ATTENTION_WINDOW, budget / 2, 0});
         variants.push_back({"window + linear (lambda=0)", LOLA_ATTENTION_LOLA, budget / 2, 0});
     }
-    variants.push_back({"LoLA", LOLA_ATTENTION_LOLA, base.a.chunk_size, base.a.sparse_capacity});
+    variants.push_back({"LoLA", LOLA_ATTENTION_LOLA, base.attention.c.chunk_size, base.attention.c.sparse_capacity});
 
     const std::vector<int32_t> preamble = tokenize(model, kPreamble, true);
     const std::vector<int32_t> filler = tokenize(model, kFiller, false);
     const std::vector<int32_t> question = tokenize(model, kQuestion, false);
     const bool tty = isatty(2);
     std::printf("pass-key retrieval: %s; cache budget %d pairs per head (LoLA: chunk %d, sparse %d)\n\n",
-                path.c_str(), budget, base.a.chunk_size, base.a.sparse_capacity);
+                path.c_str(), budget, base.attention.c.chunk_size, base.attention.c.sparse_capacity);
     std::printf("| context | depth | %s |\n", [&] {
         std::string h;
         for (const Variant &v : variants) h += (h.empty() ? "" : " | ") + v.name;
@@ -128,16 +128,16 @@ int cmd_passkey(Args &args) {
                                      secs, length, depth, trial + 1, trials, variants[v].name.c_str());
                     }
                     ContextParams cp = base;
-                    cp.a.attention = variants[v].attention;
-                    cp.a.chunk_size = variants[v].chunk;
-                    cp.a.sparse_capacity = variants[v].sparse;
+                    cp.attention.c.attention = variants[v].attention;
+                    cp.attention.c.chunk_size = variants[v].chunk;
+                    cp.attention.c.sparse_capacity = variants[v].sparse;
                     Context ctx(model, cp);
                     ctx.feed(prompt);
                     cache_kib[v] = std::max(cache_kib[v], static_cast<double>(ctx.info().state_bytes) / 1024.0);
                     std::vector<int32_t> answer;
                     for (int step = 0; step < 8; ++step) {
                         const int32_t t = argmax(ctx.logits());
-                        if (lola_token_is_eog(model.p, t)) break;
+                        if (lola_token_is_eog(model.get(), t)) break;
                         answer.push_back(t);
                         ctx.feed({t});
                     }

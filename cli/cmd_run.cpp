@@ -14,12 +14,12 @@ std::string chat_prompt(const Model &model, const std::string &system, const std
     if (!system.empty()) messages.push_back({"system", system.c_str()});
     messages.push_back({"user", user.c_str()});
     size_t n = 0;
-    const lola_status s = lola_chat_apply_template(model.p, messages.data(), messages.size(), true,
+    const lola_status s = lola_chat_apply_template(model.get(), messages.data(), messages.size(), true,
                                                    nullptr, 0, &n);
     if (s == LOLA_ERR_UNSUPPORTED) return user;  // no known template: plain completion
     check(s, "chat template");
     std::string text(n + 1, '\0');
-    check(lola_chat_apply_template(model.p, messages.data(), messages.size(), true, text.data(),
+    check(lola_chat_apply_template(model.get(), messages.data(), messages.size(), true, text.data(),
                                    text.size(), &n),
           "chat template");
     text.resize(n);
@@ -56,7 +56,7 @@ int cmd_run(Args &args) {
     check(lola_sampler_create(&sp, &sampler), "sampler");
     check(lola_sampler_accept(sampler, tokens.data(), tokens.size()), "sampler");
     size_t generated = 0;
-    const lola_status s = lola_generate(ctx.p, sampler, static_cast<size_t>(max_tokens),
+    const lola_status s = lola_generate(ctx.get(), sampler, static_cast<size_t>(max_tokens),
                                         print_piece, nullptr, &generated);
     lola_sampler_free(sampler);
     std::printf("\n");

@@ -89,43 +89,6 @@ void Args::finish() const {
         if (!used) throw Failure("unknown option --" + name, 2);
 }
 
-Model::Model(const std::string &path) {
-    lola_model_params mp;
-    check(lola_model_params_init(&mp), "model params");
-    check(lola_model_load(path.c_str(), &mp, &p), "cannot load the model");
-}
-
-lola_model_info Model::info() const {
-    lola_model_info i;
-    i.struct_size = sizeof i;
-    check(lola_model_get_info(p, &i), "model info");
-    return i;
-}
-
-Context::Context(Model &model, const ContextParams &params) {
-    lola_context_params cp = params.p;
-    cp.attention = &params.a;
-    check(lola_context_create(model.p, &cp, &p), "cannot create a context");
-}
-
-void Context::feed(const std::vector<int32_t> &tokens) {
-    check(lola_context_feed(p, tokens.data(), tokens.size(), 0, nullptr), "feed");
-}
-
-std::vector<float> Context::logits() const {
-    const float *l = nullptr;
-    size_t rows = 0, vocab = 0;
-    check(lola_context_logits(p, &l, &rows, &vocab), "logits");
-    return std::vector<float>(l + (rows - 1) * vocab, l + rows * vocab);
-}
-
-lola_context_info Context::info() const {
-    lola_context_info i;
-    i.struct_size = sizeof i;
-    check(lola_context_get_info(p, &i), "context info");
-    return i;
-}
-
 namespace {
 
 int32_t choice(const std::string &option, const std::string &value,
@@ -141,10 +104,8 @@ int32_t choice(const std::string &option, const std::string &value,
 
 ContextParams context_params(Args &args) {
     ContextParams params;
-    check(lola_context_params_init(&params.p), "context params");
-    check(lola_attention_params_init(&params.a), "attention params");
-    lola_context_params &p = params.p;
-    lola_attention_params &a = params.a;
+    lola_context_params &p = params.c;
+    lola_attention_params &a = params.attention.c;
     a.attention = choice("attention", args.get("attention", "lola"),
                          {{"lola", LOLA_ATTENTION_LOLA}, {"full", LOLA_ATTENTION_FULL},
                           {"window", LOLA_ATTENTION_WINDOW}});
@@ -205,27 +166,27 @@ const char *sampler_options_help() {
 std::vector<int32_t> tokenize(const Model &model, const std::string &text, bool special) {
     const uint32_t flags = special ? (LOLA_TOKENIZE_ADD_SPECIAL | LOLA_TOKENIZE_PARSE_SPECIAL) : 0;
     size_t n = 0;
-    check(lola_tokenize(model.p, text.data(), text.size(), flags, nullptr, 0, &n), "tokenize");
+    check(lola_tokenize(model.get(), text.data(), text.size(), flags, nullptr, 0, &n), "tokenize");
     std::vector<int32_t> tokens(n);
-    check(lola_tokenize(model.p, text.data(), text.size(), flags, tokens.data(), tokens.size(), &n),
+    check(lola_tokenize(model.get(), text.data(), text.size(), flags, tokens.data(), tokens.size(), &n),
           "tokenize");
     return tokens;
 }
 
 std::string detokenize(const Model &model, const std::vector<int32_t> &tokens) {
     size_t n = 0;
-    check(lola_detokenize(model.p, tokens.data(), tokens.size(), 0, nullptr, 0, &n), "detokenize");
+    check(lola_detokenize(model.get(), tokens.data(), tokens.size(), 0, nullptr, 0, &n), "detokenize");
     std::string text(n, '\0');
-    check(lola_detokenize(model.p, tokens.data(), tokens.size(), 0, text.data(), text.size(), &n),
+    check(lola_detokenize(model.get(), tokens.data(), tokens.size(), 0, text.data(), text.size(), &n),
           "detokenize");
     return text;
 }
 
 std::string piece(const Model &model, int32_t token) {
     size_t n = 0;
-    check(lola_token_to_piece(model.p, token, 0, nullptr, 0, &n), "token to piece");
+    check(lola_token_to_piece(model.get(), token, 0, nullptr, 0, &n), "token to piece");
     std::string text(n, '\0');
-    check(lola_token_to_piece(model.p, token, 0, text.data(), text.size(), &n), "token to piece");
+    check(lola_token_to_piece(model.get(), token, 0, text.data(), text.size(), &n), "token to piece");
     return text;
 }
 

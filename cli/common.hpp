@@ -1,5 +1,5 @@
 // common.hpp: what the `lola` subcommands share: argument parsing, the LoLA and sampling
-// options, and thin RAII over the C API (the CLI uses liblola through lola.h only).
+// options; the C API through its C++ owners of lola.hpp (the CLI uses liblola through lola.h only).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lola.h"
+#include "lola.hpp"
 
 namespace cli {
 
@@ -38,32 +39,11 @@ private:
     std::map<std::string, bool> used_;
 };
 
-struct Model {
-    lola_model *p = nullptr;
-    explicit Model(const std::string &path);
-    ~Model() { lola_model_free(p); }
-    Model(const Model &) = delete;
-    Model &operator=(const Model &) = delete;
-    lola_model_info info() const;
-};
-
-// A context's parameters: the context's own (p) and the attention settings of every layer (a);
-// Context points p.attention at a when it creates the context.
-struct ContextParams {
-    lola_context_params p{};
-    lola_attention_params a{};
-};
-
-struct Context {
-    lola_context *p = nullptr;
-    Context(Model &model, const ContextParams &params);
-    ~Context() { lola_context_free(p); }
-    Context(const Context &) = delete;
-    Context &operator=(const Context &) = delete;
-    void feed(const std::vector<int32_t> &tokens);
-    std::vector<float> logits() const;  // the last row
-    lola_context_info info() const;
-};
+// The C API's objects, owned (capi/lola.hpp): a failed call throws lola::api::Error, which
+// main() prints like a Failure with exit status 1.
+using Model = lola::api::Model;
+using Context = lola::api::Context;
+using ContextParams = lola::api::ContextParams;
 
 // The LoLA options every command takes (--attention, --chunk, --sparse, --feature-map,
 // --feature-dim, --mixing, --scoring, --seed, --threads, --batch); prints their help.

@@ -2,7 +2,7 @@
 # pkg-config file and CPack (TGZ and DEB). Included at the end of the top-level CMakeLists.txt.
 #
 # Installed layout (relative to the prefix):
-#   ${CMAKE_INSTALL_INCLUDEDIR}/lola.h
+#   ${CMAKE_INSTALL_INCLUDEDIR}/lola.h, lola.hpp (header-only C++ owners over it, not part of the ABI)
 #   ${CMAKE_INSTALL_LIBDIR}/liblola.so.<version>, liblola.so.<ABI> and liblola.so links
 #   ${CMAKE_INSTALL_LIBDIR}/cmake/lola/lolaConfig.cmake, lolaConfigVersion.cmake, lolaTargets*.cmake
 #   ${CMAKE_INSTALL_LIBDIR}/pkgconfig/lola.pc

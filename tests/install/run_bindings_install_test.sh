@@ -2,7 +2,7 @@
 # run_bindings_install_test.sh: installs the Java and C# bindings' components from a build tree
 # (cmake --install --component), moves the installed tree elsewhere, and runs each binding's
 # example from the moved tree on a model, with no path into the build tree: the jar must carry
-# liblola, and Lola.dll must find liblolacs.so beside it and liblola.so.1 in the library folder.
+# liblola, and Lola.dll must find liblolacs.so beside it and liblola.so.<ABI> in the library folder.
 #
 # usage: run_bindings_install_test.sh BUILD_DIR WORK_DIR LIBDIR MODEL CMAKE [--java JAVA CLASSES]
 #                                     [--csharp MONO EXAMPLE_EXE]
@@ -14,6 +14,8 @@
 #   --java      the java launcher and the compiled example classes (Generate)
 #   --csharp    the mono runtime and Generate.exe
 set -euo pipefail
+# The SONAME suffix: LOLA_ABI_VERSION of the header this tree builds.
+LOLA_SO_ABI=$(sed -n 's/^#define LOLA_ABI_VERSION \([0-9]*\)$/\1/p' "$(dirname "$0")/../../capi/lola.h")
 
 if [[ $# -lt 5 ]]; then
     sed -n '2,15p' "$0" >&2
@@ -67,7 +69,7 @@ if [[ -n $java ]]; then
     jar=$moved/share/java/lola.jar
     [[ -f $jar ]] || fail "missing share/java/lola.jar in the installed tree"
     # A zip names its entries uncompressed in its central directory.
-    grep -aq "native/[a-z0-9_-]*/liblola\\.so\\.1" "$jar" || fail "lola.jar does not carry liblola.so.1"
+    grep -aq "native/[a-z0-9_-]*/liblola\\.so\\.$LOLA_SO_ABI" "$jar" || fail "lola.jar does not carry liblola.so.$LOLA_SO_ABI"
     cp -r "$classes" "$work/run/example-classes"
     step "java -cp <installed lola.jar>:example-classes Generate"
     out=$(env -u LD_LIBRARY_PATH "$java" -cp "$jar:$work/run/example-classes" Generate \
@@ -80,7 +82,7 @@ if [[ -n $mono ]]; then
     for f in Lola.dll liblolacs.so; do
         [[ -f $dir/$f ]] || fail "missing $libdir/cli/lola/$f in the installed tree"
     done
-    [[ -e $moved/$libdir/liblola.so.1 ]] || fail "missing $libdir/liblola.so.1 (lola_runtime)"
+    [[ -e $moved/$libdir/liblola.so.$LOLA_SO_ABI ]] || fail "missing $libdir/liblola.so.$LOLA_SO_ABI (lola_runtime)"
     runpath=$(readelf -d "$dir/liblolacs.so" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\].*/\2/p')
     [[ $runpath == '$ORIGIN/../..' ]] || fail "liblolacs.so has RUNPATH '$runpath'"
     cp "$example_exe" "$work/run/Generate.exe"

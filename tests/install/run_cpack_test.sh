@@ -10,6 +10,8 @@
 #   CPACK      cpack executable (default cpack)
 #   CONFIG     build configuration for multi-config generators (default none)
 set -euo pipefail
+# The SONAME suffix: LOLA_ABI_VERSION of the header this tree builds.
+LOLA_SO_ABI=$(sed -n 's/^#define LOLA_ABI_VERSION \([0-9]*\)$/\1/p' "$(dirname "$0")/../../capi/lola.h")
 
 if [[ $# -lt 1 ]]; then
     sed -n '2,11p' "$0" >&2
@@ -58,7 +60,7 @@ expect_entries() {
         grep -qE "(^|/)${path//./\\.}( -> .*)?\$" <<<"$listing" || fail "$what lacks $path"
     done
 }
-wanted=(include/lola.h "$libdir/liblola.so.1" "$libdir/liblola.so"
+wanted=(include/lola.h include/lola.hpp "$libdir/liblola.so.$LOLA_SO_ABI" "$libdir/liblola.so"
         "$libdir/cmake/lola/lolaConfig.cmake" "$libdir/cmake/lola/lolaConfigVersion.cmake"
         "$libdir/cmake/lola/lolaTargets.cmake" "$libdir/pkgconfig/lola.pc")
 
@@ -98,10 +100,10 @@ mkdir -p "$work/tgz" "$work/deb"
 tar -xzf "$tgz" -C "$work/tgz"
 dpkg-deb -x "$deb" "$work/deb"
 for root in "$work/tgz"/* "$work/deb/usr"; do
-    lib=$(readlink -f "$root/$libdir/liblola.so.1")
-    [[ -f $lib ]] || fail "$root/$libdir/liblola.so.1 is a dangling link"
+    lib=$(readlink -f "$root/$libdir/liblola.so.$LOLA_SO_ABI")
+    [[ -f $lib ]] || fail "$root/$libdir/liblola.so.$LOLA_SO_ABI is a dangling link"
     soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
-    [[ $soname == liblola.so.1 ]] || fail "$lib has SONAME '$soname'"
+    [[ $soname == liblola.so.$LOLA_SO_ABI ]] || fail "$lib has SONAME '$soname'"
     # The relocatable lola.pc must resolve to the unpacked tree.
     incdir=$(PKG_CONFIG_PATH=$root/$libdir/pkgconfig pkg-config --variable=includedir lola)
     [[ -f $incdir/lola.h ]] || fail "lola.pc of $root points at $incdir, which has no lola.h"

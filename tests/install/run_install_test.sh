@@ -13,6 +13,8 @@
 #   CMAKE       cmake executable (default cmake)
 #   CONFIG      build configuration for multi-config generators (default none)
 set -euo pipefail
+# The SONAME suffix: LOLA_ABI_VERSION of the header this tree builds.
+LOLA_SO_ABI=$(sed -n 's/^#define LOLA_ABI_VERSION \([0-9]*\)$/\1/p' "$(dirname "$0")/../../capi/lola.h")
 
 if [[ $# -lt 2 ]]; then
     sed -n '2,15p' "$0" >&2
@@ -50,16 +52,16 @@ mv "$prefix" "$moved"
 lib=$moved/$libdir
 
 step "check the installed layout"
-for f in include/lola.h "$libdir/liblola.so" "$libdir/liblola.so.1" \
+for f in include/lola.h include/lola.hpp "$libdir/liblola.so" "$libdir/liblola.so.$LOLA_SO_ABI" \
          "$libdir/cmake/lola/lolaConfig.cmake" "$libdir/cmake/lola/lolaConfigVersion.cmake" \
          "$libdir/cmake/lola/lolaTargets.cmake" "$libdir/pkgconfig/lola.pc"; do
     [[ -e $moved/$f ]] || fail "missing $f in the installed tree"
 done
-[[ -L $lib/liblola.so.1 ]] || fail "$libdir/liblola.so.1 is not a symbolic link"
+[[ -L $lib/liblola.so.$LOLA_SO_ABI ]] || fail "$libdir/liblola.so.$LOLA_SO_ABI is not a symbolic link"
 [[ -L $lib/liblola.so ]] || fail "$libdir/liblola.so is not a symbolic link"
-real_lib=$(readlink -f "$lib/liblola.so.1")
+real_lib=$(readlink -f "$lib/liblola.so.$LOLA_SO_ABI")
 [[ -f $real_lib && $(dirname "$real_lib") == "$(readlink -f "$lib")" ]] ||
-    fail "liblola.so.1 does not resolve to a library in $libdir"
+    fail "liblola.so.$LOLA_SO_ABI does not resolve to a library in $libdir"
 # Nothing installed may point back at the build tree, the source tree or the old prefix.
 if stale=$(grep -rIlF -e "$build" -e "$src" -e "$prefix" "$moved"); then
     fail "installed files refer to the build/source tree or the install prefix:"$'\n'"$stale"
@@ -70,7 +72,7 @@ fi
 
 step "check the SONAME and the exported symbols"
 soname=$(readelf -d "$real_lib" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
-[[ $soname == liblola.so.1 ]] || fail "SONAME is '$soname', expected liblola.so.1"
+[[ $soname == liblola.so.$LOLA_SO_ABI ]] || fail "SONAME is '$soname', expected liblola.so.$LOLA_SO_ABI"
 # nm prints "ADDRESS TYPE NAME[@@VERSION]"; the version node LOLA_1 itself is an absolute
 # symbol (type A) that every versioned library has.
 symbols=$(nm -D --defined-only "$real_lib" | awk '!($2 == "A" && $3 ~ /^LOLA_[0-9]+$/) { print $3 }')
@@ -93,7 +95,7 @@ run_consumer() {
     local exe=$1 how=$2 out
     local loaded
     loaded=$(ldd "$exe" | awk '$1 ~ /^liblola\.so/ { print $3 }')
-    [[ $(readlink -f "$loaded") == "$(readlink -f "$lib/liblola.so.1")" ]] ||
+    [[ $(readlink -f "$loaded") == "$(readlink -f "$lib/liblola.so.$LOLA_SO_ABI")" ]] ||
         fail "$how consumer loads liblola from '$loaded', not from $lib"
     out=$("$exe" "$version") || fail "$how consumer failed: $out"
     grep -q '^consumer ok' <<<"$out" || fail "$how consumer printed: $out"
