@@ -14,35 +14,35 @@ int cmd_cache(Args &args) {
     const std::string prompt = args.require("p");
     const long long only_layer = args.get_int("layer", -1);
     const bool color = !args.flag("no-color") && isatty(1);
-    ContextParams cp = context_params(args);
+    lolapp::ContextParams cp = context_params(args);
     args.finish();
-    if (cp.attention.c.attention != LOLA_ATTENTION_LOLA) throw Failure("lola cache needs --attention lola", 2);
+    if (cp.attention().attention() != lolapp::Attention::lola)
+        throw Failure("lola cache needs --attention lola", 2);
 
-    Model model(path);
-    check(lola_attention_params_resolve(model.get(), &cp.attention.c), "context params");  // the model's C, lambda
-    Context ctx(model, cp);
+    const lolapp::Model model = load_model(path);
+    cp.attention(resolved(cp.attention(), model));  // the model's C, lambda
+    const int32_t chunk = cp.attention().chunk_size(), sparse = cp.attention().sparse_capacity();
+    lolapp::Context ctx = new_context(model, cp);
     const std::vector<int32_t> tokens = tokenize(model, prompt, true);
     if (tokens.empty()) throw Failure("the prompt is empty", 2);
-    ctx.feed(tokens);
-    const lola_model_info info = model.info();
+    feed(ctx, tokens);
+    const lola_model_info info = checked("model info", [&] { return model.info(); });
     std::vector<std::string> pieces;
     for (int32_t t : tokens) pieces.push_back(piece(model, t));
     const char *on = color ? "\x1b[1;30;43m" : "[";
     const char *off = color ? "\x1b[0m" : "]";
     std::printf("%zu prompt tokens; chunk %d, sparse capacity %d: tokens before position %zu have "
                 "left the window. Kept in the sparse cache, %s:\n\n",
-                tokens.size(), cp.attention.c.chunk_size, cp.attention.c.sparse_capacity,
-                tokens.size() - tokens.size() % static_cast<size_t>(cp.attention.c.chunk_size) -
-                    (tokens.size() >= static_cast<size_t>(cp.attention.c.chunk_size) ? static_cast<size_t>(cp.attention.c.chunk_size) : 0),
+                tokens.size(), chunk, sparse,
+                tokens.size() - tokens.size() % static_cast<size_t>(chunk) -
+                    (tokens.size() >= static_cast<size_t>(chunk) ? static_cast<size_t>(chunk) : 0),
                 color ? "highlighted" : "in [brackets]");
     for (int32_t layer = 0; layer < info.n_layer; ++layer) {
         if (only_layer >= 0 && layer != only_layer) continue;
         std::set<int64_t> kept;
         for (int32_t head = 0; head < info.n_head; ++head) {
-            size_t n = 0;
-            check(lola_context_get_positions(ctx.get(), layer, head, LOLA_MEMORY_SPARSE, nullptr, nullptr, 0, &n), "positions");
-            std::vector<int64_t> pos(n);
-            check(lola_context_get_positions(ctx.get(), layer, head, LOLA_MEMORY_SPARSE, pos.data(), nullptr, n, &n), "positions");
+            const std::vector<int64_t> pos =
+                checked("positions", [&] { return ctx.positions(layer, head, lolapp::Memory::sparse); });
             kept.insert(pos.begin(), pos.end());
         }
         std::printf("layer %d (%zu distinct tokens over %d heads):\n", layer, kept.size(), info.n_head);

@@ -55,7 +55,8 @@ std::string first_number(const std::string &text) {
 
 struct Variant {
     std::string name;
-    int32_t attention, chunk, sparse;
+    lolapp::Attention attention;
+    int32_t chunk, sparse;
 };
 
 }  // namespace
@@ -66,27 +67,28 @@ int cmd_passkey(Args &args) {
     const std::vector<double> depths = list_f(args.get("depths", "0.2,0.5,0.8"));
     const long long trials = args.get_int("trials", 2);
     const bool only_lola = args.flag("lola-only");
-    ContextParams base = context_params(args);
+    lolapp::ContextParams base = context_params(args);
     args.finish();
     if (lengths.empty() || depths.empty() || trials < 1) throw Failure("nothing to run", 2);
 
-    Model model(path);
-    check(lola_attention_params_resolve(model.get(), &base.attention.c), "context params");  // the model's C, lambda
-    const int32_t budget = base.attention.c.sparse_capacity + 2 * base.attention.c.chunk_size;
+    const lolapp::Model model = load_model(path);
+    base.attention(resolved(base.attention(), model));  // the model's C, lambda
+    const int32_t chunk = base.attention().chunk_size(), sparse = base.attention().sparse_capacity();
+    const int32_t budget = sparse + 2 * chunk;
     std::vector<Variant> variants;
     if (!only_lola) {
-        variants.push_back({"full attention", LOLA_ATTENTION_FULL, base.attention.c.chunk_size, 0});
-        variants.push_back({"window only", LOLA_ATTENTION_WINDOW, budget / 2, 0});
-        variants.push_back({"window + linear (lambda=0)", LOLA_ATTENTION_LOLA, budget / 2, 0});
+        variants.push_back({"full attention", lolapp::Attention::full, chunk, 0});
+        variants.push_back({"window only", lolapp::Attention::window, budget / 2, 0});
+        variants.push_back({"window + linear (lambda=0)", lolapp::Attention::lola, budget / 2, 0});
     }
-    variants.push_back({"LoLA", LOLA_ATTENTION_LOLA, base.attention.c.chunk_size, base.attention.c.sparse_capacity});
+    variants.push_back({"LoLA", lolapp::Attention::lola, chunk, sparse});
 
     const std::vector<int32_t> preamble = tokenize(model, kPreamble, true);
     const std::vector<int32_t> filler = tokenize(model, kFiller, false);
     const std::vector<int32_t> question = tokenize(model, kQuestion, false);
     const bool tty = isatty(2);
     std::printf("pass-key retrieval: %s; cache budget %d pairs per head (LoLA: chunk %d, sparse %d)\n\n",
-                path.c_str(), budget, base.attention.c.chunk_size, base.attention.c.sparse_capacity);
+                path.c_str(), budget, chunk, sparse);
     std::printf("| context | depth | %s |\n", [&] {
         std::string h;
         for (const Variant &v : variants) h += (h.empty() ? "" : " | ") + v.name;
@@ -127,19 +129,21 @@ int cmd_passkey(Args &args) {
                         std::fprintf(stderr, "\r\x1b[K[%5.0fs] context %lld, depth %.2f, trial %lld/%lld: %s",
                                      secs, length, depth, trial + 1, trials, variants[v].name.c_str());
                     }
-                    ContextParams cp = base;
-                    cp.attention.c.attention = variants[v].attention;
-                    cp.attention.c.chunk_size = variants[v].chunk;
-                    cp.attention.c.sparse_capacity = variants[v].sparse;
-                    Context ctx(model, cp);
-                    ctx.feed(prompt);
-                    cache_kib[v] = std::max(cache_kib[v], static_cast<double>(ctx.info().state_bytes) / 1024.0);
+                    lolapp::ContextParams cp = base;
+                    cp.attention()
+                        .attention(variants[v].attention)
+                        .chunk_size(variants[v].chunk)
+                        .sparse_capacity(variants[v].sparse);
+                    lolapp::Context ctx = new_context(model, cp);
+                    feed(ctx, prompt);
+                    const lola_context_info info = checked("context info", [&] { return ctx.info(); });
+                    cache_kib[v] = std::max(cache_kib[v], static_cast<double>(info.state_bytes) / 1024.0);
                     std::vector<int32_t> answer;
                     for (int step = 0; step < 8; ++step) {
-                        const int32_t t = argmax(ctx.logits());
-                        if (lola_token_is_eog(model.get(), t)) break;
+                        const int32_t t = argmax(last_logits(ctx));
+                        if (model.is_eog(t)) break;
                         answer.push_back(t);
-                        ctx.feed({t});
+                        feed(ctx, {t});
                     }
                     ok[v] += first_number(detokenize(model, answer)) == std::to_string(key);
                 }

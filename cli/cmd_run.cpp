@@ -9,25 +9,20 @@ namespace cli {
 
 namespace {
 
-std::string chat_prompt(const Model &model, const std::string &system, const std::string &user) {
-    std::vector<lola_chat_message> messages;
-    if (!system.empty()) messages.push_back({"system", system.c_str()});
-    messages.push_back({"user", user.c_str()});
-    size_t n = 0;
-    const lola_status s = lola_chat_apply_template(model.get(), messages.data(), messages.size(), true,
-                                                   nullptr, 0, &n);
-    if (s == LOLA_ERR_UNSUPPORTED) return user;  // no known template: plain completion
-    check(s, "chat template");
-    std::string text(n + 1, '\0');
-    check(lola_chat_apply_template(model.get(), messages.data(), messages.size(), true, text.data(),
-                                   text.size(), &n),
-          "chat template");
-    text.resize(n);
-    return text;
+std::string chat_prompt(const lolapp::Model &model, const std::string &system, const std::string &user) {
+    std::vector<lolapp::ChatMessage> messages;
+    if (!system.empty()) messages.push_back({"system", system});
+    messages.push_back({"user", user});
+    try {
+        return model.apply_chat_template(messages, true);
+    } catch (const lolapp::Error &e) {
+        if (e.status() == LOLA_ERR_UNSUPPORTED) return user;  // no known template: plain completion
+        throw Failure(std::string("chat template: ") + e.what());
+    }
 }
 
-bool print_piece(int32_t, const char *piece, size_t len, void *) {
-    if (piece) std::fwrite(piece, 1, len, stdout);
+bool print_piece(int32_t, std::string_view piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
     return true;
 }
@@ -41,29 +36,31 @@ int cmd_run(Args &args) {
     const bool raw = args.flag("raw");
     const long long max_tokens = args.get_int("n", 256);
     const bool stats = args.flag("stats");
-    ContextParams cp = context_params(args);
-    lola_sampler_params sp = sampler_params(args);
+    const lolapp::ContextParams cp = context_params(args);
+    const lolapp::SamplerParams sp = sampler_params(args);
     args.finish();
     if (max_tokens < 0) throw Failure("-n must be >= 0", 2);
 
-    Model model(path);
-    Context ctx(model, cp);
+    const lolapp::Model model = load_model(path);
+    lolapp::Context ctx = new_context(model, cp);
     const std::string text = raw ? prompt : chat_prompt(model, system, prompt);
     const std::vector<int32_t> tokens = tokenize(model, text, true);
     if (tokens.empty()) throw Failure("the prompt is empty", 2);
-    ctx.feed(tokens);
-    lola_sampler *sampler = nullptr;
-    check(lola_sampler_create(&sp, &sampler), "sampler");
-    check(lola_sampler_accept(sampler, tokens.data(), tokens.size()), "sampler");
+    feed(ctx, tokens);
+    lolapp::Sampler sampler = checked("sampler", [&] { return lolapp::Sampler(sp); });
+    checked("sampler", [&] { sampler.accept(tokens); });
     size_t generated = 0;
-    const lola_status s = lola_generate(ctx.get(), sampler, static_cast<size_t>(max_tokens),
-                                        print_piece, nullptr, &generated);
-    lola_sampler_free(sampler);
+    try {
+        generated = ctx.generate(sampler, static_cast<size_t>(max_tokens), print_piece);
+    } catch (const lolapp::Error &e) {
+        std::printf("\n");
+        std::fflush(stdout);
+        throw Failure(std::string("generation: ") + e.what());
+    }
     std::printf("\n");
     std::fflush(stdout);
-    check(s, "generation");
     if (stats) {
-        const lola_context_info i = ctx.info();
+        const lola_context_info i = checked("context info", [&] { return ctx.info(); });
         std::fprintf(stderr, "[%zu prompt tokens, %zu generated; cache %.1f KiB: %lld window, %lld "
                              "sparse, %lld folded pairs over all layers and heads]\n",
                      tokens.size(), generated, static_cast<double>(i.state_bytes) / 1024.0,

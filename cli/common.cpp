@@ -8,11 +8,6 @@
 
 namespace cli {
 
-void check(lola_status s, const std::string &what) {
-    if (s != LOLA_OK)
-        throw Failure(what + ": " + lola_last_error_message() + " (" + lola_status_string(s) + ")");
-}
-
 namespace {
 
 // An argument that is a value rather than an option: anything not starting with '-', "-"
@@ -91,8 +86,9 @@ void Args::finish() const {
 
 namespace {
 
-int32_t choice(const std::string &option, const std::string &value,
-               const std::vector<std::pair<const char *, int32_t>> &names) {
+template <class E>
+E choice(const std::string &option, const std::string &value,
+         const std::vector<std::pair<const char *, E>> &names) {
     for (const auto &[name, v] : names)
         if (value == name) return v;
     std::string all;
@@ -102,30 +98,30 @@ int32_t choice(const std::string &option, const std::string &value,
 
 }  // namespace
 
-ContextParams context_params(Args &args) {
-    ContextParams params;
-    lola_context_params &p = params.c;
-    lola_attention_params &a = params.attention.c;
-    a.attention = choice("attention", args.get("attention", "lola"),
-                         {{"lola", LOLA_ATTENTION_LOLA}, {"full", LOLA_ATTENTION_FULL},
-                          {"window", LOLA_ATTENTION_WINDOW}});
-    a.chunk_size = static_cast<int32_t>(args.get_int("chunk", a.chunk_size));
-    a.sparse_capacity = static_cast<int32_t>(args.get_int("sparse", a.sparse_capacity));
-    a.feature_map = choice("feature-map", args.get("feature-map", "auto"),
-                           {{"auto", LOLA_FEATURE_MAP_AUTO}, {"hedgehog", LOLA_FEATURE_MAP_HEDGEHOG},
-                            {"performer", LOLA_FEATURE_MAP_PERFORMER}, {"elu1", LOLA_FEATURE_MAP_ELU1},
-                            {"relu", LOLA_FEATURE_MAP_RELU}});
-    a.feature_dim = static_cast<int32_t>(args.get_int("feature-dim", 0));
-    a.mixing = choice("mixing", args.get("mixing", "a"), {{"a", LOLA_MIXING_LOLA}, {"b", LOLA_MIXING_LOLCATS}});
-    a.scoring = choice("scoring", args.get("scoring", "sre"),
-                       {{"sre", LOLA_SCORING_SRE}, {"recency", LOLA_SCORING_RECENCY},
-                        {"random", LOLA_SCORING_RANDOM}, {"value-norm", LOLA_SCORING_VALUE_NORM}});
-    a.seed = static_cast<uint64_t>(args.get_int("lola-seed", static_cast<long long>(a.seed)));
+lolapp::ContextParams context_params(Args &args) {
+    using lolapp::Attention, lolapp::FeatureMap, lolapp::Mixing, lolapp::Scoring;
+    lolapp::ContextParams p = checked("context params", [] { return lolapp::ContextParams(); });
+    lolapp::AttentionParams &a = p.attention();
+    a.attention(choice<Attention>("attention", args.get("attention", "lola"),
+                                  {{"lola", Attention::lola}, {"full", Attention::full},
+                                   {"window", Attention::window}}));
+    a.chunk_size(static_cast<int32_t>(args.get_int("chunk", a.chunk_size())));
+    a.sparse_capacity(static_cast<int32_t>(args.get_int("sparse", a.sparse_capacity())));
+    a.feature_map(choice<FeatureMap>("feature-map", args.get("feature-map", "auto"),
+                                     {{"auto", FeatureMap::automatic}, {"hedgehog", FeatureMap::hedgehog},
+                                      {"performer", FeatureMap::performer}, {"elu1", FeatureMap::elu1},
+                                      {"relu", FeatureMap::relu}}));
+    a.feature_dim(static_cast<int32_t>(args.get_int("feature-dim", 0)));
+    a.mixing(choice<Mixing>("mixing", args.get("mixing", "a"), {{"a", Mixing::lola}, {"b", Mixing::lolcats}}));
+    a.scoring(choice<Scoring>("scoring", args.get("scoring", "sre"),
+                              {{"sre", Scoring::sre}, {"recency", Scoring::recency},
+                               {"random", Scoring::random}, {"value-norm", Scoring::value_norm}}));
+    a.seed(static_cast<uint64_t>(args.get_int("lola-seed", static_cast<long long>(a.seed()))));
     const double gate = args.get_float("gate-logit", std::nan(""));
-    if (!std::isnan(gate)) p.gate_logit = static_cast<float>(gate);
-    p.n_threads = static_cast<int32_t>(args.get_int("threads", 2));
-    p.batch_size = static_cast<int32_t>(args.get_int("batch", p.batch_size));
-    return params;
+    if (!std::isnan(gate)) p.gate_logit(static_cast<float>(gate));
+    p.n_threads(static_cast<int32_t>(args.get_int("threads", 2)));
+    p.batch_size(static_cast<int32_t>(args.get_int("batch", p.batch_size())));
+    return p;
 }
 
 const char *context_options_help() {
@@ -144,16 +140,15 @@ const char *context_options_help() {
            "  --threads N          worker threads (2)   --batch N  prefill tokens per step (64)\n";
 }
 
-lola_sampler_params sampler_params(Args &args) {
-    lola_sampler_params p;
-    check(lola_sampler_params_init(&p), "sampler params");
-    p.temperature = static_cast<float>(args.get_float("temp", p.temperature));
-    p.top_k = static_cast<int32_t>(args.get_int("top-k", p.top_k));
-    p.top_p = static_cast<float>(args.get_float("top-p", p.top_p));
-    p.min_p = static_cast<float>(args.get_float("min-p", p.min_p));
-    p.repeat_penalty = static_cast<float>(args.get_float("repeat-penalty", p.repeat_penalty));
-    p.penalty_last_n = static_cast<int32_t>(args.get_int("repeat-last-n", p.penalty_last_n));
-    p.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<long long>(p.seed)));
+lolapp::SamplerParams sampler_params(Args &args) {
+    lolapp::SamplerParams p = checked("sampler params", [] { return lolapp::SamplerParams(); });
+    p.temperature(static_cast<float>(args.get_float("temp", p.temperature())));
+    p.top_k(static_cast<int32_t>(args.get_int("top-k", p.top_k())));
+    p.top_p(static_cast<float>(args.get_float("top-p", p.top_p())));
+    p.min_p(static_cast<float>(args.get_float("min-p", p.min_p())));
+    p.repeat_penalty(static_cast<float>(args.get_float("repeat-penalty", p.repeat_penalty())));
+    p.penalty_last_n(static_cast<int32_t>(args.get_int("repeat-last-n", p.penalty_last_n())));
+    p.seed(static_cast<uint64_t>(args.get_int("seed", static_cast<long long>(p.seed()))));
     return p;
 }
 
@@ -163,31 +158,37 @@ const char *sampler_options_help() {
            "  --repeat-penalty R (1.0)  --repeat-last-n N (64)  --seed N\n";
 }
 
-std::vector<int32_t> tokenize(const Model &model, const std::string &text, bool special) {
+lolapp::Model load_model(const std::string &path) {
+    return checked("cannot load the model", [&] { return lolapp::Model(path); });
+}
+
+lolapp::Context new_context(const lolapp::Model &model, const lolapp::ContextParams &params) {
+    return checked("cannot create a context", [&] { return lolapp::Context(model, params); });
+}
+
+lolapp::AttentionParams resolved(const lolapp::AttentionParams &a, const lolapp::Model &model) {
+    return checked("context params", [&] { return a.resolved(model); });
+}
+
+void feed(lolapp::Context &ctx, const std::vector<int32_t> &tokens) {
+    checked("feed", [&] { ctx.feed(tokens); });
+}
+
+std::vector<float> last_logits(const lolapp::Context &ctx) {
+    return checked("logits", [&] { return ctx.logits(); });
+}
+
+std::vector<int32_t> tokenize(const lolapp::Model &model, const std::string &text, bool special) {
     const uint32_t flags = special ? (LOLA_TOKENIZE_ADD_SPECIAL | LOLA_TOKENIZE_PARSE_SPECIAL) : 0;
-    size_t n = 0;
-    check(lola_tokenize(model.get(), text.data(), text.size(), flags, nullptr, 0, &n), "tokenize");
-    std::vector<int32_t> tokens(n);
-    check(lola_tokenize(model.get(), text.data(), text.size(), flags, tokens.data(), tokens.size(), &n),
-          "tokenize");
-    return tokens;
+    return checked("tokenize", [&] { return model.tokenize(text, flags); });
 }
 
-std::string detokenize(const Model &model, const std::vector<int32_t> &tokens) {
-    size_t n = 0;
-    check(lola_detokenize(model.get(), tokens.data(), tokens.size(), 0, nullptr, 0, &n), "detokenize");
-    std::string text(n, '\0');
-    check(lola_detokenize(model.get(), tokens.data(), tokens.size(), 0, text.data(), text.size(), &n),
-          "detokenize");
-    return text;
+std::string detokenize(const lolapp::Model &model, const std::vector<int32_t> &tokens) {
+    return checked("detokenize", [&] { return model.detokenize(tokens); });
 }
 
-std::string piece(const Model &model, int32_t token) {
-    size_t n = 0;
-    check(lola_token_to_piece(model.get(), token, 0, nullptr, 0, &n), "token to piece");
-    std::string text(n, '\0');
-    check(lola_token_to_piece(model.get(), token, 0, text.data(), text.size(), &n), "token to piece");
-    return text;
+std::string piece(const lolapp::Model &model, int32_t token) {
+    return checked("token to piece", [&] { return model.token_to_piece(token); });
 }
 
 int argmax(const std::vector<float> &logits) {

@@ -1,5 +1,7 @@
 // common.hpp: what the `lola` subcommands share: argument parsing, the LoLA and sampling
-// options; the C API through its C++ owners of lola.hpp (the CLI uses liblola through lola.h only).
+// options, and the liblola calls they make, over lola.hpp (the C++ owners of lola.h; the CLI
+// uses liblola through its C API only). Every lolapp::Error becomes a Failure that names what
+// the command was doing: "lola: <doing>: <liblola's message> (<LOLA_ERR_...>)".
 #pragma once
 
 #include <cstdint>
@@ -8,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "lola.h"
 #include "lola.hpp"
 
 namespace cli {
@@ -20,8 +21,15 @@ struct Failure : std::runtime_error {
     int code;
 };
 
-// Throws Failure with liblola's message when s is not LOLA_OK.
-void check(lola_status s, const std::string &what);
+// Runs f(); a failed liblola call in it becomes Failure("<doing>: <message> (<status>)").
+template <class F>
+auto checked(const std::string &doing, F &&f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const lolapp::Error &e) {
+        throw Failure(doing + ": " + e.what());
+    }
+}
 
 // --name value / --flag arguments after the subcommand.
 class Args {
@@ -39,24 +47,26 @@ private:
     std::map<std::string, bool> used_;
 };
 
-// The C API's objects, owned (capi/lola.hpp): a failed call throws lola::api::Error, which
-// main() prints like a Failure with exit status 1.
-using Model = lola::api::Model;
-using Context = lola::api::Context;
-using ContextParams = lola::api::ContextParams;
-
 // The LoLA options every command takes (--attention, --chunk, --sparse, --feature-map,
-// --feature-dim, --mixing, --scoring, --seed, --threads, --batch); prints their help.
-ContextParams context_params(Args &args);
+// --feature-dim, --mixing, --scoring, --lola-seed, --gate-logit, --threads, --batch), as the
+// context's parameters and the attention settings they hold; and their help.
+lolapp::ContextParams context_params(Args &args);
 const char *context_options_help();
 
 // Sampling options (--temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n, --seed).
-lola_sampler_params sampler_params(Args &args);
+lolapp::SamplerParams sampler_params(Args &args);
 const char *sampler_options_help();
 
-std::vector<int32_t> tokenize(const Model &model, const std::string &text, bool special);
-std::string detokenize(const Model &model, const std::vector<int32_t> &tokens);
-std::string piece(const Model &model, int32_t token);
+lolapp::Model load_model(const std::string &path);
+lolapp::Context new_context(const lolapp::Model &model, const lolapp::ContextParams &params);
+// The attention settings with the model's values for LOLA_MODEL_DEFAULT (its C and lambda).
+lolapp::AttentionParams resolved(const lolapp::AttentionParams &a, const lolapp::Model &model);
+void feed(lolapp::Context &ctx, const std::vector<int32_t> &tokens);
+std::vector<float> last_logits(const lolapp::Context &ctx);
+
+std::vector<int32_t> tokenize(const lolapp::Model &model, const std::string &text, bool special);
+std::string detokenize(const lolapp::Model &model, const std::vector<int32_t> &tokens);
+std::string piece(const lolapp::Model &model, int32_t token);
 
 int argmax(const std::vector<float> &logits);
 

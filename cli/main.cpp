@@ -22,7 +22,7 @@ void usage(FILE *out) {
                  "      the same cache size\n"
                  "  lola cache -m MODEL -p PROMPT [--layer L] [--no-color] [options]\n"
                  "      which prompt tokens each layer's sparse cache kept\n\n%s\n%s",
-                 lola_version(), cli::context_options_help(), cli::sampler_options_help());
+                 lolapp::version(), cli::context_options_help(), cli::sampler_options_help());
 }
 
 }  // namespace
@@ -33,9 +33,9 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (lola_abi_version() != LOLA_ABI_VERSION) {
+    if (lolapp::abi_version() != LOLA_ABI_VERSION) {
         std::fprintf(stderr, "lola: liblola ABI %d, this program was built for %d\n",
-                     lola_abi_version(), LOLA_ABI_VERSION);
+                     lolapp::abi_version(), LOLA_ABI_VERSION);
         return 1;
     }
     const std::string command = argv[1];

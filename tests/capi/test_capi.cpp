@@ -1,6 +1,7 @@
 // test_capi.cpp: the C API as a user sees it: statuses and messages for bad arguments, nothing
-// changed by a failed call, cache-state queries, clone and reset, the vector files through
-// lola_layer_params, and the threading promises (thread-local errors, independent layers).
+// changed by a failed call, the attention settings (lola_attention_params: NULL, the library's
+// defaults, AUTO, read at creation only), cache-state queries, clone and reset, the vector files
+// through lola_layer_params, and the threading promises (thread-local errors, independent layers).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -214,6 +215,107 @@ TEST(CApi, AttentionParamsDefaultsAndAuto) {
     EXPECT_STATUS(lola_layer_create(&p.p, &out), LOLA_ERR_VERSION_MISMATCH);
     EXPECT_NE(std::string(lola_last_error_message()).find("lola_attention_params"), std::string::npos);
     EXPECT_EQ(out, nullptr);
+}
+
+// AUTO resolves to a real map, not to a look-alike: without weights the layer computes exactly
+// what an explicit performer layer does (and not what elu1, of the same F, does); with weights
+// exactly what an explicit hedgehog layer does. One weight array alone is refused.
+TEST(CApi, AutoIsPerformerOrHedgehog) {
+    auto outputs = [](const LayerSpec &spec, int T) {
+        LayerPtr l;
+        EXPECT_STATUS(lola_layer_create(&spec.p, &l.p), LOLA_OK);
+        Data data(T, spec.p.n_heads, spec.p.n_kv_heads, spec.p.head_dim, 5);
+        EXPECT_EQ(data.feed(l.p), LOLA_OK);
+        return data.y;
+    };
+    LayerSpec automatic = params();
+    automatic.a.feature_map = LOLA_FEATURE_MAP_AUTO;
+    LayerSpec performer = automatic, elu1 = automatic;
+    performer.a.feature_map = LOLA_FEATURE_MAP_PERFORMER;
+    elu1.a.feature_map = LOLA_FEATURE_MAP_ELU1;
+    const std::vector<float> y_auto = outputs(automatic, 30);
+    EXPECT_EQ(y_auto, outputs(performer, 30));
+    EXPECT_NE(y_auto, outputs(elu1, 30));
+
+    std::vector<float> wq(2 * 8 * 3), wk(wq.size());
+    for (size_t i = 0; i < wq.size(); ++i) {
+        wq[i] = 0.05f * static_cast<float>(i % 7) - 0.1f;
+        wk[i] = 0.04f * static_cast<float>(i % 5) - 0.08f;
+    }
+    LayerSpec hedgehog_auto = automatic;
+    hedgehog_auto.a.feature_dim = 6;
+    hedgehog_auto.p.hedgehog_q = wq.data();
+    hedgehog_auto.p.hedgehog_k = wk.data();
+    LayerSpec hedgehog = hedgehog_auto;
+    hedgehog.a.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;
+    const std::vector<float> y_hh = outputs(hedgehog_auto, 30);
+    EXPECT_EQ(y_hh, outputs(hedgehog, 30));
+    EXPECT_NE(y_hh, y_auto);
+
+    for (bool only_q : {true, false}) {
+        LayerSpec half = automatic;
+        half.a.feature_dim = 6;
+        (only_q ? half.p.hedgehog_q : half.p.hedgehog_k) = wq.data();
+        lola_layer *l = reinterpret_cast<lola_layer *>(0x1);
+        EXPECT_STATUS(lola_layer_create(&half.p, &l), LOLA_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(std::string(lola_last_error_message()).find("hedgehog_q and hedgehog_k"), std::string::npos)
+            << lola_last_error_message();
+        EXPECT_EQ(l, nullptr);
+    }
+}
+
+// attention NULL is every default: the layer equals one with C = lambda = 64, mode A and
+// performer written out, over enough tokens (past W_prev + W_cur + lambda) that the linear
+// state and so the feature map count.
+TEST(CApi, NullAttentionEqualsTheDefaultsWrittenOut) {
+    auto run = [](const lola_layer_params &p, lola_head_state *hs) {
+        LayerPtr l;
+        EXPECT_STATUS(lola_layer_create(&p, &l.p), LOLA_OK);
+        Data data(300, 2, 1, 8, 9);
+        EXPECT_EQ(data.feed(l.p), LOLA_OK);
+        hs->struct_size = sizeof *hs;
+        EXPECT_EQ(lola_layer_get_head_state(l.p, 0, hs), LOLA_OK);
+        return data.y;
+    };
+    LayerSpec null_attention = params();
+    null_attention.p.attention = nullptr;
+    LayerSpec written = params(2, 1, 8, 64, 64);
+    written.a.mixing = LOLA_MIXING_LOLA;
+    written.a.feature_map = LOLA_FEATURE_MAP_PERFORMER;
+    LayerSpec elu1 = written;
+    elu1.a.feature_map = LOLA_FEATURE_MAP_ELU1;
+    lola_head_state hs{}, unused{};
+    const std::vector<float> y = run(null_attention.p, &hs);
+    EXPECT_GT(hs.n_folded, 0);
+    EXPECT_EQ(hs.n_sparse, 64);
+    EXPECT_EQ(hs.n_window, 64 + 300 % 64);
+    EXPECT_EQ(y, run(written.p, &unused));
+    EXPECT_NE(y, run(elu1.p, &unused));
+    LayerSpec init;  // lola_attention_params_init's values through a pointer
+    init.p.n_heads = 2;
+    init.p.head_dim = 8;
+    EXPECT_EQ(y, run(init.p, &unused));
+}
+
+// lola_layer_params.attention is read during lola_layer_create only.
+TEST(CApi, AttentionIsReadDuringCreateOnly) {
+    LayerSpec spec = params();
+    LayerPtr reference, l;
+    ASSERT_EQ(lola_layer_create(&spec.p, &reference.p), LOLA_OK);
+    auto *a = new lola_attention_params(spec.a);
+    lola_layer_params p = spec.p;
+    p.attention = a;
+    ASSERT_EQ(lola_layer_create(&p, &l.p), LOLA_OK);
+    std::memset(static_cast<void *>(a), 0xFF, sizeof *a);
+    delete a;
+    Data x(20, 2, 1, 8, 3), y = x;
+    ASSERT_EQ(x.feed(reference.p), LOLA_OK);
+    ASSERT_EQ(y.feed(l.p), LOLA_OK);
+    EXPECT_EQ(x.y, y.y);
+    EXPECT_TRUE(save_blob(reference.p) == save_blob(l.p));
+    LayerPtr clone;
+    ASSERT_EQ(lola_layer_clone(l.p, &clone.p), LOLA_OK);
+    EXPECT_TRUE(save_blob(clone.p) == save_blob(reference.p));
 }
 
 TEST(CApi, BadFeedLeavesLayerUnchanged) {

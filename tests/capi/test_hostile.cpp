@@ -3,8 +3,9 @@
 // test_state_blob (truncated, bit-flipped, foreign-layer and future-version layer blobs):
 // model files truncated at every offset class, non-finite weights, metadata asking for huge
 // allocations, context state blobs from another model, configuration or version, every params
-// and info struct with a wrong struct_size, NULL handles on every entry point, out-of-range ids,
-// and the memory budget. Each must give its documented status and a message; nothing crashes.
+// and info struct with a wrong struct_size (lola_attention_params behind a layer and a context
+// too), NULL handles on every entry point, out-of-range ids, and the memory budget. Each must
+// give its documented status and a message; nothing crashes.
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -254,18 +255,32 @@ TEST(Hostile, WrongStructSizeOnEveryStruct) {
             return v[delta];
         };
         lola_test::LayerSpec lp = lp0;
-        lp.p.struct_size = wrong(sizeof lp);
+        lp.p.struct_size = wrong(sizeof lp.p);
         lola_layer *l = nullptr;
         EXPECT_EQ(lola_layer_create(&lp.p, &l), LOLA_ERR_VERSION_MISMATCH);
+        lp = lp0;
+        lp.a.struct_size = wrong(sizeof lp.a);  // the attention settings a layer points at
+        EXPECT_EQ(lola_layer_create(&lp.p, &l), LOLA_ERR_VERSION_MISMATCH);
+        EXPECT_NE(std::string(lola_last_error_message()).find("lola_attention_params"), std::string::npos);
+        EXPECT_EQ(l, nullptr);
         lola_model_params mp;
         lola_model_params_init(&mp);
         mp.struct_size = wrong(sizeof mp);
         lola_model *m = nullptr;
         EXPECT_EQ(lola_model_load("/nonexistent.gguf", &mp, &m), LOLA_ERR_VERSION_MISMATCH);
         lola_test::ContextSpec cp;
-        cp.p.struct_size = wrong(sizeof cp);
+        cp.p.struct_size = wrong(sizeof cp.p);
         lola_context *c = nullptr;
         EXPECT_EQ(lola_context_create(model.m, &cp.p, &c), LOLA_ERR_VERSION_MISMATCH);
+        cp = lola_test::ContextSpec();
+        cp.a.struct_size = wrong(sizeof cp.a);  // and a context
+        EXPECT_EQ(lola_context_create(model.m, &cp.p, &c), LOLA_ERR_VERSION_MISMATCH);
+        EXPECT_NE(std::string(lola_last_error_message()).find("lola_attention_params"), std::string::npos);
+        EXPECT_EQ(c, nullptr);
+        lola_attention_params ap;
+        lola_attention_params_init(&ap);
+        ap.struct_size = wrong(sizeof ap);
+        EXPECT_EQ(lola_attention_params_resolve(model.m, &ap), LOLA_ERR_VERSION_MISMATCH);
         lola_sampler_params sp = sp0;
         sp.struct_size = wrong(sizeof sp);
         lola_sampler *s = nullptr;

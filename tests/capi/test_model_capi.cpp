@@ -1,12 +1,17 @@
 // test_model_capi.cpp: models and contexts through the C API on a tiny random Llama GGUF:
 // the threading contract (one model, many contexts, many threads), splits of a sequence,
-// save/restore/clone, abort, lifetimes, bad input, and LoLA against full attention.
+// save/restore/clone, abort, lifetimes, bad input, and LoLA against full attention; and the
+// attention settings of a context (lola_attention_params): its defaults, NULL, the model's lola.*
+// metadata behind LOLA_MODEL_DEFAULT, AUTO with and without LoLA tensors, resolve, refusals.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "capi_check.hpp"
 #include "lola.h"
@@ -394,6 +399,363 @@ TEST(ModelLoad, LogCallbackSeesTheLoad) {
     EXPECT_NE(messages[0].find("llama"), std::string::npos);
     lola_model_free(m);
     std::filesystem::remove(path);
+}
+
+// ---- ABI 2: a context's memory settings in lola_attention_params ----------------------------
+
+// A model loaded from a TinyLlama written to a temporary file (removed again at the end).
+struct LoadedModel {
+    std::string path;
+    lola_model *m = nullptr;
+    explicit LoadedModel(const TinyLlama &t, const std::string &name) : path(temp_path(name)) {
+        t.write(path);
+        lola_model_params mp;
+        lola_model_params_init(&mp);
+        EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_OK) << lola_last_error_message();
+    }
+    LoadedModel(const LoadedModel &) = delete;
+    LoadedModel &operator=(const LoadedModel &) = delete;
+    ~LoadedModel() {
+        lola_model_free(m);
+        std::filesystem::remove(path);
+    }
+};
+
+// A plain model whose lola.* metadata (what lola-convert writes) says C = 8, lambda = 5, mode B.
+TinyLlama with_lola_metadata() {
+    TinyLlama t;
+    t.extra_kv = [](GgufBuilder &g) {
+        g.kv_u32("lola.chunk_size", 8).kv_u32("lola.sparse_capacity", 5).kv_str("lola.mixing", "lolcats");
+    };
+    return t;
+}
+
+// A model with LoLA tensors: hedgehog maps of F = 6 (not head_dim, which performer would take).
+TinyLlama with_lola_tensors() {
+    TinyLlama t;
+    t.lola_feature_dim = 6;
+    return t;
+}
+
+// Feeds the first `n` tokens of a fixed sequence into a new context made with `cp` on `m`;
+// returns its last logits, its info and the state of layer 0, head 0.
+struct ContextRun {
+    std::vector<float> logits;
+    lola_context_info info{};
+    lola_head_state head{};
+};
+ContextRun run_context(lola_model *m, const lola_context_params *cp, int n) {
+    ContextRun r;
+    lola_context *ctx = nullptr;
+    EXPECT_EQ(lola_context_create(m, cp, &ctx), LOLA_OK) << lola_last_error_message();
+    if (!ctx) return r;
+    std::vector<int32_t> seq;
+    for (int i = 0; i < n; ++i) seq.push_back(static_cast<int32_t>((i * 31 + 7) % 97));
+    EXPECT_EQ(lola_context_feed(ctx, seq.data(), seq.size(), 0, nullptr), LOLA_OK) << lola_last_error_message();
+    r.logits.resize(97);
+    EXPECT_EQ(lola_context_copy_logits(ctx, -1, r.logits.data(), r.logits.size()), LOLA_OK);
+    r.info.struct_size = sizeof r.info;
+    EXPECT_EQ(lola_context_get_info(ctx, &r.info), LOLA_OK);
+    r.head.struct_size = sizeof r.head;
+    EXPECT_EQ(lola_context_get_head_state(ctx, 0, 0, &r.head), LOLA_OK);
+    lola_context_free(ctx);
+    return r;
+}
+
+TEST(ContextAttention, InitDefaults) {
+    lola_attention_params a;
+    std::memset(&a, 0x5A, sizeof a);
+    ASSERT_EQ(lola_attention_params_init(&a), LOLA_OK);
+    EXPECT_EQ(a.struct_size, sizeof a);
+    EXPECT_EQ(a.attention, LOLA_ATTENTION_LOLA);
+    EXPECT_EQ(a.chunk_size, LOLA_MODEL_DEFAULT);
+    EXPECT_EQ(a.sparse_capacity, LOLA_MODEL_DEFAULT);
+    EXPECT_EQ(a.feature_map, LOLA_FEATURE_MAP_AUTO);
+    EXPECT_EQ(a.feature_dim, 0);
+    EXPECT_EQ(a.mixing, LOLA_MODEL_DEFAULT);
+    EXPECT_EQ(a.scoring, LOLA_SCORING_SRE);
+    EXPECT_EQ(a.performer_orthogonal, 0);
+    EXPECT_EQ(a.seed, 0x4C6F4C41u);
+    EXPECT_FLOAT_EQ(a.eps, 1e-6f);
+    EXPECT_EQ(lola_attention_params_init(nullptr), LOLA_ERR_NULL_POINTER);
+
+    lola_context_params cp;
+    std::memset(&cp, 0x5A, sizeof cp);
+    ASSERT_EQ(lola_context_params_init(&cp), LOLA_OK);
+    EXPECT_EQ(cp.struct_size, sizeof cp);
+    EXPECT_EQ(cp.attention, nullptr);
+    EXPECT_EQ(cp.n_threads, 1);
+    EXPECT_EQ(cp.batch_size, 64);
+    EXPECT_TRUE(std::isnan(cp.gate_logit));
+    lola_layer_params lp;
+    std::memset(&lp, 0x5A, sizeof lp);
+    ASSERT_EQ(lola_layer_params_init(&lp), LOLA_OK);
+    EXPECT_EQ(lp.attention, nullptr);
+}
+
+TEST(ContextAttention, ResolveWithAModel) {
+    LoadedModel plain(TinyLlama{}, "resolve_plain.gguf"), meta(with_lola_metadata(), "resolve_meta.gguf");
+    ASSERT_TRUE(plain.m && meta.m);
+    auto resolved = [](const lola_model *m) {
+        lola_attention_params a;
+        lola_attention_params_init(&a);
+        EXPECT_EQ(lola_attention_params_resolve(m, &a), LOLA_OK) << lola_last_error_message();
+        return a;
+    };
+    // No lola.* metadata: the library's values, as for a standalone layer.
+    lola_attention_params a = resolved(plain.m);
+    EXPECT_EQ(a.chunk_size, 64);
+    EXPECT_EQ(a.sparse_capacity, 64);
+    EXPECT_EQ(a.mixing, LOLA_MIXING_LOLA);
+    // The metadata's values; model NULL still means a standalone layer's.
+    a = resolved(meta.m);
+    EXPECT_EQ(a.chunk_size, 8);
+    EXPECT_EQ(a.sparse_capacity, 5);
+    EXPECT_EQ(a.mixing, LOLA_MIXING_LOLCATS);
+    EXPECT_EQ(a.feature_map, LOLA_FEATURE_MAP_AUTO);  // not a LOLA_MODEL_DEFAULT field: kept
+    a = resolved(nullptr);
+    EXPECT_EQ(a.chunk_size, 64);
+    EXPECT_EQ(a.sparse_capacity, 64);
+    EXPECT_EQ(a.mixing, LOLA_MIXING_LOLA);
+
+    // Fields that do not hold LOLA_MODEL_DEFAULT are left exactly as they are.
+    lola_attention_params set;
+    lola_attention_params_init(&set);
+    set.attention = LOLA_ATTENTION_WINDOW;
+    set.chunk_size = 3;
+    set.feature_map = LOLA_FEATURE_MAP_RELU;
+    set.feature_dim = 8;
+    set.scoring = LOLA_SCORING_RANDOM;
+    set.performer_orthogonal = 1;
+    set.seed = 99;
+    set.eps = 1e-3f;
+    lola_attention_params got = set;
+    ASSERT_EQ(lola_attention_params_resolve(meta.m, &got), LOLA_OK);
+    EXPECT_EQ(got.chunk_size, 3);
+    EXPECT_EQ(got.sparse_capacity, 5);
+    EXPECT_EQ(got.mixing, LOLA_MIXING_LOLCATS);
+    got.sparse_capacity = set.sparse_capacity;
+    got.mixing = set.mixing;
+    EXPECT_EQ(std::memcmp(&got, &set, sizeof got), 0) << "resolve changed another field";
+    // Out-of-range values are for the create functions to refuse; resolve keeps them too.
+    got = set;
+    got.chunk_size = -7;
+    ASSERT_EQ(lola_attention_params_resolve(meta.m, &got), LOLA_OK);
+    EXPECT_EQ(got.chunk_size, -7);
+
+    EXPECT_EQ(lola_attention_params_resolve(meta.m, nullptr), LOLA_ERR_NULL_POINTER);
+    lola_attention_params bad = set;
+    bad.struct_size = sizeof bad - 4;
+    EXPECT_EQ(lola_attention_params_resolve(meta.m, &bad), LOLA_ERR_VERSION_MISMATCH);
+    EXPECT_NE(std::string(lola_last_error_message()).find("lola_attention_params"), std::string::npos);
+}
+
+// LOLA_MODEL_DEFAULT in a context means the model's lola.* metadata: the context runs with
+// C = 8, lambda = 5, mode B exactly as if they were written out, and not with the library's.
+TEST(ContextAttention, ModelDefaultsComeFromTheMetadata) {
+    LoadedModel meta(with_lola_metadata(), "defaults_meta.gguf");
+    ASSERT_TRUE(meta.m);
+    ContextSpec by_default;
+    by_default.a.feature_map = LOLA_FEATURE_MAP_ELU1;
+    ContextSpec written = by_default;
+    written.a.chunk_size = 8;
+    written.a.sparse_capacity = 5;
+    written.a.mixing = LOLA_MIXING_LOLCATS;
+    ContextSpec library = by_default;
+    library.a.chunk_size = 64;
+    library.a.sparse_capacity = 64;
+    library.a.mixing = LOLA_MIXING_LOLA;
+
+    const ContextRun d = run_context(meta.m, &by_default.p, 37), w = run_context(meta.m, &written.p, 37),
+              l = run_context(meta.m, &library.p, 37);
+    EXPECT_EQ(d.head.n_window, 8 + 5);  // W_prev (C) + 37 mod C tokens of W_cur
+    EXPECT_EQ(d.head.n_sparse, 5);
+    EXPECT_EQ(d.head.n_folded, 37 - 13 - 5);
+    EXPECT_EQ(d.logits, w.logits);
+    EXPECT_EQ(l.head.n_window, 37);  // everything still in a 64-token window
+    EXPECT_NE(d.logits, l.logits);
+
+    // Each metadata value on its own: mode B against mode A at the same C and lambda.
+    ContextSpec mode_a = written;
+    mode_a.a.mixing = LOLA_MIXING_LOLA;
+    EXPECT_NE(run_context(meta.m, &mode_a.p, 37).logits, d.logits);
+}
+
+// attention NULL is every default of lola_attention_params_init: on a plain model that is
+// C = lambda = 64, mode A and (AUTO without LoLA tensors) performer.
+TEST(ContextAttention, NullAttentionIsEveryDefault) {
+    LoadedModel plain(TinyLlama{}, "null_attention.gguf");
+    ASSERT_TRUE(plain.m);
+    lola_context_params null_attention;
+    lola_context_params_init(&null_attention);
+    ASSERT_EQ(null_attention.attention, nullptr);
+    ContextSpec init;  // the defaults, through a pointer
+    ContextSpec explicit_performer;
+    explicit_performer.a.chunk_size = 64;
+    explicit_performer.a.sparse_capacity = 64;
+    explicit_performer.a.mixing = LOLA_MIXING_LOLA;
+    explicit_performer.a.feature_map = LOLA_FEATURE_MAP_PERFORMER;
+    ContextSpec elu1 = explicit_performer;
+    elu1.a.feature_map = LOLA_FEATURE_MAP_ELU1;
+
+    // 300 tokens: past W_prev + W_cur + lambda, so the linear state (the feature map) counts.
+    const int n = 300;
+    const ContextRun a = run_context(plain.m, &null_attention, n), b = run_context(plain.m, &init.p, n),
+              c = run_context(plain.m, &explicit_performer.p, n), e = run_context(plain.m, &elu1.p, n);
+    EXPECT_GT(a.head.n_folded, 0);
+    EXPECT_EQ(a.head.n_sparse, 64);
+    EXPECT_EQ(a.head.n_window, 64 + n % 64);
+    EXPECT_EQ(a.logits, b.logits);
+    EXPECT_EQ(a.logits, c.logits);
+    EXPECT_NE(a.logits, e.logits);
+    EXPECT_EQ(a.info.n_state_heads, 2);  // performer: one state per KV head
+}
+
+// AUTO: hedgehog (with the file's F and gates) on a model with LoLA tensors, performer on one
+// without; an explicit choice overrides it either way (hedgehog needs the tensors).
+TEST(ContextAttention, AutoPicksHedgehogOnlyWithLolaTensors) {
+    LoadedModel lola(with_lola_tensors(), "auto_lola.gguf"), plain(TinyLlama{}, "auto_plain.gguf");
+    ASSERT_TRUE(lola.m && plain.m);
+    lola_model_info mi;
+    mi.struct_size = sizeof mi;
+    ASSERT_EQ(lola_model_get_info(lola.m, &mi), LOLA_OK);
+    EXPECT_EQ(mi.has_lola_tensors, 1);
+
+    ContextSpec automatic;
+    automatic.a.chunk_size = 4;
+    automatic.a.sparse_capacity = 3;
+    ASSERT_EQ(automatic.a.feature_map, LOLA_FEATURE_MAP_AUTO);
+    ContextSpec hedgehog = automatic, performer = automatic;
+    hedgehog.a.feature_map = LOLA_FEATURE_MAP_HEDGEHOG;
+    performer.a.feature_map = LOLA_FEATURE_MAP_PERFORMER;
+
+    const ContextRun auto_lola = run_context(lola.m, &automatic.p, 40), hh = run_context(lola.m, &hedgehog.p, 40),
+              perf_lola = run_context(lola.m, &performer.p, 40);
+    EXPECT_EQ(auto_lola.info.n_state_heads, 4);  // hedgehog: a state per query head
+    EXPECT_EQ(auto_lola.logits, hh.logits);
+    EXPECT_EQ(perf_lola.info.n_state_heads, 2);
+    EXPECT_NE(auto_lola.logits, perf_lola.logits);
+
+    const ContextRun auto_plain = run_context(plain.m, &automatic.p, 40), perf_plain = run_context(plain.m, &performer.p, 40);
+    EXPECT_EQ(auto_plain.info.n_state_heads, 2);
+    EXPECT_EQ(auto_plain.logits, perf_plain.logits);
+    lola_context *ctx = reinterpret_cast<lola_context *>(0x1);
+    EXPECT_EQ(lola_context_create(plain.m, &hedgehog.p, &ctx), LOLA_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(lola_last_error_message()).find("LoLA tensors"), std::string::npos)
+        << lola_last_error_message();
+    EXPECT_EQ(ctx, nullptr);
+}
+
+TEST(ContextAttention, BadSettingsAreRefused) {
+    LoadedModel plain(TinyLlama{}, "bad_plain.gguf"), lola(with_lola_tensors(), "bad_lola.gguf");
+    ASSERT_TRUE(plain.m && lola.m);
+    auto expect_refused = [](lola_model *m, const ContextSpec &spec, lola_status want, const char *in_message) {
+        lola_context *ctx = reinterpret_cast<lola_context *>(0x1);
+        EXPECT_EQ(lola_context_create(m, &spec.p, &ctx), want) << lola_last_error_message();
+        EXPECT_EQ(ctx, nullptr);
+        EXPECT_NE(std::string(lola_last_error_message()).find(in_message), std::string::npos)
+            << lola_last_error_message();
+    };
+    for (lola_model *m : {plain.m, lola.m}) {
+        SCOPED_TRACE(m == plain.m ? "plain model" : "model with LoLA tensors");
+        ContextSpec s;
+        s.a.feature_map = LOLA_FEATURE_MAP_PRECOMPUTED;  // standalone layers only
+        expect_refused(m, s, LOLA_ERR_INVALID_ARGUMENT, "precomputed");
+        s = ContextSpec();
+        s.a.chunk_size = 0;
+        expect_refused(m, s, LOLA_ERR_INVALID_ARGUMENT, "chunk");
+        s.a.chunk_size = -2;  // -1 is LOLA_MODEL_DEFAULT
+        expect_refused(m, s, LOLA_ERR_INVALID_ARGUMENT, "chunk");
+        s = ContextSpec();
+        s.a.sparse_capacity = -2;
+        expect_refused(m, s, LOLA_ERR_INVALID_ARGUMENT, "sparse");
+        s = ContextSpec();
+        s.a.feature_map = -2;  // -1 is AUTO
+        expect_refused(m, s, LOLA_ERR_INVALID_ARGUMENT, "feature_map");
+        s = ContextSpec();
+        s.a.attention = 3;
+        expect_refused(m, s, LOLA_ERR_INVALID_ARGUMENT, "attention");
+        s = ContextSpec();
+        s.a.mixing = 2;
+        expect_refused(m, s, LOLA_ERR_INVALID_ARGUMENT, "mixing");
+        s = ContextSpec();
+        s.a.scoring = 4;
+        expect_refused(m, s, LOLA_ERR_INVALID_ARGUMENT, "scoring");
+        s = ContextSpec();
+        s.a.eps = -1;
+        expect_refused(m, s, LOLA_ERR_INVALID_ARGUMENT, "eps");
+        s = ContextSpec();
+        s.a.feature_map = LOLA_FEATURE_MAP_ELU1;
+        s.a.feature_dim = 5;  // elu1 needs F = head_dim
+        expect_refused(m, s, LOLA_ERR_INVALID_ARGUMENT, "feature_dim");
+        s = ContextSpec();
+        s.a.struct_size = sizeof s.a + 8;
+        expect_refused(m, s, LOLA_ERR_VERSION_MISMATCH, "lola_attention_params");
+        s.a.struct_size = 0;
+        expect_refused(m, s, LOLA_ERR_VERSION_MISMATCH, "lola_attention_params");
+    }
+}
+
+// The attention settings are read during lola_context_create only: the struct may change or go
+// away afterwards without the context noticing (as for a layer).
+TEST(ContextAttention, AttentionIsReadDuringCreateOnly) {
+    LoadedModel plain(TinyLlama{}, "read_once.gguf");
+    ASSERT_TRUE(plain.m);
+    ContextSpec spec;
+    spec.a.chunk_size = 4;
+    spec.a.sparse_capacity = 3;
+    spec.a.feature_map = LOLA_FEATURE_MAP_ELU1;
+    const ContextRun reference = run_context(plain.m, &spec.p, 30);
+
+    auto *a = new lola_attention_params(spec.a);
+    lola_context_params cp = spec.p;
+    cp.attention = a;
+    lola_context *ctx = nullptr;
+    ASSERT_EQ(lola_context_create(plain.m, &cp, &ctx), LOLA_OK);
+    std::memset(static_cast<void *>(a), 0xFF, sizeof *a);  // garbage the context must not read
+    delete a;
+    std::vector<int32_t> seq;
+    for (int i = 0; i < 30; ++i) seq.push_back(static_cast<int32_t>((i * 31 + 7) % 97));
+    ASSERT_EQ(lola_context_feed(ctx, seq.data(), seq.size(), 0, nullptr), LOLA_OK);
+    std::vector<float> logits(97);
+    ASSERT_EQ(lola_context_copy_logits(ctx, -1, logits.data(), logits.size()), LOLA_OK);
+    EXPECT_EQ(logits, reference.logits);
+    lola_context *copy = nullptr;
+    ASSERT_EQ(lola_context_clone(ctx, &copy), LOLA_OK);  // the clone needs no params either
+    lola_context_free(copy);
+    lola_context_free(ctx);
+}
+
+// One lola_attention_params serves a standalone layer and a context alike.
+TEST(ContextAttention, OneStructForLayersAndContexts) {
+    LoadedModel plain(TinyLlama{}, "shared_struct.gguf");
+    ASSERT_TRUE(plain.m);
+    lola_attention_params a;
+    lola_attention_params_init(&a);
+    a.chunk_size = 4;
+    a.sparse_capacity = 3;
+    a.feature_map = LOLA_FEATURE_MAP_ELU1;
+    lola_layer_params lp;
+    lola_layer_params_init(&lp);
+    lp.n_heads = 4;
+    lp.n_kv_heads = 2;
+    lp.head_dim = 8;
+    lp.attention = &a;
+    lola_context_params cp;
+    lola_context_params_init(&cp);
+    cp.attention = &a;
+    lola_layer *layer = nullptr;
+    ASSERT_EQ(lola_layer_create(&lp, &layer), LOLA_OK) << lola_last_error_message();
+    const ContextRun r = run_context(plain.m, &cp, 23);
+    lola_layer_info li;
+    li.struct_size = sizeof li;
+    ASSERT_EQ(lola_layer_get_info(layer, &li), LOLA_OK);
+    EXPECT_EQ(li.chunk_size, 4);
+    EXPECT_EQ(li.sparse_capacity, 3);
+    EXPECT_EQ(r.head.n_window, 4 + 23 % 4);
+    EXPECT_EQ(r.head.n_sparse, 3);
+    EXPECT_EQ(li.n_state_heads, r.info.n_state_heads);  // same heads, same feature map
+    lola_layer_free(layer);
 }
 
 }  // namespace

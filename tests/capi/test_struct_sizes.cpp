@@ -3,7 +3,8 @@
 // size is accepted; 0, sizeof - 1, sizeof + 8 and SIZE_MAX are refused with
 // LOLA_ERR_VERSION_MISMATCH, a message naming the struct and the size accepted, and nothing
 // written. Then the mechanism itself (capi/struct_versions.hpp) on a struct with two published
-// sizes: an older, smaller caller struct is read over the defaults and written only up to its size.
+// sizes: an older, smaller caller struct is read over the defaults and written only up to its
+// size, the current one whole, an unknown one not at all; and every published list is well formed.
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -216,6 +217,63 @@ TEST(StructVersions, OlderInfoIsWrittenOnlyUpToItsSize) {
     EXPECT_EQ(out.struct_size, sizeof(DemoV1));  // the caller's size is kept
     EXPECT_EQ(out.a, 5);
     for (size_t i = sizeof(DemoV1); i < sizeof buf; ++i) ASSERT_EQ(buf[i], 0xCD) << "byte " << i << " written";
+}
+
+TEST(StructVersions, CurrentInfoIsWrittenWholeAndUnknownSizesNotAtAll) {
+    Demo now;
+    std::memset(&now, 0xCD, sizeof now);
+    now.struct_size = sizeof(Demo);
+    lola::capi::write_struct<Demo, DemoVersions>(&now, "info", Demo{0, 5, 6, 7.0});
+    EXPECT_EQ(now.struct_size, sizeof(Demo));
+    EXPECT_EQ(now.a, 5);
+    EXPECT_EQ(now.b, 6);
+    EXPECT_EQ(now.c, 7.0);
+
+    for (size_t bad : {size_t{0}, sizeof(DemoV1) + 1, sizeof(Demo) + 8}) {
+        unsigned char buf[sizeof(Demo) + 16];
+        std::memset(buf, 0xCD, sizeof buf);
+        std::memcpy(buf, &bad, sizeof bad);
+        unsigned char before[sizeof buf];
+        std::memcpy(before, buf, sizeof buf);
+        EXPECT_THROW((lola::capi::write_struct<Demo, DemoVersions>(reinterpret_cast<Demo *>(buf), "info",
+                                                                   Demo{0, 5, 6, 7.0})),
+                     lola::Error)
+            << bad;
+        EXPECT_EQ(std::memcmp(buf, before, sizeof buf), 0) << "struct_size " << bad << ": written";
+    }
+}
+
+// Every list of published sizes is well formed: oldest first, each version's fields inside its
+// size, and the last one this header's struct, whole.
+template <class S, class P = lola::capi::Published<S>>
+void check_published() {
+    SCOPED_TRACE(P::name);
+    const size_t n = sizeof(P::versions) / sizeof(P::versions[0]);
+    ASSERT_GE(n, 1u);
+    for (size_t i = 0; i < n; ++i) {
+        EXPECT_GT(P::versions[i].used, sizeof(size_t));  // struct_size and at least one field
+        EXPECT_LE(P::versions[i].used, P::versions[i].size);
+        if (i > 0) {
+            EXPECT_GT(P::versions[i].size, P::versions[i - 1].size);
+            EXPECT_GE(P::versions[i].used, P::versions[i - 1].used);
+        }
+    }
+    EXPECT_EQ(P::versions[n - 1].size, sizeof(S));
+    EXPECT_EQ(P::versions[n - 1].used, sizeof(S));
+}
+
+TEST(StructVersions, EveryPublishedListIsWellFormed) {
+    check_published<lola_attention_params>();
+    check_published<lola_layer_params>();
+    check_published<lola_layer_info>();
+    check_published<lola_head_state>();
+    check_published<lola_model_params>();
+    check_published<lola_model_info>();
+    check_published<lola_context_params>();
+    check_published<lola_context_info>();
+    check_published<lola_special_tokens>();
+    check_published<lola_sampler_params>();
+    check_published<Demo, DemoVersions>();  // the two-version list of the tests above
 }
 
 TEST(StructVersions, UnpublishedSizesAreRefusedNamingTheAccepted) {

@@ -1,11 +1,12 @@
 // fuzz_capi.cpp: the input bytes drive a sequence of C API calls with random arguments, handles
 // and buffer sizes on a small Llama with a byte-level vocabulary (written to a temporary file
-// once): contexts with random params, feeds of random ids (out-of-range ones too), logits into
-// buffers of random size, saves and restores of random and mutated blobs, clones, resets, abort
-// callbacks, cache queries, tokenizer and chat calls, samplers and generation, and standalone
-// layers with random shapes. Every buffer is allocated at exactly the size passed, so an
-// overrun is an ASan report. Every status must be a defined one, every failure must leave a
-// message, and nothing may crash, hang or allocate more than -malloc_limit_mb at once.
+// once): attention settings resolved against the model, contexts with random params, feeds of
+// random ids (out-of-range ones too), logits into buffers of random size, saves and restores of
+// random and mutated blobs, clones, resets, abort callbacks, cache queries, tokenizer and chat
+// calls, samplers and generation, and standalone layers with random shapes. Every buffer is
+// allocated at exactly the size passed, so an overrun is an ASan report. Every status must be a
+// defined one, every failure must leave a message, and nothing may crash, hang or allocate more
+// than -malloc_limit_mb at once.
 #include <fuzzer/FuzzedDataProvider.h>
 #include <unistd.h>
 
@@ -130,6 +131,7 @@ struct Driver {
     size_t length(size_t good) { return in.ConsumeIntegralInRange<int>(0, 7) ? good : pick<size_t>({0, good + 1, good ? good - 1 : 1, SIZE_MAX / 4}); }
 
     void step();
+    void resolve(const lola_attention_params &a);
     void create_context();
     void feed();
     void logits();
@@ -145,6 +147,35 @@ bool abort_cb(void *user) {
     return *left >= 0 && (*left)-- == 0;
 }
 
+// lola_attention_params_resolve on these settings, with the model and with NULL (consuming no
+// input): a refusal (wrong struct_size only) leaves the struct as it was; success replaces each
+// LOLA_MODEL_DEFAULT field by a value in range and changes no other field.
+void Driver::resolve(const lola_attention_params &a) {
+    for (const lola_model *m : {static_cast<const lola_model *>(model), static_cast<const lola_model *>(nullptr)}) {
+        lola_attention_params r = a;
+        const lola_status s = check(lola_attention_params_resolve(m, &r));
+        if ((s == LOLA_OK) != (a.struct_size == sizeof a) || (s != LOLA_OK && s != LOLA_ERR_VERSION_MISMATCH)) {
+            std::fprintf(stderr, "resolve: %s for struct_size %zu\n", lola_status_string(s), a.struct_size);
+            std::abort();
+        }
+        auto resolved = [&](int32_t before, int32_t after, int32_t lo, int32_t hi) {
+            if (s != LOLA_OK || before != LOLA_MODEL_DEFAULT) return after == before;
+            return after >= lo && after <= hi;
+        };
+        const bool ok = r.struct_size == a.struct_size && r.attention == a.attention &&
+                        resolved(a.chunk_size, r.chunk_size, 1, 65536) &&
+                        resolved(a.sparse_capacity, r.sparse_capacity, 0, 65536) &&
+                        resolved(a.mixing, r.mixing, LOLA_MIXING_LOLA, LOLA_MIXING_LOLCATS) &&
+                        r.feature_map == a.feature_map && r.feature_dim == a.feature_dim &&
+                        r.scoring == a.scoring && r.performer_orthogonal == a.performer_orthogonal &&
+                        r.seed == a.seed && std::memcmp(&r.eps, &a.eps, sizeof r.eps) == 0;
+        if (!ok) {
+            std::fprintf(stderr, "resolve changed a field it must keep (status %s)\n", lola_status_string(s));
+            std::abort();
+        }
+    }
+}
+
 void Driver::create_context() {
     if (contexts.size() >= 3) return;
     lola_context_params p;
@@ -155,6 +186,7 @@ void Driver::create_context() {
     p.n_threads = in.ConsumeIntegralInRange<int32_t>(0, 2);
     p.batch_size = in.ConsumeIntegralInRange<int32_t>(-1, 9);
     fill_attention(a);
+    resolve(a);
     p.attention = in.ConsumeIntegralInRange<int>(0, 7) ? &a : nullptr;
     if (in.ConsumeBool()) p.gate_logit = any_float();
     lola_context *c = reinterpret_cast<lola_context *>(0x1);

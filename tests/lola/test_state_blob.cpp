@@ -204,6 +204,38 @@ TEST(StateBlob, FullAttentionBlobClaimingEvictionsIsRejected) {
         << lola_last_error_message();
 }
 
+// LOLA_MODEL_DEFAULT and AUTO are resolved before the layer exists: a blob saved by a layer made
+// with attention NULL restores into one with C = lambda = 64, mode A and performer written out
+// (and the two then continue alike), but not into one that differs in any of them.
+TEST(StateBlob, DefaultsAndTheirValuesWrittenOutShareBlobs) {
+    LayerSpec defaults = params();
+    defaults.p.attention = nullptr;
+    LayerSpec written = params();
+    written.a.chunk_size = 64;
+    written.a.sparse_capacity = 64;
+    written.a.mixing = LOLA_MIXING_LOLA;
+    written.a.feature_map = LOLA_FEATURE_MAP_PERFORMER;
+    LayerPtr src, dst;
+    ASSERT_EQ(lola_layer_create(&defaults.p, &src.p), LOLA_OK);
+    feed(src.p, defaults, 0, 150);
+    const std::vector<unsigned char> blob = save_blob(src.p);
+    ASSERT_EQ(lola_layer_create(&written.p, &dst.p), LOLA_OK);
+    ASSERT_EQ(lola_layer_state_restore(dst.p, blob.data(), blob.size()), LOLA_OK) << lola_last_error_message();
+    EXPECT_EQ(feed(src.p, defaults, 150, 200), feed(dst.p, written, 150, 200));
+
+    for (int change = 0; change < 3; ++change) {
+        SCOPED_TRACE(change);
+        LayerSpec other = written;
+        if (change == 0) other.a.chunk_size = 63;
+        if (change == 1) other.a.sparse_capacity = 65;
+        if (change == 2) other.a.mixing = LOLA_MIXING_LOLCATS;
+        LayerPtr l;
+        ASSERT_EQ(lola_layer_create(&other.p, &l.p), LOLA_OK);
+        EXPECT_EQ(lola_layer_state_restore(l.p, blob.data(), blob.size()), LOLA_ERR_INCOMPATIBLE)
+            << lola_last_error_message();
+    }
+}
+
 TEST(StateBlob, SaveIntoSmallBuffer) {
     const LayerSpec p = params();
     LayerPtr l;

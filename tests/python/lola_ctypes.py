@@ -30,6 +30,15 @@ _SCALARS = {
 }
 
 
+def _c_int(literal: str) -> int:
+    """The value of a C integer literal (decimal, hex or octal, with a sign and suffixes)."""
+    digits = literal.strip().rstrip("uUlL")
+    sign, digits = (-1, digits[1:].strip()) if digits.startswith("-") else (1, digits)
+    if digits[:2] in ("0x", "0X"):
+        return sign * int(digits, 16)
+    return sign * int(digits, 8 if len(digits) > 1 and digits[0] == "0" else 10)
+
+
 def _strip_comments(text: str) -> str:
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
     return re.sub(r"//[^\n]*", " ", text)
@@ -45,13 +54,19 @@ class Header:
             text = _strip_comments(f.read())
         self.constants: dict[str, int] = {}
         self.enums: dict[str, dict[str, int]] = {}
-        for m in re.finditer(r"^\s*#define\s+(LOLA_\w+)\s+\(?\s*(-?\d+)[uU]?\s*\)?\s*$", text, re.M):
-            self.constants[m.group(1)] = int(m.group(2))
+        for m in re.finditer(r"^\s*#\s*define\s+(LOLA_\w+)(.*)$", text, re.M):
+            name, value = m.group(1), m.group(2).strip()
+            if name == "LOLA_API" or not value:  # the export macro, the include guard
+                continue
+            number = re.fullmatch(r"\(?\s*(-?\s*(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*)\s*\)?", value)
+            if not number:
+                raise ValueError(f"{self.path}: cannot read the value of {name}: {value!r}")
+            self.constants[name] = _c_int(number.group(1))
         for m in re.finditer(r"typedef\s+enum\s+(\w+)\s*\{(.*?)\}\s*\1\s*;", text, re.S):
             values, nxt = {}, 0
             for item in filter(None, (x.strip() for x in m.group(2).split(","))):
                 name, _, value = (t.strip() for t in item.partition("="))
-                nxt = int(value, 0) if value else nxt
+                nxt = _c_int(value) if value else nxt
                 values[name] = nxt
                 nxt += 1
             self.enums[m.group(1)] = values
@@ -134,6 +149,11 @@ def _struct_dict(s):
     return out
 
 
+def _bytes(n: int):
+    """A byte buffer for the size-query calls (Library.sized) of n bytes (at least 1)."""
+    return C.create_string_buffer(max(n, 1)), n
+
+
 class LolaError(RuntimeError):
     def __init__(self, status, message, call):
         self.status = status
@@ -183,94 +203,39 @@ class Library:
         if status != OK:
             raise LolaError(status, self.last_error(), call)
 
+    def filled(self, name: str, cls, *args) -> dict:
+        """The info struct `cls` (struct_size set to its size) filled by the lola function
+        `name`(*args, &struct), as a dict."""
+        s = cls()
+        s.struct_size = C.sizeof(cls)
+        self.check(getattr(self.dll, name)(*args, C.byref(s)), name)
+        return _struct_dict(s)
+
+    def sized(self, name: str, alloc, *args):
+        """The size-query convention: `name`(*args, NULL, 0, &n) tells n, alloc(n) gives a
+        (buffer, capacity) for it, `name`(*args, buffer, capacity, &n) fills it. Returns
+        (buffer, n)."""
+        fn = getattr(self.dll, name)
+        n = C.c_size_t(0)
+        self.check(fn(*args, None, 0, C.byref(n)), name)
+        buf, capacity = alloc(n.value)
+        self.check(fn(*args, buf, capacity, C.byref(n)), name)
+        return buf, n.value
+
     def load_model(self, path, memory_budget: int = 0) -> "Model":
         return Model(self, path, memory_budget)
 
 
-class Model:
-    def __init__(self, lib: Library, path, memory_budget: int = 0):
-        self.lib = lib
-        self.handle = _P()
-        params = ModelParams()
-        lib.check(lib.dll.lola_model_params_init(C.byref(params)), "lola_model_params_init")
-        params.memory_budget = memory_budget
-        lib.check(lib.dll.lola_model_load(os.fsencode(str(path)), C.byref(params),
-                                          C.byref(self.handle)), "lola_model_load")
+class _Owned:
+    """An object owning one liblola handle: close() (also at the end of a `with` block, and at
+    garbage collection) releases it with the lola_*_free function named by `_free`, once."""
 
-    def info(self) -> dict:
-        info = ModelInfo()
-        info.struct_size = C.sizeof(ModelInfo)
-        self.lib.check(self.lib.dll.lola_model_get_info(self.handle, C.byref(info)),
-                       "lola_model_get_info")
-        return _struct_dict(info)
-
-    def context(self, **overrides) -> "Context":
-        return Context(self, **overrides)
-
-    # -- text
-    def tokenize(self, text, add_special: bool = False, parse_special: bool = False) -> list:
-        """Token ids of text (str, encoded as UTF-8, or bytes taken as they are)."""
-        data = text.encode() if isinstance(text, str) else bytes(text)
-        flags = ((TOKENIZE_ADD_SPECIAL if add_special else 0) |
-                 (TOKENIZE_PARSE_SPECIAL if parse_special else 0))
-        n = C.c_size_t(0)
-        self.lib.check(self.lib.dll.lola_tokenize(self.handle, data, len(data), flags, None, 0,
-                                                  C.byref(n)), "lola_tokenize")
-        out = (C.c_int32 * max(n.value, 1))()
-        self.lib.check(self.lib.dll.lola_tokenize(self.handle, data, len(data), flags, out,
-                                                  n.value, C.byref(n)), "lola_tokenize")
-        return list(out[: n.value])
-
-    def detokenize(self, tokens, special: bool = False) -> bytes:
-        """The bytes of token ids (special: render special tokens as their text)."""
-        ids = (C.c_int32 * max(len(tokens), 1))(*tokens)
-        flags = DETOKENIZE_SPECIAL if special else 0
-        n = C.c_size_t(0)
-        self.lib.check(self.lib.dll.lola_detokenize(self.handle, ids, len(tokens), flags, None,
-                                                    0, C.byref(n)), "lola_detokenize")
-        buf = C.create_string_buffer(max(n.value, 1))
-        self.lib.check(self.lib.dll.lola_detokenize(self.handle, ids, len(tokens), flags, buf,
-                                                    n.value, C.byref(n)), "lola_detokenize")
-        return buf.raw[: n.value]
-
-    def token_to_piece(self, token: int, special: bool = False) -> bytes:
-        flags = DETOKENIZE_SPECIAL if special else 0
-        n = C.c_size_t(0)
-        self.lib.check(self.lib.dll.lola_token_to_piece(self.handle, token, flags, None, 0,
-                                                        C.byref(n)), "lola_token_to_piece")
-        buf = C.create_string_buffer(max(n.value, 1))
-        self.lib.check(self.lib.dll.lola_token_to_piece(self.handle, token, flags, buf, n.value,
-                                                        C.byref(n)), "lola_token_to_piece")
-        return buf.raw[: n.value]
-
-    def special_tokens(self) -> dict:
-        st = SpecialTokens()
-        st.struct_size = C.sizeof(SpecialTokens)
-        self.lib.check(self.lib.dll.lola_model_special_tokens(self.handle, C.byref(st)),
-                       "lola_model_special_tokens")
-        return _struct_dict(st)
-
-    def token_is_eog(self, token: int) -> bool:
-        return bool(self.lib.dll.lola_token_is_eog(self.handle, token))
-
-    def apply_chat_template(self, messages, add_assistant: bool = True) -> str:
-        """messages: a list of (role, content) pairs or {"role": ..., "content": ...} dicts."""
-        pairs = [(m["role"], m["content"]) if isinstance(m, dict) else m for m in messages]
-        arr = (ChatMessage * max(len(pairs), 1))(
-            *[ChatMessage(r.encode(), c.encode()) for r, c in pairs])
-        n = C.c_size_t(0)
-        self.lib.check(self.lib.dll.lola_chat_apply_template(
-            self.handle, arr, len(pairs), add_assistant, None, 0, C.byref(n)),
-            "lola_chat_apply_template")
-        buf = C.create_string_buffer(n.value + 1)
-        self.lib.check(self.lib.dll.lola_chat_apply_template(
-            self.handle, arr, len(pairs), add_assistant, buf, n.value + 1, C.byref(n)),
-            "lola_chat_apply_template")
-        return buf.raw[: n.value].decode()
+    _free = ""
+    handle = _P()
 
     def close(self):
         if self.handle:
-            self.lib.dll.lola_model_free(self.handle)
+            getattr(self.lib.dll, self._free)(self.handle)
             self.handle = _P()
 
     def __del__(self):
@@ -286,11 +251,71 @@ class Model:
         self.close()
 
 
-class Context:
+class Model(_Owned):
+    _free = "lola_model_free"
+
+    def __init__(self, lib: Library, path, memory_budget: int = 0):
+        self.lib = lib
+        self.handle = _P()
+        params = ModelParams()
+        lib.check(lib.dll.lola_model_params_init(C.byref(params)), "lola_model_params_init")
+        params.memory_budget = memory_budget
+        lib.check(lib.dll.lola_model_load(os.fsencode(str(path)), C.byref(params),
+                                          C.byref(self.handle)), "lola_model_load")
+
+    def info(self) -> dict:
+        return self.lib.filled("lola_model_get_info", ModelInfo, self.handle)
+
+    def context(self, **overrides) -> "Context":
+        return Context(self, **overrides)
+
+    # -- text
+    def tokenize(self, text, add_special: bool = False, parse_special: bool = False) -> list:
+        """Token ids of text (str, encoded as UTF-8, or bytes taken as they are)."""
+        data = text.encode() if isinstance(text, str) else bytes(text)
+        flags = ((TOKENIZE_ADD_SPECIAL if add_special else 0) |
+                 (TOKENIZE_PARSE_SPECIAL if parse_special else 0))
+        out, n = self.lib.sized("lola_tokenize", lambda n: ((C.c_int32 * max(n, 1))(), n),
+                                self.handle, data, len(data), flags)
+        return list(out[:n])
+
+    def detokenize(self, tokens, special: bool = False) -> bytes:
+        """The bytes of token ids (special: render special tokens as their text)."""
+        ids = (C.c_int32 * max(len(tokens), 1))(*tokens)
+        flags = DETOKENIZE_SPECIAL if special else 0
+        buf, n = self.lib.sized("lola_detokenize", _bytes, self.handle, ids, len(tokens), flags)
+        return buf.raw[:n]
+
+    def token_to_piece(self, token: int, special: bool = False) -> bytes:
+        flags = DETOKENIZE_SPECIAL if special else 0
+        buf, n = self.lib.sized("lola_token_to_piece", _bytes, self.handle, token, flags)
+        return buf.raw[:n]
+
+    def special_tokens(self) -> dict:
+        return self.lib.filled("lola_model_special_tokens", SpecialTokens, self.handle)
+
+    def token_is_eog(self, token: int) -> bool:
+        return bool(self.lib.dll.lola_token_is_eog(self.handle, token))
+
+    def apply_chat_template(self, messages, add_assistant: bool = True) -> str:
+        """messages: a list of (role, content) pairs or {"role": ..., "content": ...} dicts."""
+        pairs = [(m["role"], m["content"]) if isinstance(m, dict) else m for m in messages]
+        arr = (ChatMessage * max(len(pairs), 1))(
+            *[ChatMessage(r.encode(), c.encode()) for r, c in pairs])
+        buf, n = self.lib.sized("lola_chat_apply_template",
+                                lambda n: (C.create_string_buffer(n + 1), n + 1),  # and the NUL
+                                self.handle, arr, len(pairs), add_assistant)
+        return buf.raw[:n].decode()
+
+
+
+class Context(_Owned):
     """One lola_context. Keyword overrides are fields of lola_context_params (batch_size,
     n_threads, gate_logit) or of the lola_attention_params it points at (attention, chunk_size,
     sparse_capacity, feature_map, feature_dim, mixing, scoring, seed, eps,
     performer_orthogonal); the rest keep the *_init defaults."""
+
+    _free = "lola_context_free"
 
     def __init__(self, model: Model, _handle=None, **overrides):
         self.model = model           # keeps the Python model object (and its handle) alive
@@ -314,9 +339,9 @@ class Context:
             else:
                 raise TypeError(f"unknown lola_context_params / lola_attention_params field {key!r}")
         params.attention = C.pointer(attention)  # `attention` lives through the create call
-        self.params = {**_struct_dict(attention), **_struct_dict(params)}
-        del self.params["attention"]
-        self.params["attention"] = attention.attention
+        # the fields as given (MODEL_DEFAULT unresolved); "attention" is the lola_attention value
+        self.params = {**_struct_dict(params), **_struct_dict(attention)}
+        del self.params["struct_size"]
         self.handle = _P()
         self.lib.check(self.lib.dll.lola_context_create(model.handle, C.byref(params),
                                                         C.byref(self.handle)),
@@ -355,19 +380,10 @@ class Context:
 
     # -- inspection
     def info(self) -> dict:
-        info = ContextInfo()
-        info.struct_size = C.sizeof(ContextInfo)
-        self.lib.check(self.lib.dll.lola_context_get_info(self.handle, C.byref(info)),
-                       "lola_context_get_info")
-        return _struct_dict(info)
+        return self.lib.filled("lola_context_get_info", ContextInfo, self.handle)
 
     def head_state(self, layer: int, head: int) -> dict:
-        st = HeadState()
-        st.struct_size = C.sizeof(HeadState)
-        self.lib.check(self.lib.dll.lola_context_get_head_state(self.handle, layer, head,
-                                                                C.byref(st)),
-                       "lola_context_get_head_state")
-        return _struct_dict(st)
+        return self.lib.filled("lola_context_get_head_state", HeadState, self.handle, layer, head)
 
     def get_positions(self, layer: int, head: int, memory: int, with_scores: bool = False):
         """Positions (int64 array) of one memory; with_scores: also the sparse scores."""
@@ -409,19 +425,3 @@ class Context:
     def reset(self):
         self.lib.check(self.lib.dll.lola_context_reset(self.handle), "lola_context_reset")
 
-    def close(self):
-        if self.handle:
-            self.lib.dll.lola_context_free(self.handle)
-            self.handle = _P()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

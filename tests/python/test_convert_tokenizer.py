@@ -35,7 +35,8 @@ import lola_ctypes as L  # noqa: E402
 import lolcats_fixtures as fx  # noqa: E402
 import test_convert as tc  # noqa: E402
 from lola_convert import ConversionError  # noqa: E402
-from test_tokenizer_vs_hf import CORPUS, LLAMA3_REGEX, random_corpus  # noqa: E402
+from test_tokenizer_vs_hf import (CORPUS, LLAMA3_REGEX, check_detokenize_round_trip,  # noqa: E402
+                                  random_corpus)
 
 BOS, EOS, EOT = "<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"
 SPECIALS = [BOS, EOS, "<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
@@ -148,9 +149,8 @@ def converted(folder, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(lib, converted):
-    m = lib.load_model(converted)
-    yield m
-    m.close()
+    with lib.load_model(converted) as m:
+        yield m
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,15 +228,7 @@ def test_add_special_puts_bos_first(model, reference):
 
 def test_detokenize_round_trips(model, reference):
     for text in texts():
-        data = text.encode()
-        for parse_special in (False, True):
-            ids = model.tokenize(text, parse_special=parse_special)
-            assert model.detokenize(ids, special=True) == data, text
-        ids = model.tokenize(text, parse_special=True)
-        assert model.detokenize(ids, special=True).decode() == reference.decode(
-            ids, skip_special_tokens=False)
-        # without rendering special tokens their text is left out, as skip_special_tokens does
-        assert model.detokenize(ids).decode() == reference.decode(ids, skip_special_tokens=True)
+        check_detokenize_round_trip(model, reference, text)
 
 
 def test_padding_rows_are_never_produced_and_decode_to_nothing(model, reference):

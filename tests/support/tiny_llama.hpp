@@ -23,6 +23,10 @@ struct TinyLlama {
     // block size.
     uint32_t matrix_type = 0;
     std::string name = "tiny random llama";
+    // > 0: every layer also carries LoLA tensors (as lola-convert writes them): hedgehog feature
+    // maps of this F (lola.fmap_q/k.weight, [n_head][head_dim][F/2]) and window factors
+    // (lola.window_factors, [n_head]). Even. 0: a plain Llama.
+    int lola_feature_dim = 0;
     // Extra metadata (e.g. a tokenizer vocabulary), written after the hyperparameters.
     std::function<void(GgufBuilder &)> extra_kv;
 
@@ -54,6 +58,12 @@ struct TinyLlama {
             g.tensor(b + "ffn_gate.weight", {E, static_cast<uint64_t>(n_ff)}, matrix_type);
             g.tensor(b + "ffn_up.weight", {E, static_cast<uint64_t>(n_ff)}, matrix_type);
             g.tensor(b + "ffn_down.weight", {static_cast<uint64_t>(n_ff), E}, matrix_type);
+            if (lola_feature_dim > 0) {
+                const uint64_t half = static_cast<uint64_t>(lola_feature_dim / 2), H = static_cast<uint64_t>(n_head);
+                g.tensor(b + "lola.fmap_q.weight", {half, hd, H});
+                g.tensor(b + "lola.fmap_k.weight", {half, hd, H});
+                g.tensor(b + "lola.window_factors", {H});
+            }
         }
         size_t start = 0;
         std::vector<uint8_t> out = g.build(&start);

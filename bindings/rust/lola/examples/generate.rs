@@ -1,14 +1,23 @@
-//! Streams a greedy continuation of a prompt.
+//! Streams a greedy continuation of a prompt, with the model's LoLA settings and the chunk
+//! size and sparse capacity they resolve to.
 //!
 //!     cargo run --example generate -- MODEL.gguf "Once upon a time" [MAX_TOKENS]
 use std::io::Write;
 use std::process::ExitCode;
 
-use lola::{generate, ContextParams, Model, Sampler, SamplerParams};
+use lola::{generate, AttentionParams, ContextParams, Model, Sampler, SamplerParams};
 
 fn run(path: &str, prompt: &str, max_tokens: usize) -> Result<(), lola::Error> {
     let model = Model::load(path)?;
-    let mut ctx = model.new_context(&ContextParams::new())?;
+    // The model's own settings (its lola.* metadata, else liblola's); e.g.
+    // `.chunk_size(64).sparse_capacity(64)` would override them.
+    let attention = AttentionParams::new().seed(7);
+    let resolved = attention.resolve(Some(&model))?;
+    eprintln!(
+        "[chunk size {}, sparse capacity {}, {:?} mixing]",
+        resolved.chunk_size, resolved.sparse_capacity, resolved.mixing
+    );
+    let mut ctx = model.new_context(&ContextParams::new().attention(attention))?;
     let tokens = model.tokenize(prompt, true, false)?;
     ctx.feed(&tokens)?;
     let mut sampler = Sampler::new(&SamplerParams::greedy())?;

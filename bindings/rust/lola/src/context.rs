@@ -7,27 +7,38 @@ use std::sync::Arc;
 
 use lola_sys as sys;
 
+use crate::attention::AttentionParams;
 use crate::buffers::read_sized;
 use crate::cache::{read_head_cache, read_positions, HeadCache, HeadState, PositionsFn};
 use crate::error::{check, Error, Result, Status};
-use crate::kinds::{Attention, FeatureMap, Memory, Mixing, Scoring};
+use crate::kinds::Memory;
 use crate::model::Model;
 
-/// Parameters of a context (its LoLA configuration), starting from liblola's defaults.
+/// Parameters of a context: its threads, batch, gates and [`AttentionParams`], starting from
+/// liblola's defaults.
 ///
 /// ```no_run
-/// use lola::{Attention, ContextParams, Model};
+/// use lola::{Attention, AttentionParams, ContextParams, Model};
 /// let model = Model::load("model.gguf")?;
-/// let params = ContextParams::new().chunk_size(32).sparse_capacity(16).n_threads(2);
-/// let mut ctx = model.new_context(&params)?;
+/// let lola = AttentionParams::new().chunk_size(32).sparse_capacity(16);
+/// let mut ctx = model.new_context(&ContextParams::new().attention(lola).n_threads(2))?;
 /// ctx.feed(&model.tokenize("hello", false, false)?)?;
-/// let baseline = model.new_context(&ContextParams::new().attention(Attention::Full))?;
+/// let full = AttentionParams::new().attention(Attention::Full);
+/// let baseline = model.new_context(&ContextParams::new().attention(full))?;
 /// # Ok::<(), lola::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct ContextParams {
+    /// Its `attention` pointer stays NULL here; `Context::new` points a copy at `attention`.
     raw: sys::lola_context_params,
+    attention: Option<AttentionParams>,
 }
+
+// SAFETY: the only pointer in `raw` (attention) is always NULL in a stored ContextParams; the
+// rest are plain numbers.
+unsafe impl Send for ContextParams {}
+// SAFETY: as for Send; no interior mutability.
+unsafe impl Sync for ContextParams {}
 
 impl Default for ContextParams {
     fn default() -> Self {
@@ -40,8 +51,8 @@ impl ContextParams {
         let mut raw = MaybeUninit::<sys::lola_context_params>::zeroed();
         // SAFETY: a valid pointer; init fills struct_size and every default.
         unsafe { sys::lola_context_params_init(raw.as_mut_ptr()) };
-        // SAFETY: zeroed then initialised; all fields are plain numbers.
-        ContextParams { raw: unsafe { raw.assume_init() } }
+        // SAFETY: zeroed then initialised; numbers and a NULL attention pointer.
+        ContextParams { raw: unsafe { raw.assume_init() }, attention: None }
     }
     /// Worker threads of this context (default 1).
     pub fn n_threads(mut self, n: i32) -> Self {
@@ -53,49 +64,10 @@ impl ContextParams {
         self.raw.batch_size = n;
         self
     }
-    pub fn attention(mut self, attention: Attention) -> Self {
-        self.raw.attention = attention.raw();
-        self
-    }
-    /// C, the chunk and window unit (>= 1; the default is liblola's, see lola.h).
-    pub fn chunk_size(mut self, n: i32) -> Self {
-        self.raw.chunk_size = n;
-        self
-    }
-    /// lambda, sparse-cache entries per head (>= 0; the default is liblola's, see lola.h).
-    pub fn sparse_capacity(mut self, n: i32) -> Self {
-        self.raw.sparse_capacity = n;
-        self
-    }
-    /// `None` (default): hedgehog when the model carries LoLA tensors, performer otherwise.
-    pub fn feature_map(mut self, map: Option<FeatureMap>) -> Self {
-        self.raw.feature_map = map.map_or(sys::LOLA_FEATURE_MAP_AUTO, FeatureMap::raw);
-        self
-    }
-    /// F; 0 picks the map's default.
-    pub fn feature_dim(mut self, n: i32) -> Self {
-        self.raw.feature_dim = n;
-        self
-    }
-    pub fn mixing(mut self, mixing: Mixing) -> Self {
-        self.raw.mixing = mixing.raw();
-        self
-    }
-    pub fn scoring(mut self, scoring: Scoring) -> Self {
-        self.raw.scoring = scoring.raw();
-        self
-    }
-    /// Seeds the performer projections (layer l uses seed + l) and random scoring.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.raw.seed = seed;
-        self
-    }
-    pub fn eps(mut self, eps: f32) -> Self {
-        self.raw.eps = eps;
-        self
-    }
-    pub fn performer_orthogonal(mut self, orthogonal: bool) -> Self {
-        self.raw.performer_orthogonal = orthogonal as i32;
+    /// Every layer's attention settings (default: `AttentionParams::new()`). The feature map
+    /// may not be `Precomputed`.
+    pub fn attention(mut self, attention: AttentionParams) -> Self {
+        self.attention = Some(attention);
         self
     }
     /// The gate logit w of every head (g = sigmoid(w)); `None` (default): the model's gates,
@@ -144,9 +116,15 @@ unsafe impl Sync for Context<'_> {}
 impl<'m> Context<'m> {
     /// Creates a context on `model`. `InvalidArgument` names a parameter out of range.
     pub fn new(model: &'m Model, params: &ContextParams) -> Result<Context<'m>> {
+        let mut raw_params = params.raw;
+        // Points into `params`, which the caller lends for this whole call, so the struct it
+        // points at outlives lola_context_create, the only reader (lola.h: "read during the
+        // create call only"); `raw_params` never leaves this function.
+        raw_params.attention = params.attention.as_ref().map_or(ptr::null(), AttentionParams::as_raw);
         let mut raw = ptr::null_mut();
-        // SAFETY: live model, initialised params, valid out pointer.
-        check(unsafe { sys::lola_context_create(model.as_ptr(), &params.raw, &mut raw) })?;
+        // SAFETY: live model, initialised params whose attention pointer is NULL or live (see
+        // above), valid out pointer.
+        check(unsafe { sys::lola_context_create(model.as_ptr(), &raw_params, &mut raw) })?;
         Context::wrap(raw, model)
     }
 

@@ -21,11 +21,20 @@ impl Attention {
             Attention::Window => sys::LOLA_ATTENTION_WINDOW,
         }) as i32
     }
+
+    /// The variant of a C value; `None` for a value this crate does not know.
+    pub(crate) fn from_raw(raw: i32) -> Option<Attention> {
+        [Attention::Lola, Attention::Full, Attention::Window].into_iter().find(|a| a.raw() == raw)
+    }
 }
 
 /// The feature map phi of the linear-attention state (`lola_feature_map`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum FeatureMap {
+    /// `LOLA_FEATURE_MAP_AUTO`: hedgehog when learned weights are present (a model's LoLA
+    /// tensors, a layer's hedgehog weights), performer otherwise.
+    #[default]
+    Auto,
     /// Learned (LoLCATs) weights; a layer needs them in its params, a context takes them
     /// from the model file.
     Hedgehog,
@@ -40,6 +49,7 @@ pub enum FeatureMap {
 impl FeatureMap {
     pub(crate) fn raw(self) -> i32 {
         (match self {
+            FeatureMap::Auto => return sys::LOLA_FEATURE_MAP_AUTO,
             FeatureMap::Hedgehog => sys::LOLA_FEATURE_MAP_HEDGEHOG,
             FeatureMap::Performer => sys::LOLA_FEATURE_MAP_PERFORMER,
             FeatureMap::Elu1 => sys::LOLA_FEATURE_MAP_ELU1,
@@ -65,6 +75,11 @@ impl Mixing {
             Mixing::Lola => sys::LOLA_MIXING_LOLA,
             Mixing::Lolcats => sys::LOLA_MIXING_LOLCATS,
         }) as i32
+    }
+
+    /// The variant of a C value; `None` for anything else (e.g. LOLA_MODEL_DEFAULT).
+    pub(crate) fn from_raw(raw: i32) -> Option<Mixing> {
+        [Mixing::Lola, Mixing::Lolcats].into_iter().find(|m| m.raw() == raw)
     }
 }
 

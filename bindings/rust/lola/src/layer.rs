@@ -5,20 +5,30 @@ use std::ptr::{self, NonNull};
 
 use lola_sys as sys;
 
+use crate::attention::AttentionParams;
 use crate::buffers::read_sized;
 use crate::cache::{read_head_cache, read_positions, HeadCache, HeadState, PositionsFn};
 use crate::error::{check, ensure_abi, Error, Result, Status};
-use crate::kinds::{Attention, FeatureMap, Memory, Mixing, Scoring};
+use crate::kinds::{Attention, Memory};
 
-/// Parameters of a layer, starting from liblola's defaults (1 head of dimension 64, LoLA
-/// attention with chunk 64, sparse capacity 64, performer features). The weight arrays are
-/// owned here and copied by liblola at creation.
+/// Parameters of a layer: its shapes and weights and its [`AttentionParams`], starting from
+/// liblola's defaults (1 head of dimension 64; LoLA attention with chunk 64, sparse capacity
+/// 64, performer features unless hedgehog weights are given). The weight arrays are owned
+/// here and copied by liblola at creation.
 #[derive(Clone, Debug)]
 pub struct LayerParams {
+    /// Its pointers stay NULL here; `Layer::new` points a copy at the fields below.
     raw: sys::lola_layer_params,
+    attention: Option<AttentionParams>,
     window_factors: Option<Vec<f32>>,
     hedgehog: Option<(Vec<f32>, Vec<f32>)>,
 }
+
+// SAFETY: the pointers in `raw` are always NULL in a stored LayerParams; the rest are numbers
+// and owned Vecs.
+unsafe impl Send for LayerParams {}
+// SAFETY: as for Send; no interior mutability.
+unsafe impl Sync for LayerParams {}
 
 impl Default for LayerParams {
     fn default() -> Self {
@@ -32,7 +42,7 @@ impl LayerParams {
         // SAFETY: a valid pointer; init fills struct_size and every default.
         unsafe { sys::lola_layer_params_init(raw.as_mut_ptr()) };
         // SAFETY: zeroed then initialised; the pointers are NULL.
-        LayerParams { raw: unsafe { raw.assume_init() }, window_factors: None, hedgehog: None }
+        LayerParams { raw: unsafe { raw.assume_init() }, attention: None, window_factors: None, hedgehog: None }
     }
     /// Query heads, key/value heads (dividing n_heads) and d.
     pub fn heads(mut self, n_heads: i32, n_kv_heads: i32, head_dim: i32) -> Self {
@@ -41,46 +51,14 @@ impl LayerParams {
         self.raw.head_dim = head_dim;
         self
     }
-    pub fn attention(mut self, attention: Attention) -> Self {
-        self.raw.attention = attention.raw();
-        self
-    }
-    pub fn chunk_size(mut self, n: i32) -> Self {
-        self.raw.chunk_size = n;
-        self
-    }
-    pub fn sparse_capacity(mut self, n: i32) -> Self {
-        self.raw.sparse_capacity = n;
-        self
-    }
-    pub fn feature_map(mut self, map: FeatureMap) -> Self {
-        self.raw.feature_map = map.raw();
-        self
-    }
-    /// F; 0 picks the map's default (head_dim, or 128 for hedgehog).
-    pub fn feature_dim(mut self, n: i32) -> Self {
-        self.raw.feature_dim = n;
-        self
-    }
-    pub fn mixing(mut self, mixing: Mixing) -> Self {
-        self.raw.mixing = mixing.raw();
-        self
-    }
-    pub fn scoring(mut self, scoring: Scoring) -> Self {
-        self.raw.scoring = scoring.raw();
-        self
-    }
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.raw.seed = seed;
+    /// The memory's attention settings (default: `AttentionParams::new()`).
+    pub fn attention(mut self, attention: AttentionParams) -> Self {
+        self.attention = Some(attention);
         self
     }
     /// 0 means 1/sqrt(head_dim).
     pub fn softmax_scale(mut self, scale: f32) -> Self {
         self.raw.softmax_scale = scale;
-        self
-    }
-    pub fn eps(mut self, eps: f32) -> Self {
-        self.raw.eps = eps;
         self
     }
     /// `[n_heads]` gate logits, g = sigmoid(w) (default all 0: g = 0.5).
@@ -93,21 +71,19 @@ impl LayerParams {
         self.hedgehog = Some((q, k));
         self
     }
-    pub fn performer_orthogonal(mut self, orthogonal: bool) -> Self {
-        self.raw.performer_orthogonal = orthogonal as i32;
-        self
-    }
     pub fn n_threads(mut self, n: i32) -> Self {
         self.raw.n_threads = n;
         self
     }
 
-    /// The raw params with the weight pointers set. lola.h gives those arrays no length, so
-    /// their lengths are checked here against the shapes (a short Vec would be over-read).
-    /// With shapes that are not positive the arrays are left out: liblola then rejects the
-    /// shapes with its own message.
+    /// The raw params with the pointers set, all into `self`: the caller keeps `self`
+    /// borrowed while liblola reads them. lola.h gives the weight arrays no length, so their
+    /// lengths are checked here against the shapes (a short Vec would be over-read). With
+    /// shapes that are not positive the arrays are left out: liblola then rejects the shapes
+    /// with its own message.
     fn to_raw(&self) -> Result<sys::lola_layer_params> {
         let mut raw = self.raw;
+        raw.attention = self.attention.as_ref().map_or(ptr::null(), AttentionParams::as_raw);
         let p = &self.raw;
         if p.n_heads < 1 || p.head_dim < 1 {
             return Ok(raw);
@@ -117,7 +93,8 @@ impl LayerParams {
             raw.window_factors = w.as_ptr();
         }
         if let Some((q, k)) = &self.hedgehog {
-            let f = if p.feature_dim > 0 { p.feature_dim as usize } else { 128 };
+            let feature_dim = self.attention.as_ref().map_or(0, AttentionParams::raw_feature_dim);
+            let f = if feature_dim > 0 { feature_dim as usize } else { 128 };
             let want = p.n_heads as usize * p.head_dim as usize * (f / 2);
             expect_len("hedgehog_q", q.len(), want)?;
             expect_len("hedgehog_k", k.len(), want)?;
@@ -146,7 +123,7 @@ pub struct LayerInfo {
     pub n_state_heads: i32,
     pub chunk_size: i32,
     pub sparse_capacity: i32,
-    pub attention: i32,
+    pub attention: Attention,
     /// Tokens fed since creation or reset.
     pub n_tokens: i64,
     pub bytes: u64,
@@ -174,9 +151,12 @@ impl Layer {
     /// when a weight array's length does not match the shapes.
     pub fn new(params: &LayerParams) -> Result<Layer> {
         ensure_abi()?;
+        // Its pointers (attention settings, weights) point into `params`, which the caller
+        // lends for this whole call, so they outlive lola_layer_create, their only reader
+        // (lola.h: read or copied at creation); `raw_params` never leaves this function.
         let raw_params = params.to_raw()?;
         let mut raw = ptr::null_mut();
-        // SAFETY: valid params whose array pointers are alive (borrowed from `params`) and
+        // SAFETY: valid params whose pointers are NULL or alive (see above) and whose arrays
         // hold the lengths the shapes imply; a valid out pointer.
         check(unsafe { sys::lola_layer_create(&raw_params, &mut raw) })?;
         Layer::wrap(raw)
@@ -206,7 +186,9 @@ impl Layer {
             n_state_heads: raw.n_state_heads,
             chunk_size: raw.chunk_size,
             sparse_capacity: raw.sparse_capacity,
-            attention: raw.attention,
+            attention: Attention::from_raw(raw.attention).ok_or_else(|| {
+                Error::new(Status::Internal, format!("lola_layer_get_info: unknown attention {}", raw.attention))
+            })?,
             n_tokens: raw.n_tokens,
             bytes: raw.bytes,
         })

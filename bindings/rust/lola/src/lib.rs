@@ -6,16 +6,19 @@
 //!   logits borrowed from the context, inspect, save and restore the LoLA cache.
 //! * [`Sampler`] and [`generate`]: streaming generation as an iterator.
 //! * [`Layer`]: one standalone LoLA attention layer over caller-supplied q, k, v.
+//! * [`AttentionParams`]: the attention settings (chunk size, sparse capacity, feature map,
+//!   ...), one builder for both [`LayerParams`] and [`ContextParams`].
 //!
 //! Every fallible call returns [`Result<T, Error>`](Error): the C status and liblola's message.
 //! The library's ABI version is checked against the header these bindings were generated from
 //! on the first model or layer creation.
 //!
 //! ```no_run
-//! use lola::{generate, ContextParams, Model, Sampler, SamplerParams};
+//! use lola::{generate, AttentionParams, ContextParams, Model, Sampler, SamplerParams};
 //!
 //! let model = Model::load("SmolLM2-135M-Instruct.gguf")?;
-//! let mut ctx = model.new_context(&ContextParams::new().chunk_size(64).sparse_capacity(64))?;
+//! let lola = AttentionParams::new().chunk_size(64).sparse_capacity(64);
+//! let mut ctx = model.new_context(&ContextParams::new().attention(lola))?;
 //! ctx.feed(&model.tokenize("The capital of France is", true, false)?)?;
 //! let mut sampler = Sampler::new(&SamplerParams::greedy())?;
 //! for text in generate(&mut ctx, &mut sampler, 32).text() {
@@ -23,6 +26,7 @@
 //! }
 //! # Ok::<(), lola::Error>(())
 //! ```
+mod attention;
 mod buffers;
 mod cache;
 mod context;
@@ -33,6 +37,7 @@ mod layer;
 mod model;
 mod sampler;
 
+pub use attention::{AttentionParams, ResolvedAttention};
 pub use cache::{HeadCache, HeadState};
 pub use context::{Context, ContextInfo, ContextParams};
 pub use error::{check_abi_version, Error, Result, Status};

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{load_model, model_path, small_lola};
-use lola::{ContextParams, Model, ModelParams, Sampler, SamplerParams, Status};
+use lola::{AttentionParams, ContextParams, FeatureMap, Model, ModelParams, Sampler, SamplerParams, Status};
 
 /// A scratch file under the target's temp dir, removed on drop.
 struct TempFile(std::path::PathBuf);
@@ -79,8 +79,9 @@ fn token_out_of_range_feeds_nothing() {
 fn bad_params_are_invalid_argument() {
     let model = load_model();
     for params in [
-        ContextParams::new().chunk_size(0),
-        ContextParams::new().sparse_capacity(-2),
+        ContextParams::new().attention(AttentionParams::new().chunk_size(0)),
+        ContextParams::new().attention(AttentionParams::new().sparse_capacity(-2)),
+        ContextParams::new().attention(AttentionParams::new().feature_map(FeatureMap::Precomputed)),
         ContextParams::new().n_threads(0),
     ] {
         let err = model.new_context(&params).unwrap_err();
@@ -112,7 +113,7 @@ fn sampler_and_state_errors() {
     let err = ctx.restore_state(&state[..state.len() / 2]).unwrap_err();
     assert_eq!(err.status, Status::CorruptData, "{err}");
     assert_eq!(ctx.restore_state(b"not a state").unwrap_err().status, Status::CorruptData);
-    let mut other = model.new_context(&ContextParams::new().chunk_size(8)).unwrap();
+    let mut other = model.new_context(&ContextParams::new().attention(AttentionParams::new().chunk_size(8))).unwrap();
     let err = other.restore_state(&state).unwrap_err();
     assert_eq!(err.status, Status::Incompatible, "{err}");
     assert_eq!(other.n_past().unwrap(), 0, "a refused restore changes nothing");

@@ -3,7 +3,7 @@
 mod common;
 
 use common::random_floats;
-use lola::{Attention, Layer, LayerParams, Memory, Status};
+use lola::{Attention, AttentionParams, Layer, LayerParams, Memory, Status};
 
 const H: usize = 4; // query heads
 const KV: usize = 2; // key/value heads
@@ -58,7 +58,9 @@ fn full_attention_matches_naive_softmax() {
     let t_len = 37;
     let (q, k, v) = inputs(t_len);
     let expected = naive_attention(t_len, &q, &k, &v);
-    let params = LayerParams::new().heads(H as i32, KV as i32, D as i32).attention(Attention::Full).chunk_size(8);
+    let params = LayerParams::new()
+        .heads(H as i32, KV as i32, D as i32)
+        .attention(AttentionParams::new().attention(Attention::Full).chunk_size(8));
     let mut layer = Layer::new(&params).unwrap();
     let y = feed_in_two(&mut layer, t_len, 11, &q, &k, &v);
     let diff = max_abs_diff(&y, &expected);
@@ -77,7 +79,9 @@ fn lola_before_its_first_fold_is_softmax_too() {
     let t_len = 13;
     let (q, k, v) = inputs(t_len);
     let expected = naive_attention(t_len, &q, &k, &v);
-    let params = LayerParams::new().heads(H as i32, KV as i32, D as i32).chunk_size(16).sparse_capacity(4);
+    let params = LayerParams::new()
+        .heads(H as i32, KV as i32, D as i32)
+        .attention(AttentionParams::new().chunk_size(16).sparse_capacity(4));
     let mut layer = Layer::new(&params).unwrap();
     let y = layer.feed(t_len, &q, &k, &v).unwrap();
     let diff = max_abs_diff(&y, &expected);
@@ -88,7 +92,9 @@ fn lola_before_its_first_fold_is_softmax_too() {
 fn lola_cache_state_save_restore_and_clone() {
     let t_len = 40;
     let (q, k, v) = inputs(t_len);
-    let params = LayerParams::new().heads(H as i32, KV as i32, D as i32).chunk_size(4).sparse_capacity(3).seed(11);
+    let params = LayerParams::new()
+        .heads(H as i32, KV as i32, D as i32)
+        .attention(AttentionParams::new().chunk_size(4).sparse_capacity(3).seed(11));
     let mut layer = Layer::new(&params).unwrap();
     let y_one_call = layer.feed(t_len, &q, &k, &v).unwrap();
     assert!(y_one_call.iter().all(|x| x.is_finite()));

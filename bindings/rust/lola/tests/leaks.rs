@@ -3,8 +3,8 @@
 //! allocations move the measurement.
 mod common;
 
-use common::{load_model, random_floats, small_lola};
-use lola::{generate, Layer, LayerParams, Sampler, SamplerParams};
+use common::{load_model, random_floats, small_attention, small_lola};
+use lola::{generate, AttentionParams, Layer, LayerParams, Sampler, SamplerParams};
 
 extern "C" {
     fn sysconf(name: i32) -> i64;
@@ -33,10 +33,11 @@ fn round() -> u64 {
     let _ = ctx.cache_state().unwrap();
     let mut other = model.new_context(&small_lola()).unwrap();
     other.restore_state(&state).unwrap();
-    let _ = model.new_context(&small_lola().chunk_size(0)).unwrap_err(); // failed creation
+    let _ = model.new_context(&small_lola().attention(small_attention().chunk_size(0))).unwrap_err(); // failed creation
     let _ = lola::Model::load("/nonexistent.gguf").unwrap_err();
 
-    let mut layer = Layer::new(&LayerParams::new().heads(4, 2, 16).chunk_size(8)).unwrap();
+    let mut layer =
+        Layer::new(&LayerParams::new().heads(4, 2, 16).attention(AttentionParams::new().chunk_size(8))).unwrap();
     let t = 32;
     layer.feed(t, &random_floats(t * 64, 1), &random_floats(t * 32, 2), &random_floats(t * 32, 3)).unwrap();
     let _ = layer.try_clone().unwrap().save_state().unwrap();

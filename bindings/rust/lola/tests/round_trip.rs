@@ -3,7 +3,7 @@
 mod common;
 
 use common::{argmax, load_model, small_lola};
-use lola::{generate, Attention, ContextParams, Memory, Sampler, SamplerParams, Status};
+use lola::{generate, Attention, AttentionParams, ContextParams, Memory, Sampler, SamplerParams, Status};
 
 const PROMPT: &str = "hello world";
 
@@ -50,7 +50,8 @@ fn logits_are_deterministic_across_contexts() {
     assert_eq!(a.n_past().unwrap(), 11);
 
     // Another attention gives other logits: the parameters reach the library.
-    let mut full = model.new_context(&ContextParams::new().attention(Attention::Full)).unwrap();
+    let mut full =
+        model.new_context(&ContextParams::new().attention(AttentionParams::new().attention(Attention::Full))).unwrap();
     full.feed(&tokens).unwrap();
     assert_ne!(full.logits().unwrap(), la);
 

@@ -3,7 +3,7 @@
 //! and small helpers.
 #![allow(dead_code)]
 
-use lola::{ContextParams, Model};
+use lola::{AttentionParams, ContextParams, Model};
 
 /// The test model named by LOLA_TEST_MODEL (ctest sets it; by hand: the file that the CMake
 /// target lola_test_model writes, <build>/tests/tiny_vocab_llama.gguf).
@@ -22,10 +22,15 @@ pub fn load_model() -> Model {
     Model::load(&path).unwrap_or_else(|e| panic!("cannot load the test model {path}: {e}"))
 }
 
-/// LoLA parameters small enough that a dozen tokens fill the window, the sparse cache and the
+/// LoLA settings small enough that a dozen tokens fill the window, the sparse cache and the
 /// linear state of the tiny model.
+pub fn small_attention() -> AttentionParams {
+    AttentionParams::new().chunk_size(4).sparse_capacity(2).seed(7)
+}
+
+/// A context with `small_attention`, fed in batches of 3.
 pub fn small_lola() -> ContextParams {
-    ContextParams::new().chunk_size(4).sparse_capacity(2).batch_size(3).seed(7)
+    ContextParams::new().batch_size(3).attention(small_attention())
 }
 
 /// Deterministic pseudo-random floats in [-1, 1) (a 64-bit LCG; no crates needed).
