@@ -124,6 +124,11 @@ LOLA_CS_SPAN(float *LOLA_OUT_BUFFER, float, Span)
  * time), so that Library.EnsureCompatible compares what the C# was generated for with the
  * liblola that is loaded. */
 %csconst(1) LOLA_ABI_VERSION;
+/* The two sentinels as C# constants too, so that the public enums (src/Enums.cs) can take
+ * FeatureMap.Auto and Mixing.ModelDefault from them: every value the Lola namespace exposes
+ * comes from lola.h through this generated layer, none is written by hand. */
+%csconst(1) LOLA_FEATURE_MAP_AUTO;
+%csconst(1) LOLA_MODEL_DEFAULT;
 
 /* The handle typedefs of lola.h, which lola.i's whitelist ignores: without them SWIG does not
  * know that `lola_model *` is the proxy class `struct lola_model`. */

@@ -10,11 +10,13 @@
 
 %include <enums.swg>
 %javaconst(1);
-/* Unsigned flag macros ("1u") are not Java literals: give their values as Java writes them. */
-%javaconstvalue(1) LOLA_FEED_ALL_LOGITS;
-%javaconstvalue(1) LOLA_TOKENIZE_ADD_SPECIAL;
-%javaconstvalue(2) LOLA_TOKENIZE_PARSE_SPECIAL;
-%javaconstvalue(1) LOLA_DETOKENIZE_SPECIAL;
+/* Unsigned flag macros ("1u") are not Java literals: their values are read from the compiled
+ * wrapper (the C macros of lola.h) when lolaConstants is initialised, so no number is written
+ * here. The enums and the other macros are plain literals, copied from lola.h by SWIG. */
+%javaconst(0) LOLA_FEED_ALL_LOGITS;
+%javaconst(0) LOLA_TOKENIZE_ADD_SPECIAL;
+%javaconst(0) LOLA_TOKENIZE_PARSE_SPECIAL;
+%javaconst(0) LOLA_DETOKENIZE_SPECIAL;
 
 /* ---- errors: org.lola.LolaException(int status, byte[] utf8Message) ------------------------ */
 %{
@@ -178,6 +180,7 @@ LOLA_JAVA_SYNCHRONIZED(lola_model::w_tokenize)
 LOLA_JAVA_SYNCHRONIZED(lola_model::w_detokenize)
 LOLA_JAVA_SYNCHRONIZED(lola_model::w_token_to_piece)
 LOLA_JAVA_SYNCHRONIZED(lola_model::w_token_is_eog)
+LOLA_JAVA_SYNCHRONIZED(lola_model::w_resolve_attention)
 LOLA_JAVA_SYNCHRONIZED(lola_context::w_clone)
 LOLA_JAVA_SYNCHRONIZED(lola_context::w_reset)
 LOLA_JAVA_SYNCHRONIZED(lola_context::w_feed)

@@ -103,9 +103,11 @@ static lola_status lola_swig_take_status(void) {
 %rename("%s") LOLA_TOKENIZE_PARSE_SPECIAL;
 %rename("%s") LOLA_DETOKENIZE_SPECIAL;
 %rename("%s") LOLA_FEATURE_MAP_AUTO;
+%rename("%s") LOLA_MODEL_DEFAULT;
 /* Parameter and info structs: plain values. Their fields are taken back below; struct_size is
  * set by the constructors and read-only, and so are the info structs' strings. */
 %rename("%s") lola_model_params;
+%rename("%s") lola_attention_params;
 %rename("%s") lola_context_params;
 %rename("%s") lola_layer_params;
 %rename("%s") lola_sampler_params;
@@ -120,7 +122,14 @@ static lola_status lola_swig_take_status(void) {
 %ignore lola_layer_params::window_factors;
 %ignore lola_layer_params::hedgehog_q;
 %ignore lola_layer_params::hedgehog_k;
+/* The same for the attention settings both create calls read: the lola_layer and lola_context
+ * constructors (lola_handles.i) take a lola_attention_params proxy as an argument and set the
+ * pointer in a copy of the struct for the duration of the create call, so no stored pointer
+ * can outlive the proxy it points into. */
+%ignore lola_layer_params::attention;
+%ignore lola_context_params::attention;
 %immutable lola_model_params::struct_size;
+%immutable lola_attention_params::struct_size;
 %immutable lola_context_params::struct_size;
 %immutable lola_layer_params::struct_size;
 %immutable lola_sampler_params::struct_size;
@@ -144,6 +153,13 @@ static lola_status lola_swig_take_status(void) {
     lola_model_params() {
         lola_model_params *p = (lola_model_params *)calloc(1, sizeof *p);
         if (p) lola_model_params_init(p); else lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY);
+        return p;
+    }
+}
+%extend lola_attention_params {
+    lola_attention_params() {
+        lola_attention_params *p = (lola_attention_params *)calloc(1, sizeof *p);
+        if (p) lola_attention_params_init(p); else lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY);
         return p;
     }
 }

@@ -129,18 +129,35 @@ struct lola_abort_flag {};
         return n;
     }
     bool w_token_is_eog(int32_t token) const { return lola_token_is_eog($self, token); }
+    /* lola_attention_params_resolve for a context on this model: the LOLA_MODEL_DEFAULT
+     * fields of *params become this model's values. */
+    void w_resolve_attention(lola_attention_params *params) const {
+        lola_swig_fail(lola_attention_params_resolve($self, params));
+    }
 }
 
+/* lola_attention_params_resolve with no model: the values a standalone layer uses. */
+%inline %{
+static void w_resolve_attention_for_layer(lola_attention_params *params) {
+    lola_swig_fail(lola_attention_params_resolve(NULL, params));
+}
+%}
+
 %extend lola_context {
-    /* lola_context_create on `model` (the context references it); params NULL: defaults. */
-    lola_context(lola_model *model, const lola_context_params *params) {
-        lola_context_params defaults;
+    /* lola_context_create on `model` (the context references it); params NULL: defaults.
+     * `attention` (NULL: every default) is set into a copy of params for this call only: the
+     * proxy it comes from is an argument, so it is alive while liblola reads it. */
+    lola_context(lola_model *model, const lola_context_params *params,
+                 const lola_attention_params *attention) {
+        lola_context_params p;
         lola_context *c = NULL;
         if (!params) {
-            lola_context_params_init(&defaults);
-            params = &defaults;
+            lola_context_params_init(&p);
+        } else {
+            p = *params;
         }
-        if (lola_swig_fail(lola_context_create(model, params, &c))) return NULL;
+        p.attention = attention;
+        if (lola_swig_fail(lola_context_create(model, &p, &c))) return NULL;
         return c;
     }
     ~lola_context() { lola_context_free($self); }
@@ -253,22 +270,27 @@ struct lola_abort_flag {};
 }
 
 %extend lola_layer {
-    /* lola_layer_create with the params' pointer fields taken from the arrays (empty or null:
-     * NULL); their lengths are checked against the shapes the params imply. */
-    lola_layer(const lola_layer_params *params,
+    /* lola_layer_create with the params' pointer fields taken from the arguments (an empty or
+     * null array: NULL; attention NULL: every default), set in a copy of params for this call
+     * only; the arrays' lengths are checked against the shapes the params imply. */
+    lola_layer(const lola_layer_params *params, const lola_attention_params *attention,
                const float *window_factors, size_t window_factors_len,
                const float *hedgehog_q, size_t hedgehog_q_len,
                const float *hedgehog_k, size_t hedgehog_k_len) {
         lola_layer_params p;
         lola_layer *l = NULL;
         size_t map_len;
+        /* 0 is the hedgehog default, 2*64 (lola.h, lola_attention_params.feature_dim). */
+        int32_t feature_dim = attention ? attention->feature_dim : 0;
+        if (feature_dim == 0) feature_dim = 128;
         if (!params) {
             lola_layer_params_init(&p);
         } else {
             p = *params;
         }
+        p.attention = attention;
         map_len = (size_t)(p.n_heads > 0 ? p.n_heads : 0) * (size_t)(p.head_dim > 0 ? p.head_dim : 0) *
-                  (size_t)(p.feature_dim > 0 ? p.feature_dim / 2 : 0);
+                  (size_t)(feature_dim > 0 ? feature_dim / 2 : 0);
         if ((window_factors_len && window_factors_len != (size_t)p.n_heads) ||
             (hedgehog_q_len && hedgehog_q_len != map_len) ||
             (hedgehog_k_len && hedgehog_k_len != map_len)) {

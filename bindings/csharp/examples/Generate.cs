@@ -18,7 +18,7 @@ static class Generate
         try
         {
             using (var model = new Model(args[0]))
-            using (var context = model.CreateContext(new ContextParams { SparseCapacity = 64 }))
+            using (var context = model.CreateContext(new ContextParams { Attention = { SparseCapacity = 64 } }))
             using (var sampler = new Sampler(new SamplerParams { Temperature = temperature }))
             {
                 int[] prompt = model.Tokenize(args[1], addSpecial: true);

@@ -24,18 +24,23 @@ namespace Lola
         {
             if (model == null)
                 throw new ArgumentNullException("model");
-            var p = (parameters ?? new ContextParams()).ToNative();
+            var given = parameters ?? new ContextParams();
+            var p = given.ToNative();
+            // Read during lola_context_create only; disposed after it returned.
+            var a = given.Attention == null ? null : given.Attention.ToNative();
             try
             {
                 using (var m = model.Acquire())
                 {
                     var modelProxy = m.Proxy;
-                    handle = Adopt(model, () => new Native.lola_context(modelProxy, p), out abort);
+                    handle = Adopt(model, () => new Native.lola_context(modelProxy, p, a), out abort);
                 }
             }
             finally
             {
                 p.Dispose();
+                if (a != null)
+                    a.Dispose();
             }
             this.model = model;
             vocabSize = model.CachedInfo.VocabSize;

@@ -17,15 +17,21 @@ namespace Lola
                 throw new ArgumentNullException("parameters");
             Library.EnsureCompatible();
             var p = parameters.ToNative();
+            // liblola reads the attention settings during lola_layer_create only; the native
+            // struct is an argument of the call (the wrapper sets the pointer in a copy of p)
+            // and is disposed after it returned.
+            var a = parameters.Attention == null ? null : parameters.Attention.ToNative();
             Native.lola_layer proxy;
             try
             {
-                proxy = new Native.lola_layer(p, parameters.WindowFactors, parameters.HedgehogQ,
+                proxy = new Native.lola_layer(p, a, parameters.WindowFactors, parameters.HedgehogQ,
                                               parameters.HedgehogK);
             }
             finally
             {
                 p.Dispose();
+                if (a != null)
+                    a.Dispose();
             }
             handle = Own(proxy);
         }

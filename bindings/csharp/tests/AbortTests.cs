@@ -24,7 +24,7 @@ namespace Lola.Tests
         /// </summary>
         static ContextParams OneTokenSteps()
         {
-            return new ContextParams { BatchSize = 1, Threads = 1, ChunkSize = 4, SparseCapacity = 2 };
+            return new ContextParams { BatchSize = 1, Threads = 1, Attention = { ChunkSize = 4, SparseCapacity = 2 } };
         }
 
         static void AssertAborted(TestDelegate call)

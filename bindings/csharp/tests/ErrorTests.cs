@@ -80,8 +80,8 @@ namespace Lola.Tests
         [Test]
         public void BadParameters()
         {
-            Expect(Status.InvalidArgument, () => model.CreateContext(new ContextParams { ChunkSize = 0 }));
-            Expect(Status.InvalidArgument, () => model.CreateContext(new ContextParams { SparseCapacity = -2 }));
+            Expect(Status.InvalidArgument, () => model.CreateContext(new ContextParams { Attention = { ChunkSize = 0 } }));
+            Expect(Status.InvalidArgument, () => model.CreateContext(new ContextParams { Attention = { SparseCapacity = -2 } }));
             Expect(Status.InvalidArgument, () => model.CreateContext(new ContextParams { Threads = 0 }));
             Expect(Status.InvalidArgument, () => new Sampler(new SamplerParams { RepeatPenalty = 0 }));
             Expect(Status.InvalidArgument, () => new Layer(new LayerParams { HeadCount = 3, KvHeadCount = 2 }));
@@ -113,7 +113,7 @@ namespace Lola.Tests
         public void CorruptAndIncompatibleStates()
         {
             using (var a = model.CreateContext(TestModel.SmallLola()))
-            using (var other = model.CreateContext(new ContextParams { ChunkSize = 16 }))
+            using (var other = model.CreateContext(new ContextParams { Attention = { ChunkSize = 16 } }))
             {
                 a.Feed(model.Tokenize("some state"));
                 byte[] blob = a.SaveState();

@@ -12,7 +12,7 @@ namespace Lola.Tests
 
         static LayerParams FullParams()
         {
-            return new LayerParams { HeadCount = H, KvHeadCount = KV, HeadDim = D, Attention = Attention.Full };
+            return new LayerParams { HeadCount = H, KvHeadCount = KV, HeadDim = D, Attention = { Attention = Attention.Full } };
         }
 
         static float[] RandomArray(Random rng, int n)
@@ -96,7 +96,7 @@ namespace Lola.Tests
         public void StateRoundTripCloneAndReset()
         {
             var rng = new Random(5);
-            var p = new LayerParams { HeadCount = H, KvHeadCount = KV, HeadDim = D, ChunkSize = 4, SparseCapacity = 2 };
+            var p = new LayerParams { HeadCount = H, KvHeadCount = KV, HeadDim = D, Attention = { ChunkSize = 4, SparseCapacity = 2 } };
             using (var a = new Layer(p))
             using (var b = new Layer(p))
             {

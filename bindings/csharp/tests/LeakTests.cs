@@ -31,7 +31,7 @@ namespace Lola.Tests
         {
             var model = new Model(TestModel.Path);
             var a = model.CreateContext(TestModel.SmallLola());
-            var b = model.CreateContext(new ContextParams { Attention = Attention.Full });
+            var b = model.CreateContext(new ContextParams { Attention = { Attention = Attention.Full } });
             a.Feed(model.Tokenize("leak check"));
             b.Feed(model.Tokenize("leak check"));
             var c = a.Clone();

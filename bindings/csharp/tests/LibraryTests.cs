@@ -33,8 +33,22 @@ namespace Lola.Tests
                 string bare = name.Replace("LOLA_ERR_", "").Replace("LOLA_", "").Replace("_", "");
                 Assert.AreEqual(bare.ToLowerInvariant(), s.ToString().ToLowerInvariant(), name);
             }
-            Assert.AreEqual(15, Enum.GetValues(typeof(Status)).Length);
-            Assert.AreEqual("LOLA_ERR_UNKNOWN", Library.StatusName((Status)15), "no status is missing");
+            // Every lola_status of lola.h (the generated enum: 0..LOLA_ERR_ABORTED today) has a
+            // Status of the same value and name: a status added to lola.h fails here.
+            var generated = Enum.GetValues(typeof(Native.lola_status)).Cast<Native.lola_status>()
+                                       .Select(v => (int)v).ToArray();
+            int last = (int)Native.lola_status.LOLA_ERR_ABORTED;
+            for (int code = 0; code <= Math.Max(last, generated.Max()); code++)
+            {
+                string name = Native.lolacs.lola_status_string((Native.lola_status)code);
+                Assert.AreNotEqual("LOLA_ERR_UNKNOWN", name, "lola.h has no status " + code);
+                Assert.IsTrue(Enum.IsDefined(typeof(Status), code), name + " has no Status");
+                Assert.AreEqual(name, Library.StatusName((Status)code));
+            }
+            Assert.AreEqual(generated.Length, Enum.GetValues(typeof(Status)).Length,
+                            "Status and lola.h list the same statuses");
+            Assert.AreEqual("LOLA_ERR_UNKNOWN", Library.StatusName((Status)(generated.Max() + 1)),
+                            "the library knows no status past the header's");
         }
 
         [Test]

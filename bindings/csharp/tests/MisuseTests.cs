@@ -13,7 +13,7 @@ namespace Lola.Tests
     {
         static ContextParams OneTokenSteps()
         {
-            return new ContextParams { BatchSize = 1, Threads = 1, ChunkSize = 4, SparseCapacity = 2 };
+            return new ContextParams { BatchSize = 1, Threads = 1, Attention = { ChunkSize = 4, SparseCapacity = 2 } };
         }
 
         /// <summary>Runs `body` on `n` threads at once; returns the first unexpected exception.
@@ -107,7 +107,7 @@ namespace Lola.Tests
         [Test]
         public void ConcurrentFeedsOfOneLayerAreSerialised()
         {
-            var p = new LayerParams { HeadCount = 4, KvHeadCount = 2, HeadDim = 8, ChunkSize = 4, SparseCapacity = 2 };
+            var p = new LayerParams { HeadCount = 4, KvHeadCount = 2, HeadDim = 8, Attention = { ChunkSize = 4, SparseCapacity = 2 } };
             using (var layer = new Layer(p))
             {
                 var q = new float[4 * 8];

@@ -228,10 +228,13 @@ namespace Lola.Tests
         {
             var p = new ContextParams
             {
-                Threads = 2, BatchSize = 3, Attention = Attention.Lola, ChunkSize = 8,
-                SparseCapacity = 5, FeatureMap = FeatureMap.Elu1, FeatureDim = 0,
-                Mixing = Mixing.LolCats, Scoring = Scoring.Recency, Seed = 7, Eps = 1e-5f,
-                PerformerOrthogonal = true, GateLogit = 1.5f,
+                Threads = 2, BatchSize = 3, GateLogit = 1.5f,
+                Attention = new AttentionParams
+                {
+                    Attention = Attention.Lola, ChunkSize = 8, SparseCapacity = 5,
+                    FeatureMap = FeatureMap.Elu1, FeatureDim = 0, Mixing = Mixing.LolCats,
+                    Scoring = Scoring.Recency, Seed = 7, Eps = 1e-5f, PerformerOrthogonal = true,
+                },
             };
             float[] reference;
             using (var c = model.CreateContext(p))
@@ -254,12 +257,12 @@ namespace Lola.Tests
                 CollectionAssert.AreNotEqual(reference, c.GetLogits());
             }
             var defaults = new ContextParams();
-            Assert.AreEqual(Attention.Lola, defaults.Attention);
-            Assert.AreEqual(FeatureMap.Auto, defaults.FeatureMap);
+            Assert.AreEqual(Attention.Lola, defaults.Attention.Attention);
+            Assert.AreEqual(FeatureMap.Auto, defaults.Attention.FeatureMap);
             Assert.IsTrue(float.IsNaN(defaults.GateLogit));
-            Assert.AreEqual(ContextParams.ModelDefault, defaults.ChunkSize);
-            Assert.AreEqual(ContextParams.ModelDefault, defaults.SparseCapacity);
-            Assert.AreEqual(Mixing.ModelDefault, defaults.Mixing);
+            Assert.AreEqual(AttentionParams.ModelDefault, defaults.Attention.ChunkSize);
+            Assert.AreEqual(AttentionParams.ModelDefault, defaults.Attention.SparseCapacity);
+            Assert.AreEqual(Mixing.ModelDefault, defaults.Attention.Mixing);
         }
 
         [Test]

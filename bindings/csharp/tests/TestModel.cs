@@ -36,7 +36,7 @@ namespace Lola.Tests
         /// linear state within a few dozen tokens.</summary>
         internal static ContextParams SmallLola()
         {
-            return new ContextParams { ChunkSize = 4, SparseCapacity = 3, Attention = Attention.Lola };
+            return new ContextParams { Attention = { ChunkSize = 4, SparseCapacity = 3, Attention = Attention.Lola } };
         }
 
         internal static int ArgMax(float[] values)

@@ -1,5 +1,6 @@
 // Generate.java: loads a model, feeds a prompt and streams a greedy continuation.
 //   java -cp lola.jar:example-classes Generate MODEL.gguf "prompt" [max_tokens]
+import org.lola.AttentionParams;
 import org.lola.Context;
 import org.lola.ContextParams;
 import org.lola.Generation;
@@ -14,7 +15,8 @@ public final class Generate {
         }
         int maxTokens = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         try (Model model = Model.load(args[0]);
-             Context ctx = model.newContext(ContextParams.builder().chunkSize(16).sparseCapacity(16).build());
+             Context ctx = model.newContext(ContextParams.builder()
+                     .attention(new AttentionParams().chunkSize(16).sparseCapacity(16)).build());
              Sampler sampler = Sampler.greedy()) {
             ctx.feed(model.tokenize(args[1], true, false));
             System.out.print(args[1]);

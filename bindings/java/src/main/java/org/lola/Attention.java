@@ -1,11 +1,13 @@
-// Attention.java: Which attention a layer computes (lola_attention).
+// Attention.java: Which attention a layer or context computes (lola_attention); the values are the generated ones of lola.h.
 package org.lola;
 
-/** Which attention a layer computes (lola_attention). */
+import org.lola.swig.lola_attention;
+
+/** Which attention a layer or context computes (lola_attention). */
 public enum Attention {
-    LOLA(0),
-    FULL(1),
-    WINDOW(2);
+    LOLA(lola_attention.LOLA_ATTENTION_LOLA.swigValue()),
+    FULL(lola_attention.LOLA_ATTENTION_FULL.swigValue()),
+    WINDOW(lola_attention.LOLA_ATTENTION_WINDOW.swigValue());
 
     final int code;
 
@@ -16,5 +18,13 @@ public enum Attention {
     /** The value of the C enum. */
     public int code() {
         return code;
+    }
+
+    /** The constant of a C value; IllegalArgumentException for a value this binding does not know. */
+    public static Attention fromCode(int code) {
+        for (Attention v : values()) {
+            if (v.code == code) return v;
+        }
+        throw new IllegalArgumentException("lola_attention: unknown value " + code);
     }
 }

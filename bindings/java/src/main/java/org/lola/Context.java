@@ -6,6 +6,7 @@ import java.lang.ref.Cleaner;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.lola.swig.lola_abort_flag;
+import org.lola.swig.lola_attention_params;
 import org.lola.swig.lola_context;
 import org.lola.swig.lola_context_info;
 import org.lola.swig.lola_context_params;
@@ -36,14 +37,18 @@ public final class Context implements AutoCloseable {
 
     private static lola_context create(Model model, ContextParams params) {
         lola_context_params p = params.toNative();
+        AttentionParams a = params.attentionOrNull();
+        // Read by liblola during lola_context_create only; deleted after it returned.
+        lola_attention_params na = a == null ? null : a.toNative();
         try {
             // Under the model proxy's lock (see lola_java.i): a Model.close() on another thread
             // waits until the context holds its own reference to the model.
             synchronized (model.handle) {
-                return new lola_context(model.handle, p);
+                return new lola_context(model.handle, p, na);
             }
         } finally {
             p.delete();
+            if (na != null) na.delete();
         }
     }
 

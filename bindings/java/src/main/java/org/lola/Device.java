@@ -1,10 +1,12 @@
-// Device.java: Where a model's computation runs (lola_device).
+// Device.java: Where a model's computation runs (lola_device); the values are the generated ones of lola.h.
 package org.lola;
+
+import org.lola.swig.lola_device;
 
 /** Where a model's computation runs (lola_device). */
 public enum Device {
-    CPU(0),
-    CUDA(1);
+    CPU(lola_device.LOLA_DEVICE_CPU.swigValue()),
+    CUDA(lola_device.LOLA_DEVICE_CUDA.swigValue());
 
     final int code;
 
@@ -15,5 +17,13 @@ public enum Device {
     /** The value of the C enum. */
     public int code() {
         return code;
+    }
+
+    /** The constant of a C value; IllegalArgumentException for a value this binding does not know. */
+    public static Device fromCode(int code) {
+        for (Device v : values()) {
+            if (v.code == code) return v;
+        }
+        throw new IllegalArgumentException("lola_device: unknown value " + code);
     }
 }

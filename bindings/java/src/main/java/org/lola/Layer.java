@@ -2,6 +2,7 @@
 package org.lola;
 
 import java.lang.ref.Cleaner;
+import org.lola.swig.lola_attention_params;
 import org.lola.swig.lola_layer;
 import org.lola.swig.lola_layer_info;
 import org.lola.swig.lola_layer_params;
@@ -34,10 +35,15 @@ public final class Layer implements AutoCloseable {
 
     private static lola_layer create(LayerParams params) {
         lola_layer_params p = params.toNative();
+        AttentionParams a = params.attentionOrNull();
+        // The native attention struct lives until the create call has returned: liblola
+        // reads it during lola_layer_create only (the wrapper sets the pointer in a copy).
+        lola_attention_params na = a == null ? null : a.toNative();
         try {
-            return new lola_layer(p, params.windowFactors, params.hedgehogQ, params.hedgehogK);
+            return new lola_layer(p, na, params.windowFactors, params.hedgehogQ, params.hedgehogK);
         } finally {
             p.delete();
+            if (na != null) na.delete();
         }
     }
 

@@ -1,36 +1,24 @@
-// LayerParams.java: the parameters of a standalone Layer (lola_layer_params), with a Builder.
+// LayerParams.java: the parameters of a standalone Layer (lola_layer_params): shapes, threads,
+// weights, and the attention settings as one AttentionParams (shared with ContextParams).
 package org.lola;
 
 import org.lola.swig.lola_layer_params;
 
 /** Immutable parameters of a {@link Layer}; unset fields keep liblola's defaults. */
 public final class LayerParams {
-    final Integer nHeads, nKvHeads, headDim, chunkSize, sparseCapacity, featureDim, nThreads;
-    final Attention attention;
-    final FeatureMap featureMap;
-    final Mixing mixing;
-    final Scoring scoring;
-    final Long seed;
-    final Float softmaxScale, eps;
-    final Boolean performerOrthogonal;
+    final Integer nHeads, nKvHeads, headDim, nThreads;
+    final Float softmaxScale;
     final float[] windowFactors, hedgehogQ, hedgehogK;
+    /** A private copy; null: every default (the C struct's attention = NULL). */
+    private final AttentionParams attention;
 
     private LayerParams(Builder b) {
         nHeads = b.nHeads;
         nKvHeads = b.nKvHeads;
         headDim = b.headDim;
-        chunkSize = b.chunkSize;
-        sparseCapacity = b.sparseCapacity;
-        featureDim = b.featureDim;
         nThreads = b.nThreads;
-        attention = b.attention;
-        featureMap = b.featureMap;
-        mixing = b.mixing;
-        scoring = b.scoring;
-        seed = b.seed;
         softmaxScale = b.softmaxScale;
-        eps = b.eps;
-        performerOrthogonal = b.performerOrthogonal;
+        attention = b.attention == null ? null : new AttentionParams(b.attention);
         windowFactors = b.windowFactors == null ? null : b.windowFactors.clone();
         hedgehogQ = b.hedgehogQ == null ? null : b.hedgehogQ.clone();
         hedgehogK = b.hedgehogK == null ? null : b.hedgehogK.clone();
@@ -40,35 +28,30 @@ public final class LayerParams {
         return new Builder();
     }
 
+    /** A copy of the attention settings (liblola's defaults when none were given). */
+    public AttentionParams attention() {
+        return attention == null ? new AttentionParams() : new AttentionParams(attention);
+    }
+
+    /** The attention settings as given, or null (the caller must not modify them). */
+    AttentionParams attentionOrNull() {
+        return attention;
+    }
+
     lola_layer_params toNative() {
         lola_layer_params p = new lola_layer_params();
         if (nHeads != null) p.setN_heads(nHeads);
         if (nKvHeads != null) p.setN_kv_heads(nKvHeads);
         if (headDim != null) p.setHead_dim(headDim);
-        if (attention != null) p.setAttention(attention.code);
-        if (chunkSize != null) p.setChunk_size(chunkSize);
-        if (sparseCapacity != null) p.setSparse_capacity(sparseCapacity);
-        if (featureMap != null) p.setFeature_map(featureMap.code);
-        if (featureDim != null) p.setFeature_dim(featureDim);
-        if (mixing != null) p.setMixing(mixing.code);
-        if (scoring != null) p.setScoring(scoring.code);
-        if (seed != null) p.setSeed(seed);
         if (softmaxScale != null) p.setSoftmax_scale(softmaxScale);
-        if (eps != null) p.setEps(eps);
-        if (performerOrthogonal != null) p.setPerformer_orthogonal(performerOrthogonal ? 1 : 0);
         if (nThreads != null) p.setN_threads(nThreads);
         return p;
     }
 
     public static final class Builder {
-        private Integer nHeads, nKvHeads, headDim, chunkSize, sparseCapacity, featureDim, nThreads;
-        private Attention attention;
-        private FeatureMap featureMap;
-        private Mixing mixing;
-        private Scoring scoring;
-        private Long seed;
-        private Float softmaxScale, eps;
-        private Boolean performerOrthogonal;
+        private Integer nHeads, nKvHeads, headDim, nThreads;
+        private Float softmaxScale;
+        private AttentionParams attention;
         private float[] windowFactors, hedgehogQ, hedgehogK;
 
         private Builder() {}
@@ -76,18 +59,10 @@ public final class LayerParams {
         public Builder nHeads(int n) { nHeads = n; return this; }
         public Builder nKvHeads(int n) { nKvHeads = n; return this; }
         public Builder headDim(int d) { headDim = d; return this; }
-        public Builder attention(Attention a) { attention = a; return this; }
-        public Builder chunkSize(int c) { chunkSize = c; return this; }
-        public Builder sparseCapacity(int n) { sparseCapacity = n; return this; }
-        public Builder featureMap(FeatureMap f) { featureMap = f; return this; }
-        public Builder featureDim(int f) { featureDim = f; return this; }
-        public Builder mixing(Mixing m) { mixing = m; return this; }
-        public Builder scoring(Scoring s) { scoring = s; return this; }
-        public Builder seed(long s) { seed = s; return this; }
+        /** The memory's settings (copied at {@link #build}); unset: every default. */
+        public Builder attention(AttentionParams a) { attention = a; return this; }
         /** 0 means 1/sqrt(head_dim) (default). */
         public Builder softmaxScale(float s) { softmaxScale = s; return this; }
-        public Builder eps(float e) { eps = e; return this; }
-        public Builder performerOrthogonal(boolean o) { performerOrthogonal = o; return this; }
         public Builder nThreads(int n) { nThreads = n; return this; }
         /** [n_heads] gate logits (copied); unset: all 0. */
         public Builder windowFactors(float[] w) { windowFactors = w; return this; }

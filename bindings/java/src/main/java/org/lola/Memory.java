@@ -1,10 +1,12 @@
-// Memory.java: The memories of a head's cache (lola_memory).
+// Memory.java: The memories of a head's cache (lola_memory); the values are the generated ones of lola.h.
 package org.lola;
+
+import org.lola.swig.lola_memory;
 
 /** The memories of a head's cache (lola_memory). */
 public enum Memory {
-    WINDOW(0),
-    SPARSE(1);
+    WINDOW(lola_memory.LOLA_MEMORY_WINDOW.swigValue()),
+    SPARSE(lola_memory.LOLA_MEMORY_SPARSE.swigValue());
 
     final int code;
 
@@ -15,5 +17,13 @@ public enum Memory {
     /** The value of the C enum. */
     public int code() {
         return code;
+    }
+
+    /** The constant of a C value; IllegalArgumentException for a value this binding does not know. */
+    public static Memory fromCode(int code) {
+        for (Memory v : values()) {
+            if (v.code == code) return v;
+        }
+        throw new IllegalArgumentException("lola_memory: unknown value " + code);
     }
 }

@@ -26,7 +26,8 @@ class AbortTest {
 
     /** One token per forward step: a long feed polls the flag thousands of times. */
     static ContextParams oneTokenSteps() {
-        return ContextParams.builder().batchSize(1).nThreads(1).chunkSize(4).sparseCapacity(2).build();
+        return ContextParams.builder().batchSize(1).nThreads(1)
+                .attention(new AttentionParams().chunkSize(4).sparseCapacity(2)).build();
     }
 
     static void assertAborted(Runnable call) {

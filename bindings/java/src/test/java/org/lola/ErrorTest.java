@@ -48,9 +48,9 @@ class ErrorTest {
             assertEquals(0, c.info().nPast(), "a refused feed feeds nothing");
             expect(Status.INVALID_ARGUMENT, () -> m.detokenize(new int[] {500}));
             expect(Status.INVALID_ARGUMENT,
-                    () -> m.newContext(ContextParams.builder().chunkSize(0).build()));
+                    () -> m.newContext(ContextParams.builder().attention(new AttentionParams().chunkSize(0)).build()));
             expect(Status.INVALID_ARGUMENT,
-                    () -> m.newContext(ContextParams.builder().sparseCapacity(-3).build()));
+                    () -> m.newContext(ContextParams.builder().attention(new AttentionParams().sparseCapacity(-3)).build()));
             expect(Status.INVALID_ARGUMENT,
                     () -> new Sampler(SamplerParams.builder().repeatPenalty(-1f).build()));
             expect(Status.UNSUPPORTED, c::logits); // nothing fed yet
@@ -71,7 +71,7 @@ class ErrorTest {
             byte[] blob = c.saveState();
             blob[blob.length / 2] ^= 0x5A;
             expect(Status.CORRUPT_DATA, () -> c.restoreState(blob));
-            try (Context other = m.newContext(ContextParams.builder().chunkSize(8).build())) {
+            try (Context other = m.newContext(ContextParams.builder().attention(new AttentionParams().chunkSize(8)).build())) {
                 expect(Status.INCOMPATIBLE, () -> other.restoreState(c.saveState()));
             }
         }
@@ -108,13 +108,13 @@ class ErrorTest {
     @Test
     void lowLevelDeleteTwiceAndUseAfterDelete() {
         lola_model m = new lola_model(TestModel.path(), null);
-        lola_context c = new lola_context(m, null);
+        lola_context c = new lola_context(m, null, null);
         assertSame(m, c.getModel(), "the context proxy holds its model proxy");
         assertSame(m, c.clone().getModel());
         c.delete();
         c.delete();
         expect(Status.NULL_HANDLE, () -> c.feed(new int[] {1}, 0));
         m.delete();
-        expect(Status.NULL_HANDLE, () -> new lola_context(m, null));
+        expect(Status.NULL_HANDLE, () -> new lola_context(m, null, null));
     }
 }

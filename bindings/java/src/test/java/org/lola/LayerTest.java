@@ -44,8 +44,8 @@ class LayerTest {
     }
 
     static LayerParams full() {
-        return LayerParams.builder().nHeads(H).nKvHeads(HKV).headDim(D).attention(Attention.FULL)
-                .chunkSize(4).build();
+        return LayerParams.builder().nHeads(H).nKvHeads(HKV).headDim(D)
+                .attention(new AttentionParams().attention(Attention.FULL).chunkSize(4)).build();
     }
 
     @Test
@@ -75,7 +75,7 @@ class LayerTest {
     void wrongSizesAndStateRoundTrip() {
         Random r = new Random(3);
         try (Layer layer = new Layer(LayerParams.builder().nHeads(H).nKvHeads(HKV).headDim(D)
-                .chunkSize(4).sparseCapacity(3).build())) {
+                .attention(new AttentionParams().chunkSize(4).sparseCapacity(3)).build())) {
             LolaException e = assertThrows(LolaException.class,
                     () -> layer.feed(2, new float[5], new float[2 * HKV * D], new float[2 * HKV * D]));
             assertEquals(Status.SIZE_MISMATCH, e.status());

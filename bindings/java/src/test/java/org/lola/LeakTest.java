@@ -22,7 +22,8 @@ class LeakTest {
     static void cycle(int[] prompt) {
         try (Model m = Model.load(TestModel.path())) {
             for (int j = 0; j < 3; j++) {
-                try (Context c = m.newContext(ContextParams.builder().attention(Attention.FULL).build());
+                try (Context c = m.newContext(ContextParams.builder()
+                        .attention(new AttentionParams().attention(Attention.FULL)).build());
                      Sampler s = Sampler.greedy()) {
                     c.feed(prompt);
                     byte[] blob = c.saveState();
@@ -58,7 +59,8 @@ class LeakTest {
         try (Model m = Model.load(TestModel.path())) {
             long start = rss();
             for (int i = 0; i < n; i++) {
-                Context c = m.newContext(ContextParams.builder().attention(Attention.FULL).build());
+                Context c = m.newContext(ContextParams.builder()
+                        .attention(new AttentionParams().attention(Attention.FULL)).build());
                 open.add(c);
                 c.feed(prompt);
             }

@@ -17,7 +17,8 @@ class MisuseTest {
     static final int LONG_FEED = 300;
 
     static ContextParams slowParams() {
-        return ContextParams.builder().batchSize(1).chunkSize(4).sparseCapacity(2).build();
+        return ContextParams.builder().batchSize(1)
+                .attention(new AttentionParams().chunkSize(4).sparseCapacity(2)).build();
     }
 
     /** Runs `body` on a thread; rethrows whatever it threw other than a NULL_HANDLE error. */

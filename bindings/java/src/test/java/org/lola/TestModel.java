@@ -14,6 +14,7 @@ final class TestModel {
 
     /** LoLA parameters small enough that 11 tokens cross chunk boundaries. */
     static ContextParams lolaParams() {
-        return ContextParams.builder().chunkSize(4).sparseCapacity(2).nThreads(1).build();
+        return ContextParams.builder().nThreads(1)
+                .attention(new AttentionParams().chunkSize(4).sparseCapacity(2)).build();
     }
 }

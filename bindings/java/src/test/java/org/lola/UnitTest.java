@@ -25,15 +25,21 @@ class UnitTest {
             assertEquals("linux-x86_64", NativeLibrary.platform());
     }
 
+    /** Every lola_status of lola.h (the generated enum, 0..LOLA_ERR_ABORTED today) has a Status
+     *  of the same code and name, and Status has no other (but UNKNOWN): a status added to
+     *  lola.h without a Status constant fails here. */
     @Test
     void statusCodes() {
-        for (Status s : Status.values()) {
-            if (s != Status.UNKNOWN) {
-                assertEquals(s, Status.fromCode(s.code()));
-                assertEquals("LOLA_" + (s == Status.OK ? "OK" : "ERR_" + s.name()),
-                        lola.lola_status_string(org.lola.swig.lola_status.swigToEnum(s.code())));
-            }
+        org.lola.swig.lola_status[] all = org.lola.swig.lola_status.values();
+        for (int code = 0; code < all.length; code++) {
+            org.lola.swig.lola_status c = org.lola.swig.lola_status.swigToEnum(code);
+            Status s = Status.fromCode(c.swigValue());
+            assertNotEquals(Status.UNKNOWN, s, lola.lola_status_string(c) + " has no Status");
+            assertEquals(lola.lola_status_string(c), "LOLA_" + (s == Status.OK ? "OK" : "ERR_" + s.name()));
         }
+        assertEquals(org.lola.swig.lola_status.LOLA_ERR_ABORTED.swigValue(), all.length - 1,
+                "the codes are 0..LOLA_ERR_ABORTED without gaps");
+        assertEquals(all.length + 1, Status.values().length, "Status has a constant lola.h does not");
         assertEquals(Status.UNKNOWN, Status.fromCode(99));
     }
 
