@@ -129,6 +129,53 @@ struct lola_abort_flag {};
         return n;
     }
     bool w_token_is_eog(int32_t token) const { return lola_token_is_eog($self, token); }
+    /* lola_chat_apply_template over a chat the language packs into one UTF-8 blob:
+     * role NUL content NUL, once per message (a C string cannot hold a NUL, so the separator
+     * is unambiguous). Returns the length of the rendered text (written, without its NUL,
+     * when it fits: the text is copied out through a buffer one byte larger). */
+    size_t w_chat_apply_template(const char *blob, size_t blob_len, bool add_assistant,
+                                 char *out_bytes, size_t capacity) const {
+        lola_chat_message *messages = NULL;
+        size_t n_messages = 0, n_strings = 0, i, len = 0;
+        const char *at = blob;
+        char *text = NULL;
+        lola_status s;
+        for (i = 0; i < blob_len; ++i) n_strings += blob[i] == '\0';
+        if (blob_len && blob[blob_len - 1] != '\0') n_strings = 1; /* odd: refused below */
+        if (n_strings % 2 != 0) {
+            lola_swig_fail_with(LOLA_ERR_INVALID_ARGUMENT,
+                                "chat: the packed messages must be role NUL content NUL pairs");
+            return 0;
+        }
+        n_messages = n_strings / 2;
+        if (n_messages) {
+            messages = (lola_chat_message *)calloc(n_messages, sizeof *messages);
+            if (!messages) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return 0; }
+        }
+        for (i = 0; i < n_messages; ++i) {
+            messages[i].role = at;
+            at += strlen(at) + 1;
+            messages[i].content = at;
+            at += strlen(at) + 1;
+        }
+        s = lola_chat_apply_template($self, messages, n_messages, add_assistant, NULL, 0, &len);
+        if (s != LOLA_OK && s != LOLA_ERR_BUFFER_TOO_SMALL) {
+            free(messages);
+            lola_swig_fail(s);
+            return 0;
+        }
+        if (capacity >= len) {
+            text = (char *)malloc(len + 1);
+            if (!text) { free(messages); lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return 0; }
+            s = lola_chat_apply_template($self, messages, n_messages, add_assistant, text,
+                                         len + 1, &len);
+            if (s == LOLA_OK && len) memcpy(out_bytes, text, len);
+            free(text);
+            if (lola_swig_fail(s)) { free(messages); return 0; }
+        }
+        free(messages);
+        return len;
+    }
     /* lola_attention_params_resolve for a context on this model: the LOLA_MODEL_DEFAULT
      * fields of *params become this model's values. */
     void w_resolve_attention(lola_attention_params *params) const {
