@@ -1,8 +1,8 @@
 /*
- * next_tokens.c: load a GGUF model through the C API, feed the token ids given on the command
- * line, print the five most likely next tokens (ids and logits) and what LoLA's memory holds.
+ * next_tokens.c: load a GGUF model through the C API, tokenize and feed a prompt, print the
+ * five most likely next tokens (their text, ids and logits) and what LoLA's memory holds.
  *
- *   ./build/examples/next_tokens MODEL.gguf ID [ID ...]
+ *   ./build/examples/next_tokens MODEL.gguf "The capital of France is"
  *
  * Uses LoLA attention with the library's defaults (chunk 64, sparse capacity 64, feature map
  * chosen from the file). Set LOLA_ATTENTION=full|window to run a baseline instead.
@@ -20,30 +20,33 @@ static int check(lola_status s, const char *what) {
     return 0;
 }
 
+/* Prints token `id` as text, with the special tokens by name and control bytes escaped. */
+static void print_piece(const lola_model *model, int32_t id) {
+    char piece[256];
+    size_t n = 0;
+    if (lola_token_to_piece(model, id, LOLA_DETOKENIZE_SPECIAL, piece, sizeof piece, &n) != LOLA_OK) {
+        printf("?");
+        return;
+    }
+    putchar('"');
+    for (size_t i = 0; i < n; ++i) {
+        const unsigned char c = (unsigned char)piece[i];
+        if (c == '\n') printf("\\n");
+        else if (c < 0x20) printf("\\x%02x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
 int main(int argc, char **argv) {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s MODEL.gguf TOKEN_ID [TOKEN_ID ...]\n", argv[0]);
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s MODEL.gguf PROMPT\n", argv[0]);
         return 2;
     }
-    const size_t n = (size_t)(argc - 2);
-    int32_t *tokens = malloc(n * sizeof *tokens);
-    if (!tokens) return 1;
-    for (size_t i = 0; i < n; ++i) {
-        char *end = NULL;
-        const long v = strtol(argv[i + 2], &end, 10);
-        if (!end || *end != '\0' || v < 0 || v > INT32_MAX) {
-            fprintf(stderr, "not a token id: '%s'\n", argv[i + 2]);
-            free(tokens);
-            return 2;
-        }
-        tokens[i] = (int32_t)v;
-    }
-
     lola_model_params mp;
     lola_model *model = NULL;
     if (check(lola_model_params_init(&mp), "params") ||
         check(lola_model_load(argv[1], &mp, &model), "load")) {
-        free(tokens);
         return 1;
     }
     lola_model_info info;
@@ -52,6 +55,23 @@ int main(int argc, char **argv) {
     printf("model: %s (%s), %d layers, %d heads (%d KV), head dim %d, vocabulary %d\n", info.name,
            info.architecture, info.n_layer, info.n_head, info.n_head_kv, info.head_dim,
            info.n_vocab);
+
+    size_t n = 0;
+    lola_tokenize(model, argv[2], strlen(argv[2]), LOLA_TOKENIZE_ADD_SPECIAL, NULL, 0, &n);
+    int32_t *tokens = malloc((n ? n : 1) * sizeof *tokens);
+    if (!tokens || check(lola_tokenize(model, argv[2], strlen(argv[2]), LOLA_TOKENIZE_ADD_SPECIAL,
+                                       tokens, n, &n), "tokenize")) {
+        free(tokens);
+        lola_model_free(model);
+        return 1;
+    }
+    if (n == 0) {
+        fprintf(stderr, "the prompt has no tokens\n");
+        free(tokens);
+        lola_model_free(model);
+        return 2;
+    }
+    printf("prompt: %zu tokens\n", n);
 
     lola_attention_params ap; /* every layer's memory: the model's defaults unless overridden */
     lola_attention_params_init(&ap);
@@ -63,7 +83,6 @@ int main(int argc, char **argv) {
     cp.attention = &ap;
     lola_context *ctx = NULL;
     int rc = check(lola_context_create(model, &cp, &ctx), "context");
-    lola_model_free(model); /* the context keeps the model alive */
     if (!rc) rc = check(lola_context_feed(ctx, tokens, n, 0, NULL), "feed");
     if (!rc) {
         const float *logits = NULL;
@@ -81,7 +100,11 @@ int main(int argc, char **argv) {
                 }
             }
             printf("after %zu tokens, the top 5 next tokens:\n", n);
-            for (int k = 0; k < 5; ++k) printf("  id %6d  logit %9.4f\n", best[k], logits[best[k]]);
+            for (int k = 0; k < 5; ++k) {
+                printf("  %9.4f  id %6d  ", logits[best[k]], best[k]);
+                print_piece(model, best[k]);
+                printf("\n");
+            }
         }
     }
     if (!rc) {
@@ -100,12 +123,14 @@ int main(int argc, char **argv) {
                                                               NULL, count, &count), "positions") == 0) {
                 printf("layer 0, head 0, sparse cache:");
                 for (size_t i = 0; i < count; ++i) printf(" %lld", (long long)positions[i]);
-                printf("%s\n", count ? "" : " (empty)");
+                printf("%s\n", count ? "" : " (empty: it receives pairs only once more than 2 chunks,"
+                                            " 2C tokens, have been fed)");
             }
             free(positions);
         }
     }
     lola_context_free(ctx);
+    lola_model_free(model); /* after the last use of its tokenizer; either order is safe */
     free(tokens);
     return rc;
 }

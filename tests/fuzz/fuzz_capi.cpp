@@ -396,14 +396,17 @@ void Driver::layer_ops() {
         fill_attention(a);
         if (in.ConsumeBool()) p.softmax_scale = any_float();
         p.n_threads = in.ConsumeIntegralInRange<int32_t>(0, 2);
-        // The library reads n_heads gates and n_heads*head_dim*feature_dim/2 weights per map.
+        // Attention settings or none (every default) decide the feature dim the maps must have.
+        const bool with_attention = in.ConsumeIntegralInRange<int>(0, 7) != 0;
+        // The library reads n_heads gates and n_heads*head_dim*feature_dim/2 weights per map
+        // (feature_dim 0, or no settings at all: the hedgehog default, 128).
         const size_t heads = static_cast<size_t>(std::max(p.n_heads, 0));
-        const size_t f = a.feature_dim > 0 ? static_cast<size_t>(a.feature_dim) : 128;
+        const size_t f = with_attention && a.feature_dim > 0 ? static_cast<size_t>(a.feature_dim) : 128;
         std::vector<float> gates = floats(heads), hq = floats(heads * static_cast<size_t>(std::max(p.head_dim, 0)) * f / 2), hk = hq;
         if (in.ConsumeBool()) p.window_factors = gates.empty() ? nullptr : gates.data();
         if (in.ConsumeBool()) { p.hedgehog_q = hq.empty() ? nullptr : hq.data(); p.hedgehog_k = hk.empty() ? nullptr : hk.data(); }
         lola_layer *made = nullptr;
-        p.attention = in.ConsumeIntegralInRange<int>(0, 7) ? &a : nullptr;
+        p.attention = with_attention ? &a : nullptr;
         if (check(lola_layer_create(&p, &made)) == LOLA_OK) {
             p.window_factors = p.hedgehog_q = p.hedgehog_k = nullptr;
             layers.push_back(made);

@@ -86,8 +86,11 @@ for sym in lola_abi_version lola_version lola_layer_create lola_layer_feed \
 done
 echo "SONAME $soname, $(wc -l <<<"$symbols") exported symbols, all lola_*"
 
-export PKG_CONFIG_PATH=$lib/pkgconfig
-version=$(pkg-config --modversion lola)
+# The README's route: the prefix's pkgconfig directory named on the command line, no
+# PKG_CONFIG_PATH, no LD_LIBRARY_PATH (an rpath to the prefix's lib).
+unset PKG_CONFIG_PATH
+pkgconfig() { pkg-config --with-path="$lib/pkgconfig" "$@"; }
+version=$(pkgconfig --modversion lola)
 [[ -n $version ]] || fail "pkg-config gives no version"
 
 # Runs a consumer binary and checks that liblola came from the moved tree.
@@ -123,15 +126,14 @@ fi
 tr -s ' \n' '  ' <"$work/badversion.log" | grep -q 'compatible with requested version' ||
     fail "find_package failed for another reason than the version: $(cat "$work/badversion.log")"
 
-step "(b) pkg-config consumer: $cc consumer.c \$(pkg-config --cflags --libs lola)"
-pc_flags=$(pkg-config --cflags --libs lola)
+step "(b) pkg-config consumer: $cc consumer.c \$(pkg-config --with-path=$lib/pkgconfig --cflags --libs lola) -Wl,-rpath,$lib"
+pc_flags=$(pkgconfig --cflags --libs lola)
 echo "pkg-config flags: $pc_flags"
 [[ $pc_flags == *"-llola"* ]] || fail "pkg-config flags lack -llola"
 mkdir -p "$work/consumer-pc"
 # shellcheck disable=SC2086 # the flags are meant to be split into words
 "$cc" -std=c99 -Wall -Wextra -Wpedantic -Werror "$src/tests/install/consumer.c" $pc_flags \
-    -o "$work/consumer-pc/consumer"
-LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
-    run_consumer "$work/consumer-pc/consumer" "(b) pkg-config"
+    -Wl,-rpath,"$lib" -o "$work/consumer-pc/consumer"
+(unset LD_LIBRARY_PATH; run_consumer "$work/consumer-pc/consumer" "(b) pkg-config")
 
 echo "run_install_test: all checks passed"
