@@ -1,12 +1,18 @@
 """liblola for Python: LoLA (sparse-caching linear attention) inference.
 
     import lola
-    with lola.Model("model.gguf") as model, model.create_context(sparse_capacity=64) as ctx:
-        ctx.feed(model.tokenize("The capital of France is"))
-        print(ctx.generate_text(32))
+    with lola.Model("SmolLM2-135M-Instruct.Q4_1.gguf") as model:
+        print(model.complete("The capital of France is", 16, temperature=0)["choices"][0]["text"])
+        reply = model.chat([{"role": "user", "content": "Hi!"}], 32, temperature=0)
+        print(reply["choices"][0]["message"]["content"])
 
-Classes: :class:`Model`, :class:`Context`, :class:`Sampler`, :class:`Layer`; errors derive
-from :class:`LolaError`. See docs/bindings/python.md.
+        with model.create_context(chunk_size=16, sparse_capacity=8) as ctx:   # the cache
+            ctx.feed(model.tokenize("The capital of France is Paris. " * 8))
+            print(ctx.sparse_positions(layer=0, head=0))
+
+Classes: :class:`Model` (with ``complete``/``chat``, llama-cpp-python's shapes),
+:class:`Context`, :class:`Sampler`, :class:`Layer`; errors derive from :class:`LolaError`.
+See docs/bindings/python.md.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _error_names
 from .model import Model, describe
 from .context import Context, Generated
+from .completion import CompletionStream
 from .layer import Layer
 from .sampler import Sampler
 
@@ -27,6 +34,6 @@ __version__: str = _lola.version()
 abi_version = _lola.abi_version
 set_log_enabled = _lola.set_log_enabled
 
-__all__ = ["Model", "Context", "Generated", "Sampler", "Layer", "describe", "check_abi",
+__all__ = ["Model", "Context", "Generated", "CompletionStream", "Sampler", "Layer", "describe", "check_abi",
            "abi_version", "set_log_enabled", "Attention", "Device", "FeatureMap", "Memory",
            "Mixing", "Scoring", "EXPECTED_ABI_VERSION", *_error_names]

@@ -1,9 +1,11 @@
-"""lola.Model: a GGUF model loaded by liblola, with its tokenizer and chat template."""
+"""lola.Model: a GGUF model loaded by liblola, with its tokenizer, chat template and one-call
+completion and chat (complete / chat, in lola/completion.py)."""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Sequence, Tuple, Union
+from typing import (TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
 
 from ._native import _lola
 from ._arrays import tokens_array
@@ -11,6 +13,7 @@ from ._handle import Closable
 from ._params import fill, resolve_attention
 
 if TYPE_CHECKING:
+    from .completion import CompletionStream
     from .context import Context
 
 Message = Union[Mapping[str, str], Tuple[str, str]]
@@ -111,7 +114,9 @@ class Model(Closable):
 
     def apply_chat_template(self, messages: Iterable[Message], *,
                             add_assistant: bool = True) -> str:
-        """Render a chat with the model's template (ChatML, Llama 3).
+        """Render a chat with the model's template (ChatML as SmolLM2 uses it, Llama 3), as
+        ``lola_chat_apply_template`` writes it. Tokenize the result with
+        ``parse_special=True`` (the template writes the special tokens as text).
 
         Args:
             messages: ``{"role": ..., "content": ...}`` mappings or ``(role, content)`` pairs.
@@ -119,10 +124,100 @@ class Model(Closable):
 
         Raises:
             UnsupportedError: the model's template is not one liblola knows.
+            TypeError, ValueError: a message that is not a mapping with str "role" and
+                "content" (or a pair of str).
         """
-        pairs = [(m["role"], m["content"]) if isinstance(m, Mapping) else (m[0], m[1])
-                 for m in messages]
-        return self._native.apply_chat_template(pairs, add_assistant)
+        from .completion import chat_pairs
+        return self._native.apply_chat_template(chat_pairs(messages), add_assistant)
+
+    # ---- one-call generation (lola/completion.py) -----------------------------------------
+    def complete(self, prompt: Union[str, bytes, Sequence[int]], max_tokens: Optional[int] = 16,
+                 *, stream: bool = False, temperature: Optional[float] = None,
+                 top_k: Optional[int] = None, top_p: Optional[float] = None,
+                 min_p: Optional[float] = None, repeat_penalty: Optional[float] = None,
+                 penalty_last_n: Optional[int] = None, seed: Optional[int] = None,
+                 stop: Union[None, str, Sequence[str]] = None, echo: bool = False,
+                 **context_params) -> Union[Dict[str, Any], "CompletionStream"]:
+        """Complete a prompt in one call, like llama-cpp-python's ``create_completion``
+        (also available under that name, and as ``model(prompt, ...)``).
+
+        Each call runs on a fresh :class:`lola.Context` (created with ``context_params``:
+        ``chunk_size``, ``sparse_capacity``, ``n_threads``, ``attention``, ... as
+        :class:`lola.Context` takes them) and a fresh :class:`lola.Sampler`, both freed when
+        the call returns (when the stream ends or is closed, with ``stream=True``).
+
+        Args:
+            prompt: text (tokenized with ``add_special=True``) or token ids (fed as given).
+            max_tokens: the most tokens to generate; None or <= 0: no limit (generation then
+                ends only at an end-of-generation token or a stop string).
+            stream: return an iterator of chunks instead of the whole result.
+            temperature, top_k, top_p, min_p, repeat_penalty, penalty_last_n, seed: the
+                sampler's settings (``lola_sampler_params``); each left as None keeps the C
+                default (0.8, 40, 0.95, 0.05, 1.0, 64, 0x4C6F4C41). ``temperature=0``: greedy.
+            stop: a string or strings that end the generation; the text stops before the
+                first one, which is not included.
+            echo: put the prompt's text before the completion.
+
+        Returns:
+            ``{"id", "object": "text_completion", "created", "model", "choices": [{"text",
+            "index", "logprobs": None, "finish_reason": "stop" | "length"}], "usage":
+            {"prompt_tokens", "completion_tokens", "total_tokens"}}``; with ``stream=True`` a
+            :class:`lola.CompletionStream` of such dicts, each choice holding the next piece
+            of text and ``finish_reason`` None, except the last chunk: text ``""``, the
+            finish_reason, and ``usage``. "stop": an end-of-generation token or a stop
+            string; "length": ``max_tokens`` reached.
+
+        Raises:
+            TypeError: an unknown keyword, or an argument of the wrong type.
+            ValueError: an empty prompt; InvalidArgumentError: a setting out of range or a
+                token id outside ``[0, n_vocab)``.
+        """
+        from .completion import complete
+        sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                        repeat_penalty=repeat_penalty, penalty_last_n=penalty_last_n, seed=seed)
+        return complete(self, prompt, max_tokens, stream, sampling, stop, echo, context_params)
+
+    create_completion = complete
+    __call__ = complete
+
+    def chat(self, messages: Iterable[Message], max_tokens: Optional[int] = None, *,
+             stream: bool = False, temperature: Optional[float] = None,
+             top_k: Optional[int] = None, top_p: Optional[float] = None,
+             min_p: Optional[float] = None, repeat_penalty: Optional[float] = None,
+             penalty_last_n: Optional[int] = None, seed: Optional[int] = None,
+             stop: Union[None, str, Sequence[str]] = None,
+             **context_params) -> Union[Dict[str, Any], "CompletionStream"]:
+        """Answer a chat in one call, like llama-cpp-python's ``create_chat_completion``
+        (also available under that name).
+
+        The messages are rendered with the model's template (:meth:`apply_chat_template`,
+        the assistant's prompt appended), tokenized with ``parse_special=True``, and the
+        reply is generated until the end of the turn (an end-of-generation token such as
+        ChatML's ``<|im_end|>``), a stop string or ``max_tokens``. The context, the sampling
+        keywords and the stop strings are as for :meth:`complete`.
+
+        Args:
+            messages: ``{"role": "system" | "user" | "assistant", "content": str}`` dicts.
+            max_tokens: the most tokens to generate; None (default) or <= 0: no limit.
+
+        Returns:
+            ``{"id", "object": "chat.completion", "created", "model", "choices": [{"index",
+            "message": {"role": "assistant", "content"}, "logprobs": None, "finish_reason"}],
+            "usage"}``; with ``stream=True`` a :class:`lola.CompletionStream` of
+            ``"chat.completion.chunk"`` dicts: the first with ``"delta": {"role":
+            "assistant"}``, then ``{"content": piece}`` deltas, the last an empty delta with
+            the finish_reason and ``usage``.
+
+        Raises:
+            UnsupportedError: the model's chat template is not one liblola knows.
+            TypeError, ValueError: a message without str "role" and "content", no messages.
+        """
+        from .completion import chat
+        sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                        repeat_penalty=repeat_penalty, penalty_last_n=penalty_last_n, seed=seed)
+        return chat(self, messages, max_tokens, stream, sampling, stop, context_params)
+
+    create_chat_completion = chat
 
     def create_context(self, **params) -> "Context":
         """A new :class:`lola.Context` on this model; see it for the parameters."""

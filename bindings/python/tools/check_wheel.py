@@ -37,6 +37,8 @@ with lola.Model(sys.argv[1]) as model, model.create_context(chunk_size=4) as ctx
     assert ctx.logits.shape == (model.n_vocab,)
     np.testing.assert_array_equal(ctx.logits, ctx.logits_copy())
     text = ctx.generate_text(5)
+    out = model.complete("hello world", 5, temperature=0, chunk_size=4)  # the same, one call
+    assert out["choices"][0]["text"] == text and out["usage"]["prompt_tokens"] == 11, out
 print("wheel smoke OK:", lola.__version__, sorted(libs), repr(text))
 """
 
