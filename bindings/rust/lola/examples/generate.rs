@@ -18,7 +18,7 @@ fn run(path: &str, prompt: &str, max_tokens: usize) -> Result<(), lola::Error> {
         resolved.chunk_size, resolved.sparse_capacity, resolved.mixing
     );
     let mut ctx = model.new_context(&ContextParams::new().attention(attention))?;
-    let tokens = model.tokenize(prompt, true, false)?;
+    let tokens = model.tokenize(prompt)?;
     ctx.feed(&tokens)?;
     let mut sampler = Sampler::new(&SamplerParams::greedy())?;
     let mut out = std::io::stdout().lock();

@@ -22,7 +22,7 @@ use crate::model::Model;
 /// let model = Model::load("model.gguf")?;
 /// let lola = AttentionParams::new().chunk_size(32).sparse_capacity(16);
 /// let mut ctx = model.new_context(&ContextParams::new().attention(lola).n_threads(2))?;
-/// ctx.feed(&model.tokenize("hello", false, false)?)?;
+/// ctx.feed(&model.tokenize("hello")?)?;
 /// let full = AttentionParams::new().attention(Attention::Full);
 /// let baseline = model.new_context(&ContextParams::new().attention(full))?;
 /// # Ok::<(), lola::Error>(())
@@ -132,6 +132,10 @@ impl<'m> Context<'m> {
         let raw = NonNull::new(raw)
             .ok_or_else(|| Error::new(Status::Internal, "liblola returned LOLA_OK and a NULL context"))?;
         Ok(Context { raw, model, abort_flag: None })
+    }
+
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut sys::lola_context {
+        self.raw.as_ptr()
     }
 
     /// The model this context runs.

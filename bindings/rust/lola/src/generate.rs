@@ -21,7 +21,7 @@ pub struct Token {
 /// use lola::{generate, ContextParams, Model, Sampler, SamplerParams};
 /// let model = Model::load("model.gguf")?;
 /// let mut ctx = model.new_context(&ContextParams::new())?;
-/// ctx.feed(&model.tokenize("Once upon a time", true, false)?)?;
+/// ctx.feed(&model.tokenize("Once upon a time")?)?;
 /// let mut sampler = Sampler::new(&SamplerParams::new().seed(42))?;
 /// for chunk in generate(&mut ctx, &mut sampler, 64).text() {
 ///     print!("{}", chunk?);
@@ -40,21 +40,28 @@ pub struct Generate<'a, 'm> {
     done: bool,
 }
 
+/// One generation step: samples from the current logits; an end-of-generation token gives
+/// `None` (recorded in the sampler's history, not fed), any other is fed and returned with its
+/// bytes (the loop of `lola_generate`, one token at a time).
+pub(crate) fn step(ctx: &mut Context<'_>, sampler: &mut Sampler) -> Result<Option<Token>> {
+    let model = ctx.model();
+    let id = sampler.sample(ctx.logits()?)?;
+    if model.is_eog(id) {
+        return Ok(None);
+    }
+    ctx.feed(&[id])?;
+    let piece = match model.token_to_piece(id, false) {
+        Ok(piece) => piece,
+        // A model without a tokenizer still generates ids (as lola_generate does).
+        Err(e) if e.status == Status::Unsupported => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(Token { id, piece }))
+}
+
 impl Generate<'_, '_> {
     fn step(&mut self) -> Result<Option<Token>> {
-        let model = self.ctx.model();
-        let id = self.sampler.sample(self.ctx.logits()?)?;
-        if model.is_eog(id) {
-            return Ok(None);
-        }
-        self.ctx.feed(&[id])?;
-        let piece = match model.token_to_piece(id, false) {
-            Ok(piece) => piece,
-            // A model without a tokenizer still generates ids (as lola_generate does).
-            Err(e) if e.status == Status::Unsupported => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        Ok(Some(Token { id, piece }))
+        step(self.ctx, self.sampler)
     }
 
     /// The generated text as chunks of valid UTF-8 (see [`Utf8Buffer`]), one per token that

@@ -4,7 +4,10 @@
 //! * [`Model`]: a loaded model and its tokenizer; immutable, `Send + Sync`.
 //! * [`Context`]: one inference stream, borrowing its model (`Context<'m>`); feed tokens, read
 //!   logits borrowed from the context, inspect, save and restore the LoLA cache.
-//! * [`Sampler`] and [`generate`]: streaming generation as an iterator.
+//! * [`Model::chat`] / [`Model::complete`]: one call from a conversation (in the model's chat
+//!   template) or a prompt to a [`Completion`], with [`GenerateOptions`]; `chat_stream` and
+//!   `complete_stream` give the text as it is generated.
+//! * [`Sampler`] and [`generate`]: streaming generation over a context you feed yourself.
 //! * [`Layer`]: one standalone LoLA attention layer over caller-supplied q, k, v.
 //! * [`AttentionParams`]: the attention settings (chunk size, sparse capacity, feature map,
 //!   ...), one builder for both [`LayerParams`] and [`ContextParams`].
@@ -14,12 +17,23 @@
 //! on the first model or layer creation.
 //!
 //! ```no_run
+//! use lola::{ChatMessage, GenerateOptions, Model};
+//!
+//! let model = Model::load("SmolLM2-135M-Instruct.Q4_1.gguf")?;
+//! let reply = model.chat(&[ChatMessage::user("What is the capital of France?")], &GenerateOptions::new().greedy())?;
+//! println!("{}", reply.text);
+//! # Ok::<(), lola::Error>(())
+//! ```
+//!
+//! Or step by step:
+//!
+//! ```no_run
 //! use lola::{generate, AttentionParams, ContextParams, Model, Sampler, SamplerParams};
 //!
-//! let model = Model::load("SmolLM2-135M-Instruct.gguf")?;
+//! let model = Model::load("SmolLM2-135M-Instruct.Q4_1.gguf")?;
 //! let lola = AttentionParams::new().chunk_size(64).sparse_capacity(64);
 //! let mut ctx = model.new_context(&ContextParams::new().attention(lola))?;
-//! ctx.feed(&model.tokenize("The capital of France is", true, false)?)?;
+//! ctx.feed(&model.tokenize("The capital of France is")?)?;
 //! let mut sampler = Sampler::new(&SamplerParams::greedy())?;
 //! for text in generate(&mut ctx, &mut sampler, 32).text() {
 //!     print!("{}", text?);
@@ -29,6 +43,7 @@
 mod attention;
 mod buffers;
 mod cache;
+mod chat;
 mod context;
 mod error;
 mod generate;
@@ -39,12 +54,13 @@ mod sampler;
 
 pub use attention::{AttentionParams, ResolvedAttention};
 pub use cache::{HeadCache, HeadState};
+pub use chat::{ChatMessage, Completion, FinishReason, GenerateOptions, Stream};
 pub use context::{Context, ContextInfo, ContextParams};
 pub use error::{check_abi_version, Error, Result, Status};
 pub use generate::{generate, Generate, Text, Token, Utf8Buffer};
 pub use kinds::{Attention, Device, FeatureMap, Memory, Mixing, Scoring};
 pub use layer::{Layer, LayerInfo, LayerParams};
-pub use model::{ChatMessage, Model, ModelInfo, ModelParams, SpecialTokens};
+pub use model::{Model, ModelInfo, ModelParams, SpecialTokens, Tokenize};
 pub use sampler::{Sampler, SamplerParams};
 
 /// The library's version string, e.g. "0.1.0".

@@ -7,6 +7,7 @@ use std::ptr::{self, NonNull};
 use lola_sys as sys;
 
 use crate::buffers::{c_chars_to_string, read_sized};
+use crate::chat::ChatMessage;
 use crate::error::{check, ensure_abi, Error, Result, Status};
 use crate::kinds::Device;
 
@@ -72,12 +73,39 @@ pub struct SpecialTokens {
     pub pad: Option<i32>,
 }
 
-/// One message of a chat, for [`Model::apply_chat_template`].
-#[derive(Clone, Copy, Debug)]
-pub struct ChatMessage<'a> {
-    /// "system", "user" or "assistant".
-    pub role: &'a str,
-    pub content: &'a str,
+/// Flags of [`Model::tokenize_with`] (`lola_tokenize`'s flags), combined with `|`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tokenize(u32);
+
+impl Tokenize {
+    /// The text as it is: no BOS/EOS, special-token text tokenized as plain text.
+    pub const NONE: Tokenize = Tokenize(0);
+    /// Add BOS (and EOS) where the model's vocabulary says.
+    pub const ADD_SPECIAL: Tokenize = Tokenize(sys::LOLA_TOKENIZE_ADD_SPECIAL);
+    /// Text like "<|im_start|>" becomes its special token.
+    pub const PARSE_SPECIAL: Tokenize = Tokenize(sys::LOLA_TOKENIZE_PARSE_SPECIAL);
+
+    /// True when every flag of `other` is set here.
+    pub fn contains(self, other: Tokenize) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// The C flags.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+}
+
+impl std::ops::BitOr for Tokenize {
+    type Output = Tokenize;
+    fn bitor(self, other: Tokenize) -> Tokenize {
+        Tokenize(self.0 | other.0)
+    }
+}
+
+impl std::ops::BitOrAssign for Tokenize {
+    fn bitor_assign(&mut self, other: Tokenize) {
+        self.0 |= other.0;
+    }
 }
 
 /// A loaded model. Contexts borrow it (`Context<'m>`), so it outlives all of them.
@@ -156,29 +184,39 @@ impl Model {
         self.info.n_vocab as usize
     }
 
-    /// Tokenizes UTF-8 text (invalid UTF-8 is tokenized byte by byte). `add_special` adds BOS
-    /// (and EOS) where the vocabulary says; `parse_special` turns text like "<|im_start|>" into
-    /// its special token. `Unsupported` if the model has no tokenizer.
+    /// Tokenizes a prompt: UTF-8 text (invalid UTF-8 is tokenized byte by byte), with BOS (and
+    /// EOS) where the vocabulary asks for them, and text like "<|im_start|>" taken as plain
+    /// text. The same as `tokenize_with(text, Tokenize::ADD_SPECIAL)`. `Unsupported` if the
+    /// model has no tokenizer.
     ///
     /// ```no_run
     /// # let model = lola::Model::load("model.gguf")?;
-    /// let tokens = model.tokenize("hello world", false, false)?;
-    /// assert_eq!(model.detokenize(&tokens, false)?, "hello world");
+    /// let prompt = model.tokenize("The capital of France is")?;
     /// # Ok::<(), lola::Error>(())
     /// ```
-    pub fn tokenize(&self, text: impl AsRef<[u8]>, add_special: bool, parse_special: bool) -> Result<Vec<i32>> {
+    pub fn tokenize(&self, text: impl AsRef<[u8]>) -> Result<Vec<i32>> {
+        self.tokenize_with(text, Tokenize::ADD_SPECIAL)
+    }
+
+    /// Tokenizes UTF-8 text with the given [`Tokenize`] flags: `Tokenize::NONE` for text that
+    /// continues what a context holds, `ADD_SPECIAL` for BOS/EOS, `PARSE_SPECIAL` to turn text
+    /// like "<|im_start|>" into its special token (for a rendered chat template).
+    ///
+    /// ```no_run
+    /// use lola::Tokenize;
+    /// # let model = lola::Model::load("model.gguf")?;
+    /// let tokens = model.tokenize_with("hello world", Tokenize::NONE)?;
+    /// assert_eq!(model.detokenize(&tokens, false)?, "hello world");
+    /// let chat = model.tokenize_with("<|im_start|>user\nhi<|im_end|>\n", Tokenize::PARSE_SPECIAL)?;
+    /// let both = Tokenize::ADD_SPECIAL | Tokenize::PARSE_SPECIAL;
+    /// # Ok::<(), lola::Error>(())
+    /// ```
+    pub fn tokenize_with(&self, text: impl AsRef<[u8]>, flags: Tokenize) -> Result<Vec<i32>> {
         let text = text.as_ref();
-        let mut flags = 0;
-        if add_special {
-            flags |= sys::LOLA_TOKENIZE_ADD_SPECIAL;
-        }
-        if parse_special {
-            flags |= sys::LOLA_TOKENIZE_PARSE_SPECIAL;
-        }
         // One token per byte plus BOS/EOS is enough for byte-level BPE; a retry covers the rest.
         read_sized(text.len() + 2, 0, |buf, cap, n| unsafe {
             // SAFETY: text is valid for text.len() bytes; buf for cap tokens.
-            sys::lola_tokenize(self.raw.as_ptr(), text.as_ptr().cast(), text.len(), flags, buf, cap, n)
+            sys::lola_tokenize(self.raw.as_ptr(), text.as_ptr().cast(), text.len(), flags.0, buf, cap, n)
         })
     }
 
@@ -236,12 +274,23 @@ impl Model {
         unsafe { sys::lola_token_is_eog(self.raw.as_ptr(), token) }
     }
 
-    /// Renders a chat with the model's template (ChatML, Llama 3); `add_assistant` appends the
-    /// assistant prompt. `Unsupported` when liblola does not know the model's template.
-    pub fn apply_chat_template(&self, messages: &[ChatMessage<'_>], add_assistant: bool) -> Result<String> {
+    /// Renders a chat with the model's template (`lola_chat_apply_template`: ChatML as SmolLM2
+    /// uses it, Llama 3); `add_assistant` appends the assistant prompt, which is what a model
+    /// is fed to answer. Tokenize the result with `Tokenize::PARSE_SPECIAL` (the template
+    /// writes the BOS text itself where the model has one). `Unsupported` when liblola does
+    /// not know the model's template; `InvalidArgument` for a NUL byte in a message.
+    ///
+    /// ```no_run
+    /// use lola::{ChatMessage, Model};
+    /// let model = Model::load("SmolLM2-135M-Instruct.Q4_1.gguf")?;
+    /// let prompt = model.apply_chat_template(&[ChatMessage::user("Hi!")], true)?;
+    /// assert!(prompt.ends_with("<|im_start|>assistant\n"));
+    /// # Ok::<(), lola::Error>(())
+    /// ```
+    pub fn apply_chat_template(&self, messages: &[ChatMessage], add_assistant: bool) -> Result<String> {
         let owned = messages
             .iter()
-            .map(|m| Ok((c_string(m.role, "role")?, c_string(m.content, "content")?)))
+            .map(|m| Ok((c_string(&m.role, "role")?, c_string(&m.content, "content")?)))
             .collect::<Result<Vec<_>>>()?;
         let raw: Vec<sys::lola_chat_message> = owned
             .iter()

@@ -89,6 +89,10 @@ impl Sampler {
         Ok(Sampler { raw })
     }
 
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut sys::lola_sampler {
+        self.raw.as_ptr()
+    }
+
     /// Samples a token from one row of logits and records it in the history. `NonFinite` if a
     /// logit is NaN.
     pub fn sample(&mut self, logits: &[f32]) -> Result<i32> {

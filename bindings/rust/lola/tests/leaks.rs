@@ -4,7 +4,7 @@
 mod common;
 
 use common::{load_model, random_floats, small_attention, small_lola};
-use lola::{generate, AttentionParams, Layer, LayerParams, Sampler, SamplerParams};
+use lola::{generate, AttentionParams, Layer, LayerParams, Sampler, SamplerParams, Tokenize};
 
 extern "C" {
     fn sysconf(name: i32) -> i64;
@@ -22,7 +22,7 @@ fn rss_bytes() -> u64 {
 /// One round of every object kind; returns how many bytes of state its context held.
 fn round() -> u64 {
     let model = load_model();
-    let prompt = model.tokenize("hello world, hello again", false, false).unwrap();
+    let prompt = model.tokenize_with("hello world, hello again", Tokenize::NONE).unwrap();
     let mut ctx = model.new_context(&small_lola()).unwrap();
     ctx.feed(&prompt).unwrap();
     let clone = ctx.try_clone().unwrap();

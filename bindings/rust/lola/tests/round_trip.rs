@@ -3,7 +3,7 @@
 mod common;
 
 use common::{argmax, load_model, small_lola};
-use lola::{generate, Attention, AttentionParams, ContextParams, Memory, Sampler, SamplerParams, Status};
+use lola::{generate, Attention, AttentionParams, ContextParams, Memory, Sampler, SamplerParams, Status, Tokenize};
 
 const PROMPT: &str = "hello world";
 
@@ -14,14 +14,14 @@ fn model_info_and_tokenizer() {
     assert_eq!((info.architecture.as_str(), info.n_layer, info.n_head, info.n_head_kv), ("llama", 2, 4, 2));
     assert_eq!(model.n_vocab(), 97);
 
-    let tokens = model.tokenize(PROMPT, false, false).unwrap();
+    let tokens = model.tokenize_with(PROMPT, Tokenize::NONE).unwrap();
     assert_eq!(tokens.len(), 11, "one token per ASCII character: {tokens:?}");
     assert_eq!(tokens[5], 94, "the space token");
     assert_eq!(tokens[0], (b'h' - b'!') as i32);
     assert_eq!(model.detokenize(&tokens, false).unwrap(), PROMPT);
     let pieces: Vec<u8> = tokens.iter().flat_map(|&t| model.token_to_piece(t, false).unwrap()).collect();
     assert_eq!(pieces, PROMPT.as_bytes());
-    assert_eq!(model.tokenize("", false, false).unwrap(), Vec::<i32>::new());
+    assert_eq!(model.tokenize_with("", Tokenize::NONE).unwrap(), Vec::<i32>::new());
 
     let special = model.special_tokens().unwrap();
     assert_eq!(special.eos, Some(96));
@@ -33,7 +33,7 @@ fn model_info_and_tokenizer() {
 #[test]
 fn logits_are_deterministic_across_contexts() {
     let model = load_model();
-    let tokens = model.tokenize(PROMPT, false, false).unwrap();
+    let tokens = model.tokenize_with(PROMPT, Tokenize::NONE).unwrap();
     let mut a = model.new_context(&small_lola()).unwrap();
     let mut b = model.new_context(&small_lola()).unwrap();
     a.feed(&tokens).unwrap();
@@ -70,7 +70,7 @@ fn logits_are_deterministic_across_contexts() {
 #[test]
 fn greedy_generation_is_deterministic_and_stops_at_max() {
     let model = load_model();
-    let prompt = model.tokenize(PROMPT, false, false).unwrap();
+    let prompt = model.tokenize_with(PROMPT, Tokenize::NONE).unwrap();
     let run = |max: usize| {
         let mut ctx = model.new_context(&small_lola()).unwrap();
         ctx.feed(&prompt).unwrap();
@@ -119,7 +119,7 @@ fn greedy_generation_is_deterministic_and_stops_at_max() {
 #[test]
 fn seeded_sampling_repeats() {
     let model = load_model();
-    let prompt = model.tokenize(PROMPT, false, false).unwrap();
+    let prompt = model.tokenize_with(PROMPT, Tokenize::NONE).unwrap();
     let run = |seed: u64| {
         let mut ctx = model.new_context(&small_lola()).unwrap();
         ctx.feed(&prompt).unwrap();
@@ -134,7 +134,7 @@ fn seeded_sampling_repeats() {
 fn cache_positions_cover_what_was_fed() {
     let model = load_model();
     let mut ctx = model.new_context(&small_lola()).unwrap();
-    let tokens = model.tokenize("the quick brown fox", false, false).unwrap();
+    let tokens = model.tokenize_with("the quick brown fox", Tokenize::NONE).unwrap();
     ctx.feed(&tokens).unwrap();
     let n_past = ctx.n_past().unwrap();
     assert_eq!(n_past, tokens.len() as i64);
@@ -171,8 +171,8 @@ fn cache_positions_cover_what_was_fed() {
 #[test]
 fn save_restore_and_clone_give_identical_logits() {
     let model = load_model();
-    let prompt = model.tokenize(PROMPT, false, false).unwrap();
-    let more = model.tokenize(" again and again", false, false).unwrap();
+    let prompt = model.tokenize_with(PROMPT, Tokenize::NONE).unwrap();
+    let more = model.tokenize_with(" again and again", Tokenize::NONE).unwrap();
     let mut ctx = model.new_context(&small_lola()).unwrap();
     ctx.feed(&prompt).unwrap();
     let state = ctx.save_state().unwrap();
@@ -211,7 +211,7 @@ fn abort_flag_stops_a_feed() {
     let mut ctx = model.new_context(&small_lola()).unwrap();
     let flag = Arc::new(AtomicBool::new(true));
     ctx.set_abort_flag(Some(flag.clone())).unwrap();
-    let tokens = model.tokenize("abcdefghij", false, false).unwrap();
+    let tokens = model.tokenize_with("abcdefghij", Tokenize::NONE).unwrap();
     let err = ctx.feed(&tokens).unwrap_err();
     assert_eq!(err.status, Status::Aborted, "{err}");
     assert!(ctx.n_past().unwrap() < tokens.len() as i64);
@@ -225,7 +225,7 @@ fn abort_flag_stops_a_feed() {
 #[test]
 fn chat_template_of_a_model_without_one() {
     let model = load_model();
-    let err = model.apply_chat_template(&[lola::ChatMessage { role: "user", content: "hi" }], true).unwrap_err();
+    let err = model.apply_chat_template(&[lola::ChatMessage::user("hi")], true).unwrap_err();
     assert_eq!(err.status, Status::Unsupported);
     assert!(!err.message.is_empty());
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{load_model, small_lola};
-use lola::{Context, Layer, Model, Sampler};
+use lola::{Context, Layer, Model, Sampler, Tokenize};
 
 fn assert_send<T: Send>() {}
 fn assert_sync<T: Sync>() {}
@@ -25,7 +25,7 @@ fn run_prompts(model: &Model, prompts: &[&str]) -> Vec<Vec<f32>> {
     prompts
         .iter()
         .map(|p| {
-            ctx.feed(&model.tokenize(p, false, false).unwrap()).unwrap();
+            ctx.feed(&model.tokenize_with(p, Tokenize::NONE).unwrap()).unwrap();
             ctx.logits_to_vec().unwrap()
         })
         .collect()
@@ -50,7 +50,7 @@ fn contexts_on_a_shared_model_match_sequential_runs() {
 fn a_context_moves_and_a_shared_context_is_read_concurrently() {
     let model = load_model();
     let mut ctx = model.new_context(&small_lola()).unwrap();
-    ctx.feed(&model.tokenize("the quick brown fox", false, false).unwrap()).unwrap();
+    ctx.feed(&model.tokenize_with("the quick brown fox", Tokenize::NONE).unwrap()).unwrap();
     let logits = ctx.logits_to_vec().unwrap();
     let cache = ctx.cache_state().unwrap();
     let state = ctx.save_state().unwrap();
@@ -69,7 +69,7 @@ fn a_context_moves_and_a_shared_context_is_read_concurrently() {
     });
 
     // Moved into another thread, fed there, handed back.
-    let tokens = model.tokenize(" jumps", false, false).unwrap();
+    let tokens = model.tokenize_with(" jumps", Tokenize::NONE).unwrap();
     let mut clone = ctx.try_clone().unwrap();
     let ctx = std::thread::scope(|s| {
         s.spawn(move || {
@@ -79,6 +79,6 @@ fn a_context_moves_and_a_shared_context_is_read_concurrently() {
         .join()
         .unwrap()
     });
-    clone.feed(&model.tokenize(" jumps", false, false).unwrap()).unwrap();
+    clone.feed(&model.tokenize_with(" jumps", Tokenize::NONE).unwrap()).unwrap();
     assert_eq!(ctx.logits().unwrap(), clone.logits().unwrap());
 }
