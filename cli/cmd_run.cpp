@@ -9,16 +9,26 @@ namespace cli {
 
 namespace {
 
-std::string chat_prompt(const lolapp::Model &model, const std::string &system, const std::string &user) {
-    std::vector<lolapp::ChatMessage> messages;
-    if (!system.empty()) messages.push_back({"system", system});
-    messages.push_back({"user", user});
-    try {
-        return model.apply_chat_template(messages, true);
-    } catch (const lolapp::Error &e) {
-        if (e.status() == LOLA_ERR_UNSUPPORTED) return user;  // no known template: plain completion
-        throw Failure(std::string("chat template: ") + e.what());
+// The prompt's tokens: the chat template's rendering (which writes its own BOS, so only its
+// special tokens are parsed) or, with no known template or --raw, the text as a plain
+// completion (BOS added where the vocabulary asks for it).
+std::vector<int32_t> prompt_tokens(const lolapp::Model &model, const std::string &system,
+                                   const std::string &user, bool raw) {
+    if (!raw) {
+        std::vector<lolapp::ChatMessage> messages;
+        if (!system.empty()) messages.push_back({"system", system});
+        messages.push_back({"user", user});
+        std::string text;
+        try {
+            text = model.apply_chat_template(messages, true);
+        } catch (const lolapp::Error &e) {
+            if (e.status() != LOLA_ERR_UNSUPPORTED)  // UNSUPPORTED: no known template
+                throw Failure(std::string("chat template: ") + e.what());
+        }
+        if (!text.empty())
+            return checked("tokenize", [&] { return model.tokenize(text, LOLA_TOKENIZE_PARSE_SPECIAL); });
     }
+    return tokenize(model, user, true);
 }
 
 bool print_piece(int32_t, std::string_view piece) {
@@ -43,8 +53,7 @@ int cmd_run(Args &args) {
 
     const lolapp::Model model = load_model(path);
     lolapp::Context ctx = new_context(model, cp);
-    const std::string text = raw ? prompt : chat_prompt(model, system, prompt);
-    const std::vector<int32_t> tokens = tokenize(model, text, true);
+    const std::vector<int32_t> tokens = prompt_tokens(model, system, prompt, raw);
     if (tokens.empty()) throw Failure("the prompt is empty", 2);
     feed(ctx, tokens);
     lolapp::Sampler sampler = checked("sampler", [&] { return lolapp::Sampler(sp); });

@@ -1,6 +1,7 @@
 // Generate.cs: streams a greedy (or sampled) continuation of a prompt with the Lola binding.
 //   mono Generate.exe MODEL.gguf "prompt" [max_tokens] [temperature]
-// Run with LD_LIBRARY_PATH pointing at liblolacs.so and liblola.so.
+// Runs from the build folder as it is (Lola.dll and liblolacs.so lie beside it): no environment
+// variables. docs/bindings/csharp.md shows how to build and run your own program.
 using System;
 using Lola;
 

