@@ -6,6 +6,7 @@ import org.lola.ContextParams;
 import org.lola.Generation;
 import org.lola.Model;
 import org.lola.Sampler;
+import org.lola.Tokenize;
 
 public final class Generate {
     public static void main(String[] args) {
@@ -18,7 +19,7 @@ public final class Generate {
              Context ctx = model.newContext(ContextParams.builder()
                      .attention(new AttentionParams().chunkSize(16).sparseCapacity(16)).build());
              Sampler sampler = Sampler.greedy()) {
-            ctx.feed(model.tokenize(args[1], true, false));
+            ctx.feed(model.tokenize(args[1], Tokenize.ADD_SPECIAL));
             System.out.print(args[1]);
             for (Generation.Token t : ctx.generate(sampler, maxTokens)) {
                 System.out.print(t.text());

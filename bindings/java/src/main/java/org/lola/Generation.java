@@ -23,6 +23,7 @@ public final class Generation implements Iterable<Generation.Token> {
     private boolean started;
     private boolean done;
     private int count;
+    private FinishReason finishReason;
     private Token next;
 
     Generation(Context ctx, Sampler sampler, int maxTokens) {
@@ -53,6 +54,16 @@ public final class Generation implements Iterable<Generation.Token> {
         };
     }
 
+    /** Tokens generated (sampled and fed) so far; the end-of-generation token is not counted. */
+    public int count() {
+        return count;
+    }
+
+    /** Why the generation ended; null while it has not. */
+    public FinishReason finishReason() {
+        return finishReason;
+    }
+
     /** The whole text, consuming the generation. */
     public String text() {
         StringBuilder sb = new StringBuilder();
@@ -61,7 +72,9 @@ public final class Generation implements Iterable<Generation.Token> {
     }
 
     private Token step() {
-        if (count < maxTokens) {
+        if (count >= maxTokens) {
+            finishReason = FinishReason.LENGTH;
+        } else {
             ctx.takeAbort(); // polled before each token, as lola_generate does
             int token = sampler.sample(ctx);
             if (!ctx.model().isEog(token)) {
@@ -69,6 +82,7 @@ public final class Generation implements Iterable<Generation.Token> {
                 count++;
                 return new Token(token, joiner.push(ctx.model().tokenToPiece(token)));
             }
+            finishReason = FinishReason.STOP;
         }
         done = true;
         String rest = joiner.finish();

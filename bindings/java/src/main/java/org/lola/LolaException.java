@@ -4,8 +4,10 @@ package org.lola;
 import java.nio.charset.StandardCharsets;
 
 /**
- * A liblola call failed: {@link #status()} says how, {@link #getMessage()} is liblola's own
- * message (lola_last_error_message, read on the calling thread right after the failing call).
+ * A liblola call failed: {@link #status()} says how, {@link #nativeMessage()} is liblola's own
+ * message (lola_last_error_message, read on the calling thread right after the failing call),
+ * and {@link #getMessage()} is both, {@code "IO: lola_model_load: ..."}: print that alone
+ * (prefixing {@code status()} to it would show the status twice).
  *
  * <p>Unchecked, like {@link IllegalArgumentException}: nearly every call can fail only on a
  * programming error (a closed handle, a token out of range, a wrong array size), and the calls
@@ -16,6 +18,7 @@ public class LolaException extends RuntimeException {
     private static final long serialVersionUID = 1L;
     private final Status status;
     private final int code;
+    private final String nativeMessage;
 
     /** Called from the JNI wrapper: the status code and the UTF-8 bytes of the message. */
     LolaException(int code, byte[] utf8Message) {
@@ -26,6 +29,12 @@ public class LolaException extends RuntimeException {
         super(Status.fromCode(code) + ": " + message);
         this.code = code;
         this.status = Status.fromCode(code);
+        this.nativeMessage = message;
+    }
+
+    /** liblola's message without the status, e.g. {@code "lola_model_load: 'x.gguf': ..."}. */
+    public String nativeMessage() {
+        return nativeMessage;
     }
 
     /** Which status the call returned. */

@@ -1,14 +1,17 @@
 // Model.java: a loaded GGUF model (lola_model): immutable, shareable across threads.
 package org.lola;
 
+import java.io.ByteArrayOutputStream;
 import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
 import org.lola.swig.lola_model;
 import org.lola.swig.lola_model_info;
 import org.lola.swig.lola_model_params;
 import org.lola.swig.lola_special_tokens;
-import org.lola.swig.lolaConstants;
 
 /**
  * A model file loaded by liblola. Immutable after load: any number of threads may use one
@@ -78,21 +81,19 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** Tokens of {@code text}, without BOS/EOS and with special-token text taken literally. */
-    public int[] tokenize(String text) {
-        return tokenize(text, false, false);
+    /**
+     * Tokens of {@code text}. With no option the text is plain text and nothing is added;
+     * {@code model.tokenize(text, Tokenize.ADD_SPECIAL)} adds BOS where the vocabulary says,
+     * {@link Tokenize#PARSE_SPECIAL} turns text like "&lt;|im_start|&gt;" into its token.
+     */
+    public int[] tokenize(String text, Tokenize... options) {
+        return tokenize(text, Arrays.asList(options));
     }
 
-    /**
-     * Tokens of {@code text}.
-     *
-     * @param addSpecial add BOS (and EOS) where the vocabulary says
-     * @param parseSpecial turn text like "&lt;|im_start|&gt;" into its special token
-     */
-    public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
+    /** Tokens of {@code text} with a set of options (e.g. an {@code EnumSet}). */
+    public int[] tokenize(String text, Collection<Tokenize> options) {
         byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
-        long flags = (addSpecial ? lolaConstants.LOLA_TOKENIZE_ADD_SPECIAL : 0)
-                | (parseSpecial ? lolaConstants.LOLA_TOKENIZE_PARSE_SPECIAL : 0);
+        long flags = Tokenize.flags(options);
         int[] tokens = new int[utf8.length + 4];
         int n = (int) handle.tokenize(utf8, flags, tokens);
         if (n > tokens.length) {
@@ -132,6 +133,92 @@ public final class Model implements AutoCloseable {
     /** True when generation should stop at {@code token} (EOS, EOT, ...). */
     public boolean isEog(int token) {
         return handle.token_is_eog(token);
+    }
+
+    /**
+     * The chat rendered as text by the model's chat template (lola_chat_apply_template: known
+     * templates only, ChatML as SmolLM2 uses it and Llama 3), special tokens written as text:
+     * tokenize it with {@link Tokenize#PARSE_SPECIAL}. {@code addAssistant} appends the
+     * assistant's prompt, so that what the model generates next is the reply.
+     *
+     * @throws LolaException UNSUPPORTED when liblola does not know the model's template,
+     *     INVALID_ARGUMENT for a role the template does not have
+     */
+    public String applyChatTemplate(List<ChatMessage> messages, boolean addAssistant) {
+        ByteArrayOutputStream packed = new ByteArrayOutputStream();
+        for (ChatMessage m : messages) { // role NUL content NUL (ChatMessage holds no NUL)
+            packed.writeBytes(m.role().getBytes(StandardCharsets.UTF_8));
+            packed.write(0);
+            packed.writeBytes(m.content().getBytes(StandardCharsets.UTF_8));
+            packed.write(0);
+        }
+        byte[] blob = packed.toByteArray();
+        byte[] out = new byte[blob.length + 64 * messages.size() + 64];
+        int n = (int) handle.chat_apply_template(blob, addAssistant, out);
+        if (n > out.length) {
+            out = new byte[n];
+            n = (int) handle.chat_apply_template(blob, addAssistant, out);
+        }
+        return new String(out, 0, n, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * One chat turn in one call: renders {@code messages} with the chat template (assistant
+     * prompt appended), feeds it to a fresh context, generates the reply and frees the context
+     * before returning.
+     *
+     * @throws IllegalArgumentException when {@code messages} is empty
+     * @throws LolaException UNSUPPORTED when the model's chat template is unknown to liblola
+     */
+    public ChatResponse chat(List<ChatMessage> messages, ChatOptions options) {
+        try (GenerationStream stream = chatStream(messages, options)) {
+            return stream.response();
+        }
+    }
+
+    /** {@link #chat(List, ChatOptions)} with {@link ChatOptions#defaults()}. */
+    public ChatResponse chat(List<ChatMessage> messages) {
+        return chat(messages, ChatOptions.defaults());
+    }
+
+    /**
+     * The reply to {@code messages} as a stream of tokens on a context of its own, which the
+     * stream frees when it ends or is closed (try-with-resources). The prompt is fed before
+     * this returns.
+     *
+     * @throws IllegalArgumentException when {@code messages} is empty
+     * @throws LolaException UNSUPPORTED when the model's chat template is unknown to liblola
+     */
+    public GenerationStream chatStream(List<ChatMessage> messages, ChatOptions options) {
+        Objects.requireNonNull(options, "options");
+        if (messages.isEmpty()) throw new IllegalArgumentException("a chat needs at least one message");
+        // The template writes the special tokens (and any BOS) as text: parse them, add nothing.
+        int[] prompt = tokenize(applyChatTemplate(messages, true), Tokenize.PARSE_SPECIAL);
+        return new GenerationStream(this, prompt, options);
+    }
+
+    /**
+     * A plain completion in one call: tokenizes {@code prompt} (BOS added where the vocabulary
+     * says), feeds it to a fresh context, generates and frees the context before returning.
+     * The text returned is the continuation only.
+     *
+     * @throws IllegalArgumentException when the prompt has no tokens
+     */
+    public ChatResponse complete(String prompt, ChatOptions options) {
+        try (GenerationStream stream = completeStream(prompt, options)) {
+            return stream.response();
+        }
+    }
+
+    /** {@link #complete(String, ChatOptions)} with {@link ChatOptions#defaults()}. */
+    public ChatResponse complete(String prompt) {
+        return complete(prompt, ChatOptions.defaults());
+    }
+
+    /** The continuation of {@code prompt} as a stream on a context of its own; see {@link #chatStream}. */
+    public GenerationStream completeStream(String prompt, ChatOptions options) {
+        Objects.requireNonNull(options, "options");
+        return new GenerationStream(this, tokenize(prompt, Tokenize.ADD_SPECIAL), options);
     }
 
     /** A new context on this model. */

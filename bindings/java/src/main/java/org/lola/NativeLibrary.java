@@ -76,7 +76,15 @@ public final class NativeLibrary {
                     if (in == null) throw new UnsatisfiedLinkError("the jar lacks " + dir + name);
                     Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
                 }
-                System.load(file.toAbsolutePath().toString());
+                try {
+                    System.load(file.toAbsolutePath().toString());
+                } catch (UnsatisfiedLinkError e) {
+                    UnsatisfiedLinkError err = new UnsatisfiedLinkError("cannot load " + name
+                            + " extracted from the jar into " + tmp + ": " + e.getMessage()
+                            + " (a temporary folder mounted noexec? point -Djava.io.tmpdir at another)");
+                    err.initCause(e);
+                    throw err;
+                }
             }
         } catch (IOException e) {
             UnsatisfiedLinkError err = new UnsatisfiedLinkError("cannot extract liblola from the jar: " + e);
