@@ -15,6 +15,7 @@
 //                                                  NMSE <= 1e-9 (FMA and lane order differ)
 //   token step vs chunked prefill, any batch split bitwise, on the same backend
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -71,7 +72,8 @@ std::shared_ptr<const lola::model::Model> tiny_model(uint32_t type) {
         t.n_ff = 512;
         t.tied = false;
     }
-    const std::string path = ::testing::TempDir() + "parity_" + std::to_string(type) + ".gguf";
+    const std::string path = ::testing::TempDir() + "parity_" + std::to_string(::getpid()) + "_" +
+                             std::to_string(type) + ".gguf";
     t.write(path);
     return lola::model::Model::load(path);
 }

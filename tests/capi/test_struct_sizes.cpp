@@ -6,6 +6,7 @@
 // sizes: an older, smaller caller struct is read over the defaults and written only up to its
 // size, the current one whole, an unknown one not at all; and every published list is well formed.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -54,7 +55,8 @@ class StructSizes : public ::testing::Test {
 protected:
     void SetUp() override {
         lola_test::TinyLlama t;
-        path_ = ::testing::TempDir() + "struct_sizes.gguf";
+        // One file per process: ctest runs the tests of this file in parallel processes.
+        path_ = ::testing::TempDir() + "struct_sizes_" + std::to_string(::getpid()) + ".gguf";
         t.write(path_);
         lola_model_params mp;
         ASSERT_EQ(lola_model_params_init(&mp), LOLA_OK);
