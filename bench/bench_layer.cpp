@@ -10,8 +10,11 @@
 //                       per-token decode cost (the Time column is microseconds per token)
 //   prefill/<kind>/<N>  time to feed a block of 512 tokens with outputs to a layer holding N
 //                       tokens (tok/s is the prefill throughput)
-// Counters: tok/s (tokens per second of wall time) and cache_MiB (Layer::bytes() of the layer at
-// context N: the capacity its state vectors hold, which is what it costs in memory).
+// Counters: tok/s (tokens per second of wall time) and cache_MiB (lola_layer_info.bytes of the
+// layer at context N: the capacity its state vectors hold, which is what it costs in memory).
+//
+// The layer is liblola's public one (lola.h through the C++ owners of lola.hpp), so the figures
+// are what a caller of the library gets, argument checks included.
 //
 // The context is built once per (kind, N), untimed, on first use, by feeding N random tokens
 // without outputs (y = nullptr), and kept as a saved layer that every benchmark at that (kind, N)
@@ -37,13 +40,12 @@
 #include <utility>
 #include <vector>
 
-#include "lola/config.hpp"
-#include "lola/layer.hpp"
+#include "lola.hpp"
 
 namespace {
 
-using lola::Attention;
-using Layer = lola::Layer<float>;
+using lolapp::Attention;
+using lolapp::Layer;
 
 constexpr int kHeads = 9;
 constexpr int kKvHeads = 3;
@@ -57,19 +59,17 @@ constexpr int64_t kSetupBlock = 4096;       // tokens per feed while building a 
 constexpr int64_t kMinContext = int64_t{1} << 10;
 constexpr int64_t kMaxContext = int64_t{1} << 16;
 
-lola::LayerConfig make_config(Attention attention) {
-    lola::LayerConfig c;
-    c.n_heads = kHeads;
-    c.n_kv_heads = kKvHeads;
-    c.head_dim = kDim;
-    c.attention = attention;
-    c.chunk = kChunk;
-    c.sparse_capacity = kSparseCapacity;
-    c.feature_map = lola::FeatureMapKind::performer;
-    c.feature_dim = kFeatureDim;
-    c.scoring = lola::Scoring::sre;
-    c.n_threads = 1;
-    return c;
+lolapp::LayerParams make_params(Attention attention) {
+    lolapp::LayerParams p;
+    p.heads(kHeads, kKvHeads, kDim).n_threads(1);
+    p.attention()
+        .attention(attention)
+        .chunk_size(kChunk)
+        .sparse_capacity(kSparseCapacity)
+        .feature_map(lolapp::FeatureMap::performer)
+        .feature_dim(kFeatureDim)
+        .scoring(lolapp::Scoring::sre);
+    return p;
 }
 
 // splitmix64: fast, and the same stream on every platform.
@@ -118,13 +118,14 @@ const Layer &context(Attention attention, int64_t n) {
     static std::map<std::pair<Attention, int64_t>, std::unique_ptr<Layer>> cache;
     std::unique_ptr<Layer> &held = cache[{attention, n}];
     if (held) return *held;
-    auto layer = std::make_unique<Layer>(make_config(attention));
+    auto layer = std::make_unique<Layer>(make_params(attention));
     Random rng(0x5EED0000u + static_cast<uint64_t>(n));
     Tokens block(kSetupBlock, rng);
     for (int64_t done = 0; done < n;) {
         const int64_t len = std::min(kSetupBlock, n - done);
-        layer->feed(len, block.q.data(), block.k.data(), block.v.data(), nullptr, nullptr,
-                    nullptr);
+        layer->feed(len, block.q.data(), static_cast<size_t>(len) * kHeads * kDim, block.k.data(),
+                    static_cast<size_t>(len) * kKvHeads * kDim, block.v.data(),
+                    static_cast<size_t>(len) * kKvHeads * kDim, nullptr, 0);
         done += len;
         if (done < n) block.refill(rng);
     }
@@ -138,7 +139,13 @@ double minimum(const std::vector<double> &v) {
     return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end());
 }
 
-double mib(size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+double mib(const Layer &layer) { return static_cast<double>(layer.info().bytes) / (1024.0 * 1024.0); }
+
+// Feeds n tokens (q [n][kHeads][kDim], k and v [n][kKvHeads][kDim]) with outputs into y.
+void feed(Layer &layer, int64_t n, const float *q, const float *k, const float *v, float *y) {
+    const size_t nq = static_cast<size_t>(n) * kHeads * kDim, nkv = static_cast<size_t>(n) * kKvHeads * kDim;
+    layer.feed(n, q, nq, k, nkv, v, nkv, y, nq);
+}
 
 void bm_decode(benchmark::State &state, Attention attention, int64_t n) {
     const Layer &saved = context(attention, n);
@@ -150,9 +157,8 @@ void bm_decode(benchmark::State &state, Attention attention, int64_t n) {
     // whole KV cache), which steady decoding does only every ~N/2 tokens. Feed it untimed.
     auto restore = [&] {
         layer.reset();
-        layer = std::make_unique<Layer>(saved);
-        layer->feed(1, tokens.q_at(0), tokens.k_at(0), tokens.v_at(0), nullptr, nullptr,
-                    y.data());
+        layer = std::make_unique<Layer>(saved.clone());
+        feed(*layer, 1, tokens.q_at(0), tokens.k_at(0), tokens.v_at(0), y.data());
     };
     restore();
     int64_t step = 0;
@@ -164,14 +170,13 @@ void bm_decode(benchmark::State &state, Attention attention, int64_t n) {
             state.ResumeTiming();
         }
         ++step;
-        layer->feed(1, tokens.q_at(step), tokens.k_at(step), tokens.v_at(step), nullptr, nullptr,
-                    y.data());
+        feed(*layer, 1, tokens.q_at(step), tokens.k_at(step), tokens.v_at(step), y.data());
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
     }
     state.counters["tok/s"] =
         benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-    state.counters["cache_MiB"] = mib(saved.bytes());
+    state.counters["cache_MiB"] = mib(saved);
 }
 
 void bm_prefill(benchmark::State &state, Attention attention, int64_t n) {
@@ -183,17 +188,16 @@ void bm_prefill(benchmark::State &state, Attention attention, int64_t n) {
     for (auto _ : state) {
         state.PauseTiming();
         layer.reset();
-        layer = std::make_unique<Layer>(saved);
+        layer = std::make_unique<Layer>(saved.clone());
         state.ResumeTiming();
-        layer->feed(kPrefillBlock, tokens.q.data(), tokens.k.data(), tokens.v.data(), nullptr,
-                    nullptr, y.data());
+        feed(*layer, kPrefillBlock, tokens.q.data(), tokens.k.data(), tokens.v.data(), y.data());
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
     }
     state.counters["tok/s"] =
         benchmark::Counter(static_cast<double>(state.iterations() * kPrefillBlock),
                            benchmark::Counter::kIsRate);
-    state.counters["cache_MiB"] = mib(saved.bytes());
+    state.counters["cache_MiB"] = mib(saved);
 }
 
 void register_all() {

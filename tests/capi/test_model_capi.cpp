@@ -16,29 +16,13 @@
 #include "capi_check.hpp"
 #include "lola.h"
 #include "tiny_llama.hpp"
+#include "tiny_model_test.hpp"
 
 using namespace lola_test;
 
 namespace {
 
-std::string temp_path(const std::string &name) {
-    return (std::filesystem::temp_directory_path() / ("lola_test_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-
-struct Fixture : testing::Test {
-    static void SetUpTestSuite() {
-        path_ = new std::string(TinyLlama{}.write(temp_path("tiny.gguf")));
-    }
-    static void TearDownTestSuite() {
-        std::filesystem::remove(*path_);
-        delete path_;
-    }
-    void SetUp() override {
-        lola_model_params mp;
-        ASSERT_EQ(lola_model_params_init(&mp), LOLA_OK);
-        ASSERT_EQ(lola_model_load(path_->c_str(), &mp, &model_), LOLA_OK) << lola_last_error_message();
-    }
-    void TearDown() override { lola_model_free(model_); }
+struct Fixture : TinyModelTest {
 
     lola_context *context(int32_t attention = LOLA_ATTENTION_LOLA, int32_t chunk = 4, int32_t lambda = 3,
                           int32_t threads = 1, int32_t batch = 64) {
@@ -66,10 +50,7 @@ struct Fixture : testing::Test {
         return t;
     }
 
-    static std::string *path_;
-    lola_model *model_ = nullptr;
 };
-std::string *Fixture::path_ = nullptr;
 
 double max_rel(const std::vector<float> &a, const std::vector<float> &b) {
     double m = 0, scale = 0;

@@ -395,16 +395,19 @@ TEST(GgufHostile, TruncationAtEveryByte) {
     }
 }
 
+// What parsing the first n bytes of `full` says: the error message, or "parsed".
+static std::string parse_message(const std::vector<uint8_t> &full, size_t n) {
+    try {
+        File::from_memory(std::vector<uint8_t>(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)));
+    } catch (const Error &e) {
+        return std::string(e.what());
+    }
+    return std::string("parsed");
+}
+
 TEST(GgufHostile, TruncationMessagesNameTheField) {
     const std::vector<uint8_t> full = small_file().build();
-    const auto msg = [&](size_t n) {
-        try {
-            File::from_memory(std::vector<uint8_t>(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)));
-        } catch (const Error &e) {
-            return std::string(e.what());
-        }
-        return std::string("parsed");
-    };
+    const auto msg = [&](size_t n) { return parse_message(full, n); };
     EXPECT_THAT(msg(0), HasSubstr("truncated while reading magic"));
     EXPECT_THAT(msg(6), HasSubstr("truncated while reading version"));
     EXPECT_THAT(msg(10), HasSubstr("truncated while reading tensor_count"));
@@ -425,14 +428,7 @@ TEST(GgufHostile, TruncatedArrayMessagesNameTheElement) {
     GgufBuilder b;
     b.kv_strings("tokenizer.ggml.tokens", {"<s>-a-longer-one", "", "hello"});
     const std::vector<uint8_t> full = b.build();
-    const auto msg = [&](size_t n) {
-        try {
-            File::from_memory(std::vector<uint8_t>(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)));
-        } catch (const Error &e) {
-            return std::string(e.what());
-        }
-        return std::string("parsed");
-    };
+    const auto msg = [&](size_t n) { return parse_message(full, n); };
     EXPECT_EQ(msg(full.size()), "parsed");
     const size_t after_key = 24 + 8 + 21;
     EXPECT_THAT(msg(after_key + 2), HasSubstr("metadata key 'tokenizer.ggml.tokens' value type"));

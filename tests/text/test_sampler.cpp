@@ -24,6 +24,7 @@
 #include "lola.h"
 #include "text/sampler.hpp"
 #include "tiny_llama.hpp"
+#include "tiny_model_test.hpp"
 #include "vocab_llama.hpp"
 
 namespace {
@@ -584,22 +585,9 @@ TEST(Sampler, LargeVocabularySpeed) {
 // ---------------------------------------------------------------------------------------------
 // lola_generate on the tiny random Llama (97 tokens, no tokenizer vocabulary)
 
-std::string temp_path(const std::string &name) {
-    return (std::filesystem::temp_directory_path() / ("lola_test_" + std::to_string(::getpid()) + "_" + name)).string();
-}
+using lola_test::temp_path;
 
-struct SamplerGenerate : testing::Test {
-    static void SetUpTestSuite() { path_ = new std::string(lola_test::TinyLlama{}.write(temp_path("sampler_tiny.gguf"))); }
-    static void TearDownTestSuite() {
-        std::filesystem::remove(*path_);
-        delete path_;
-    }
-    void SetUp() override {
-        lola_model_params mp;
-        ASSERT_EQ(lola_model_params_init(&mp), LOLA_OK);
-        ASSERT_EQ(lola_model_load(path_->c_str(), &mp, &model_), LOLA_OK) << lola_last_error_message();
-    }
-    void TearDown() override { lola_model_free(model_); }
+struct SamplerGenerate : lola_test::TinyModelTest {
 
     lola_context *context() {
         lola_test::ContextSpec cp;
@@ -628,11 +616,8 @@ struct SamplerGenerate : testing::Test {
         return c->tokens.size() < c->stop_after;
     }
 
-    static std::string *path_;
-    lola_model *model_ = nullptr;
     const std::vector<int32_t> prompt_ = {5, 17, 42, 3, 88, 61, 9};
 };
-std::string *SamplerGenerate::path_ = nullptr;
 
 TEST_F(SamplerGenerate, GreedyEqualsManualFeedAndArgmax) {
     lola_context *ctx = prompted();

@@ -12,22 +12,13 @@ using NUnit.Framework;
 namespace Lola.Tests
 {
     [TestFixture]
-    public class AsyncTests
+    public class AsyncTests : TinyModelFixture
     {
-        Model model;
         int[] prompt;
 
-        [TestFixtureSetUp]
-        public void Load()
+        protected override void Loaded()
         {
-            model = new Model(TestModel.Path);
             prompt = model.Tokenize("hello world");
-        }
-
-        [TestFixtureTearDown]
-        public void Unload()
-        {
-            model.Dispose();
         }
 
         static T Wait<T>(ValueTask<T> task)

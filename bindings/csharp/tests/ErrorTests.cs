@@ -8,22 +8,8 @@ using NUnit.Framework;
 namespace Lola.Tests
 {
     [TestFixture]
-    public class ErrorTests
+    public class ErrorTests : TinyModelFixture
     {
-        Model model;
-
-        [TestFixtureSetUp]
-        public void Load()
-        {
-            model = new Model(TestModel.Path);
-        }
-
-        [TestFixtureTearDown]
-        public void Free()
-        {
-            model.Dispose();
-        }
-
         static LolaException Expect(Status status, TestDelegate call)
         {
             var e = Assert.Throws<LolaException>(call);

@@ -7,22 +7,8 @@ using NUnit.Framework;
 namespace Lola.Tests
 {
     [TestFixture]
-    public class RoundTripTests
+    public class RoundTripTests : TinyModelFixture
     {
-        Model model;
-
-        [TestFixtureSetUp]
-        public void Load()
-        {
-            model = new Model(TestModel.Path);
-        }
-
-        [TestFixtureTearDown]
-        public void Free()
-        {
-            model.Dispose();
-        }
-
         [Test]
         public void ModelInfoDescribesTheTinyModel()
         {

@@ -79,4 +79,27 @@ namespace Lola.Tests
             return best;
         }
     }
+
+    /// <summary>A fixture that loads the tiny test model once for its tests (Model) and frees
+    /// it after them.</summary>
+    public abstract class TinyModelFixture
+    {
+        protected Model model;
+
+        [TestFixtureSetUp]
+        public void LoadTinyModel()
+        {
+            model = new Model(TestModel.Path);
+            Loaded();
+        }
+
+        /// <summary>Runs after the model is loaded (per-fixture setup that needs it).</summary>
+        protected virtual void Loaded() { }
+
+        [TestFixtureTearDown]
+        public void FreeTinyModel()
+        {
+            model.Dispose();
+        }
+    }
 }

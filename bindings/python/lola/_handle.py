@@ -1,12 +1,30 @@
-"""The lifetime protocol every handle class shares: close(), ``with``, ``closed`` and a
-``__del__`` fallback. The native object raises NullHandleError once closed."""
+"""The lifetime protocol every handle class (and every object owning one) shares: close(),
+``with``, ``closed`` and a ``__del__`` fallback. The native object raises NullHandleError once
+closed."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-class Closable:
+class ClosesOnExit:
+    """Mixin for anything with an idempotent ``close()``: ``with`` closes it, and so does
+    garbage collection as a fallback."""
+
+    def close(self) -> None:  # pragma: no cover - every user defines it
+        raise NotImplementedError
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the module may be half torn down
+            pass
+
+
+class Closable(ClosesOnExit):
     """Mixin: ``self._native`` is the lola._lola object; closing it frees the C object at once
     (unless a call in flight, a context or a logits view still needs it: then with the last)."""
 
@@ -29,12 +47,3 @@ class Closable:
             from .errors import NullHandleError
             raise NullHandleError(f"{type(self).__name__} used after close()")
         return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: the module may be half torn down
-            pass

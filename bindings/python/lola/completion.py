@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
+from ._handle import ClosesOnExit
 from .context import Context
 from .sampler import Sampler
 
@@ -147,7 +148,7 @@ class _Generation:
         self.sampler.close()
 
 
-class CompletionStream:
+class CompletionStream(ClosesOnExit):
     """The iterator that ``complete(..., stream=True)`` and ``chat(..., stream=True)`` return:
     chunk dicts, the last one carrying ``finish_reason`` and ``usage``.
 
@@ -177,15 +178,6 @@ class CompletionStream:
 
     def __enter__(self) -> "CompletionStream":
         return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown
-            pass
 
 
 def _header(kind: str, prefix: str, model: Any) -> Dict[str, Any]:

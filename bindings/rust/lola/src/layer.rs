@@ -207,8 +207,14 @@ impl Layer {
 
     /// As [`Layer::feed`], writing the outputs into `y`.
     pub fn feed_into(&mut self, n_tokens: usize, q: &[f32], k: &[f32], v: &[f32], y: &mut [f32]) -> Result<()> {
+        self.raw_feed(n_tokens, q, k, v, y.as_mut_ptr(), y.len())
+    }
+
+    /// lola_layer_feed; `y` is NULL with length 0 (no outputs) or valid for `y_len` floats.
+    fn raw_feed(&mut self, n_tokens: usize, q: &[f32], k: &[f32], v: &[f32], y: *mut f32, y_len: usize) -> Result<()> {
         let n = tokens_i64(n_tokens)?;
-        // SAFETY: live layer; every pointer is valid for the length passed with it.
+        // SAFETY: live layer; every pointer is valid for the length passed with it (y: the
+        // callers' guarantee above).
         check(unsafe {
             sys::lola_layer_feed(
                 self.raw.as_ptr(),
@@ -219,30 +225,16 @@ impl Layer {
                 k.len(),
                 v.as_ptr(),
                 v.len(),
-                y.as_mut_ptr(),
-                y.len(),
+                y,
+                y_len,
             )
         })
     }
 
     /// Updates the cache without computing outputs.
     pub fn update(&mut self, n_tokens: usize, q: &[f32], k: &[f32], v: &[f32]) -> Result<()> {
-        let n = tokens_i64(n_tokens)?;
-        // SAFETY: as feed_into; y is NULL with length 0, which lola.h allows.
-        check(unsafe {
-            sys::lola_layer_feed(
-                self.raw.as_ptr(),
-                n,
-                q.as_ptr(),
-                q.len(),
-                k.as_ptr(),
-                k.len(),
-                v.as_ptr(),
-                v.len(),
-                ptr::null_mut(),
-                0,
-            )
-        })
+        // y NULL with length 0: lola.h allows it.
+        self.raw_feed(n_tokens, q, k, v, ptr::null_mut(), 0)
     }
 
     /// For `FeatureMap::Precomputed` layers: also pass phi(q) and phi(k) for every query head,

@@ -7,29 +7,15 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class ChatTest {
-    static Model model;
-
+class ChatTest extends TinyModelTest {
     static final ChatOptions GREEDY = ChatOptions.builder().maxTokens(12)
             .sampler(SamplerParams.greedy()).context(TestModel.lolaParams()).build();
 
     static final List<ChatMessage> CHAT = List.of(
             ChatMessage.system("You are a helpful assistant."),
             ChatMessage.user("What is the capital of France?"));
-
-    @BeforeAll
-    static void load() {
-        model = Model.load(TestModel.path());
-    }
-
-    @AfterAll
-    static void close() {
-        model.close();
-    }
 
     static LolaException expect(Status status, Runnable r) {
         LolaException e = assertThrows(LolaException.class, r::run);

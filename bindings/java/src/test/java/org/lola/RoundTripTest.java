@@ -8,23 +8,9 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class RoundTripTest {
-    static Model model;
-
-    @BeforeAll
-    static void load() {
-        model = Model.load(TestModel.path());
-    }
-
-    @AfterAll
-    static void close() {
-        model.close();
-    }
-
+class RoundTripTest extends TinyModelTest {
     @Test
     void modelInfo() {
         ModelInfo i = model.info();

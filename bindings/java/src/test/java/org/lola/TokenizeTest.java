@@ -5,24 +5,10 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.EnumSet;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.lola.swig.lolaConstants;
 
-class TokenizeTest {
-    static Model model;
-
-    @BeforeAll
-    static void load() {
-        model = Model.load(TestModel.path());
-    }
-
-    @AfterAll
-    static void close() {
-        model.close();
-    }
-
+class TokenizeTest extends TinyModelTest {
     @Test
     void flagsAreTheCOnes() {
         assertEquals(lolaConstants.LOLA_TOKENIZE_ADD_SPECIAL, Tokenize.ADD_SPECIAL.flag());
