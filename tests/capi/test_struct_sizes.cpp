@@ -82,71 +82,59 @@ protected:
     lola_layer *layer_ = nullptr;
 };
 
+// Fills *s with its defaults (init) but keeps the struct_size the check gave it.
+template <class S>
+void init_keeping_size(S *s, lola_status (*init)(S *)) {
+    const size_t size = s->struct_size;
+    init(s);
+    s->struct_size = size;
+}
+
+// The status of creating a handle (then freed again).
+template <class H, class Create>
+lola_status created(Create &&create, void (*free_fn)(H *)) {
+    H *h = nullptr;
+    const lola_status st = create(&h);
+    free_fn(h);
+    return st;
+}
+
 TEST_F(StructSizes, ParameterStructs) {
     // Parameter structs made by *_init and then given another size.
     check_struct<lola_model_params>("lola_model_params", [&](lola_model_params *s) {
-        lola_model_params p;
-        lola_model_params_init(&p);
-        const size_t size = s->struct_size;
-        *s = p;
-        s->struct_size = size;
-        lola_model *m = nullptr;
-        const lola_status st = lola_model_load(path_.c_str(), s, &m);
-        lola_model_free(m);
-        return st;
+        init_keeping_size(s, lola_model_params_init);
+        return created<lola_model>([&](lola_model **m) { return lola_model_load(path_.c_str(), s, m); },
+                                   lola_model_free);
     }, false);
     check_struct<lola_layer_params>("lola_layer_params", [&](lola_layer_params *s) {
-        const size_t size = s->struct_size;
-        lola_layer_params_init(s);
-        s->struct_size = size;
+        init_keeping_size(s, lola_layer_params_init);
         s->head_dim = 8;
-        lola_layer *l = nullptr;
-        const lola_status st = lola_layer_create(s, &l);
-        lola_layer_free(l);
-        return st;
+        return created<lola_layer>([&](lola_layer **l) { return lola_layer_create(s, l); }, lola_layer_free);
     }, false);
     check_struct<lola_context_params>("lola_context_params", [&](lola_context_params *s) {
-        const size_t size = s->struct_size;
-        lola_context_params_init(s);
-        s->struct_size = size;
-        lola_context *c = nullptr;
-        const lola_status st = lola_context_create(model_, s, &c);
-        lola_context_free(c);
-        return st;
+        init_keeping_size(s, lola_context_params_init);
+        return created<lola_context>([&](lola_context **c) { return lola_context_create(model_, s, c); },
+                                     lola_context_free);
     }, false);
     check_struct<lola_attention_params>("lola_attention_params", [&](lola_attention_params *s) {
-        const size_t size = s->struct_size;
-        lola_attention_params_init(s);
-        s->struct_size = size;
+        init_keeping_size(s, lola_attention_params_init);
         lola_layer_params lp;
         lola_layer_params_init(&lp);
         lp.head_dim = 8;
         lp.attention = s;
-        lola_layer *l = nullptr;
-        const lola_status st = lola_layer_create(&lp, &l);
-        lola_layer_free(l);
-        return st;
+        return created<lola_layer>([&](lola_layer **l) { return lola_layer_create(&lp, l); }, lola_layer_free);
     }, false);
     check_struct<lola_attention_params>("lola_attention_params", [&](lola_attention_params *s) {
-        const size_t size = s->struct_size;
-        lola_attention_params_init(s);
-        s->struct_size = size;
+        init_keeping_size(s, lola_attention_params_init);
         lola_context_params cp;
         lola_context_params_init(&cp);
         cp.attention = s;
-        lola_context *c = nullptr;
-        const lola_status st = lola_context_create(model_, &cp, &c);
-        lola_context_free(c);
-        return st;
+        return created<lola_context>([&](lola_context **c) { return lola_context_create(model_, &cp, c); },
+                                     lola_context_free);
     }, false);
     check_struct<lola_sampler_params>("lola_sampler_params", [&](lola_sampler_params *s) {
-        const size_t size = s->struct_size;
-        lola_sampler_params_init(s);
-        s->struct_size = size;
-        lola_sampler *smp = nullptr;
-        const lola_status st = lola_sampler_create(s, &smp);
-        lola_sampler_free(smp);
-        return st;
+        init_keeping_size(s, lola_sampler_params_init);
+        return created<lola_sampler>([&](lola_sampler **x) { return lola_sampler_create(s, x); }, lola_sampler_free);
     }, false);
 }
 

@@ -212,22 +212,11 @@ impl Layer {
 
     /// lola_layer_feed; `y` is NULL with length 0 (no outputs) or valid for `y_len` floats.
     fn raw_feed(&mut self, n_tokens: usize, q: &[f32], k: &[f32], v: &[f32], y: *mut f32, y_len: usize) -> Result<()> {
-        let n = tokens_i64(n_tokens)?;
+        let (layer, n) = (self.raw.as_ptr(), tokens_i64(n_tokens)?);
         // SAFETY: live layer; every pointer is valid for the length passed with it (y: the
         // callers' guarantee above).
         check(unsafe {
-            sys::lola_layer_feed(
-                self.raw.as_ptr(),
-                n,
-                q.as_ptr(),
-                q.len(),
-                k.as_ptr(),
-                k.len(),
-                v.as_ptr(),
-                v.len(),
-                y,
-                y_len,
-            )
+            sys::lola_layer_feed(layer, n, q.as_ptr(), q.len(), k.as_ptr(), k.len(), v.as_ptr(), v.len(), y, y_len)
         })
     }
 
