@@ -9,11 +9,19 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
+
+#include "base/fexp.hpp"
 
 namespace lola {
 
 constexpr int kLanes = 8;
+
+// e^x of the layer: fexp on the float path, so that every backend (CPU and GPU) computes the
+// same bits; the double reference keeps libm's.
+inline float exp_of(float x) { return fexp(x); }
+inline double exp_of(double x) { return std::exp(x); }
 
 template <class T>
 inline T reduce_lanes(const T *acc) {
