@@ -1,0 +1,18 @@
+// launch.hpp: the host entry points of the CUDA kernels (core/cuda/*.cu), for the CUDA backend
+// and the device check. Only compiled where LOLA_ENABLE_CUDA is on; every call returns CUDA's
+// status and never throws.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "cuda/k_matvec_exact.hpp"
+
+namespace lola::cuda {
+
+// Y = W X^T for n_tokens tokens on `stream` (args' pointers are device pointers), exact tier:
+// bit-identical to the CPU scalar kernels and to k::matmul_emulated.
+cudaError_t launch_matmul_exact(const k::MatmulArgs &args, int64_t n_tokens, cudaStream_t stream);
+
+}  // namespace lola::cuda
