@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/ops.hpp"
 #include "cuda/launch.hpp"
 #include "quant/matmul.hpp"
 #include "quant/quant.hpp"
@@ -123,6 +124,148 @@ bool check_matmul(uint32_t type, int64_t rows, int64_t cols, int64_t tokens, boo
     return report("matmul", what, compare(got, want));
 }
 
+// A device copy of a host vector, freed at scope exit.
+template <class T>
+struct DeviceVec {
+    T *p = nullptr;
+    size_t n = 0;
+    cudaError_t err = cudaSuccess;
+    explicit DeviceVec(const std::vector<T> &h) : n(h.size()) {
+        err = cudaMalloc(&p, (n ? n : 1) * sizeof(T));
+        if (err == cudaSuccess && n) err = cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice);
+    }
+    ~DeviceVec() { cudaFree(p); }
+    cudaError_t get(std::vector<T> &h) const {
+        return n ? cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost) : cudaSuccess;
+    }
+};
+
+std::vector<float> normal_vector(size_t n, float scale, std::mt19937_64 &rng) {
+    std::normal_distribution<float> normal(0.f, scale);
+    std::vector<float> v(n);
+    for (float &x : v) x = normal(rng);
+    return v;
+}
+
+// The element-wise family: the emulation is the truth on the device, the CPU ops when emulating.
+bool check_elementwise(bool emulate, std::mt19937_64 &rng) {
+    bool ok = true;
+    {  // rms_norm
+        const int64_t E = 576, n = 7;
+        std::vector<float> x = normal_vector(static_cast<size_t>(n * E), 3.f, rng);
+        x[5] = 1e8f;
+        const std::vector<float> w = normal_vector(static_cast<size_t>(E), 1.f, rng);
+        std::vector<float> want(x.size()), got(x.size());
+        k::RmsNormArgs a;
+        a.eps = 1e-5f;
+        a.E = E;
+        if (emulate) {
+            lola::cpu::rms_norm(x.data(), w.data(), a.eps, n, E, want.data());
+            a.x = x.data(); a.w = w.data(); a.out = got.data();
+            k::rms_norm_emulated(a, n);
+        } else {
+            a.x = x.data(); a.w = w.data(); a.out = want.data();
+            k::rms_norm_emulated(a, n);
+            DeviceVec<float> dx(x), dw(w), dout(got);
+            CUDA_OK(dx.err); CUDA_OK(dw.err); CUDA_OK(dout.err);
+            a.x = dx.p; a.w = dw.p; a.out = dout.p;
+            CUDA_OK(lola::cuda::launch_rms_norm(a, n, nullptr));
+            CUDA_OK(cudaDeviceSynchronize());
+            CUDA_OK(dout.get(got));
+        }
+        ok &= report("rmsnorm", "576 x 7", compare(got, want));
+    }
+    {  // rope
+        const int64_t n = 5, heads = 9, d = 64;
+        const std::vector<float> inv_freq = lola::cpu::rope_inv_freq(100000.f, 1.f, {}, d);
+        std::vector<float> table(static_cast<size_t>(n * d));
+        lola::cpu::rope_table(99'990, n, inv_freq, table.data());
+        const std::vector<float> x = normal_vector(static_cast<size_t>(n * heads * d), 1.f, rng);
+        std::vector<float> want = x, got = x;
+        k::RopeArgs a;
+        a.n_heads = heads;
+        a.head_dim = d;
+        if (emulate) {
+            lola::cpu::rope_apply(want.data(), n, heads, d, table.data());
+            a.x = got.data(); a.table = table.data();
+            k::rope_emulated(a, n);
+        } else {
+            a.x = want.data(); a.table = table.data();
+            k::rope_emulated(a, n);
+            DeviceVec<float> dx(x), dt(table);
+            CUDA_OK(dx.err); CUDA_OK(dt.err);
+            a.x = dx.p; a.table = dt.p;
+            CUDA_OK(lola::cuda::launch_rope(a, n, nullptr));
+            CUDA_OK(cudaDeviceSynchronize());
+            CUDA_OK(dx.get(got));
+        }
+        ok &= report("rope", "9 heads x 64, 5 tokens", compare(got, want));
+    }
+    {  // swiglu + add
+        const int64_t n = 1536 * 3 + 1;
+        const std::vector<float> gate = normal_vector(static_cast<size_t>(n), 4.f, rng);
+        const std::vector<float> up = normal_vector(static_cast<size_t>(n), 1.f, rng);
+        std::vector<float> want = gate, got = gate;
+        k::SwigluArgs s;
+        k::AddArgs a;
+        s.n = a.n = n;
+        if (emulate) {
+            lola::cpu::swiglu(want.data(), up.data(), static_cast<size_t>(n));
+            lola::cpu::add(want.data(), up.data(), static_cast<size_t>(n));
+            s.gate = got.data(); s.up = up.data();
+            k::swiglu_emulated(s);
+            a.x = got.data(); a.y = up.data();
+            k::add_emulated(a);
+        } else {
+            s.gate = want.data(); s.up = up.data();
+            k::swiglu_emulated(s);
+            a.x = want.data(); a.y = up.data();
+            k::add_emulated(a);
+            DeviceVec<float> dg(gate), du(up);
+            CUDA_OK(dg.err); CUDA_OK(du.err);
+            s.gate = dg.p; s.up = du.p;
+            a.x = dg.p; a.y = du.p;
+            CUDA_OK(lola::cuda::launch_swiglu(s, nullptr));
+            CUDA_OK(lola::cuda::launch_add(a, nullptr));
+            CUDA_OK(cudaDeviceSynchronize());
+            CUDA_OK(dg.get(got));
+        }
+        ok &= report("swiglu", "then add, 4609", compare(got, want));
+    }
+    {  // embed (Q8_0: SmolLM2's token_embd)
+        const int64_t E = 576, vocab = 97;
+        const size_t rb = q::row_bytes(q::Q8_0, E);
+        std::vector<uint8_t> table(rb * vocab);
+        lola_test::fill_random_blocks(q::Q8_0, table.data(), static_cast<uint64_t>(vocab * E), 1.f, rng);
+        const std::vector<int32_t> tokens = {96, 0, 41, 41, 7};
+        std::vector<float> want(tokens.size() * E), got(want.size());
+        k::EmbedArgs a;
+        a.type = q::Q8_0;
+        a.row_bytes = rb;
+        a.n_embd = E;
+        const int64_t n = static_cast<int64_t>(tokens.size());
+        if (emulate) {
+            for (size_t t = 0; t < tokens.size(); ++t)
+                q::dequantize_row(q::Q8_0, table.data() + rb * static_cast<size_t>(tokens[t]), want.data() + t * E, E);
+            a.table = table.data(); a.tokens = tokens.data(); a.x = got.data();
+            k::embed_emulated(a, n);
+        } else {
+            a.table = table.data(); a.tokens = tokens.data(); a.x = want.data();
+            k::embed_emulated(a, n);
+            DeviceVec<uint8_t> dtab(table);
+            DeviceVec<int32_t> dtok(tokens);
+            DeviceVec<float> dx(got);
+            CUDA_OK(dtab.err); CUDA_OK(dtok.err); CUDA_OK(dx.err);
+            a.table = dtab.p; a.tokens = dtok.p; a.x = dx.p;
+            CUDA_OK(lola::cuda::launch_embed(a, n, nullptr));
+            CUDA_OK(cudaDeviceSynchronize());
+            CUDA_OK(dx.get(got));
+        }
+        ok &= report("embed", "Q8_0 576, 5 tokens", compare(got, want));
+    }
+    return ok;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -156,7 +299,7 @@ int main(int argc, char **argv) {
         std::printf("emulated launches against the CPU reference\n");
     }
     std::mt19937_64 rng(20261203);
-    bool ok = true;
+    bool ok = check_elementwise(emulate, rng);
     const uint32_t types[] = {q::F32, q::F16, q::BF16, q::Q8_0, q::Q4_0, q::Q4_1,
                               q::Q5_0, q::Q5_1, q::Q4_K, q::Q5_K, q::Q6_K};
     for (uint32_t type : types) {
