@@ -92,12 +92,14 @@ public:
         for (const LayerConfig &c : config_.layers)
             layers_.push_back(std::make_unique<Layer<float>>(c, pool_.get()));
         normed_ = alloc(static_cast<size_t>(config_.max_tokens * hp().n_embd));
+        rope_table_ = alloc(static_cast<size_t>(config_.max_tokens) * weights_->inv_freq().size() * 2);
     }
     CpuBackend(const CpuBackend &other)
         : weights_(other.weights_), config_(other.config_),
           pool_(std::make_unique<ThreadPool>(other.config_.n_threads)) {
         for (const auto &l : other.layers_) layers_.push_back(std::make_unique<Layer<float>>(*l, pool_.get()));
         normed_ = alloc(other.normed_.size);
+        rope_table_ = alloc(other.rope_table_.size);
     }
 
     const char *name() const override { return weights_->name(); }
@@ -146,7 +148,15 @@ public:
     }
     void rope(Buf x, int64_t n, int64_t n_heads, int64_t pos0) override {
         require(x, static_cast<size_t>(n * n_heads * hp().head_dim), "rope");
-        cpu::rope(x.data, n, n_heads, hp().head_dim, pos0, weights_->inv_freq());
+        // q and k of every layer rotate by the same positions: one table per forward step.
+        const size_t table = static_cast<size_t>(n) * weights_->inv_freq().size() * 2;
+        require(rope_table_, table, "rope table");
+        if (pos0 != rope_pos0_ || n != rope_n_) {
+            cpu::rope_table(pos0, n, weights_->inv_freq(), rope_table_.data);
+            rope_pos0_ = pos0;
+            rope_n_ = n;
+        }
+        cpu::rope_apply(x.data, n, n_heads, hp().head_dim, rope_table_.data);
     }
     void add(Buf x, Buf y, size_t n) override {
         require(x, n, "add");
@@ -211,6 +221,8 @@ private:
     std::vector<std::unique_ptr<Layer<float>>> layers_;
     std::vector<std::unique_ptr<float[]>> arena_;
     Buf normed_;  // [max_tokens][n_embd]: the output norm's rows
+    Buf rope_table_;  // [max_tokens][head_dim / 2][cos, sin] of positions rope_pos0_ + t < rope_n_
+    int64_t rope_pos0_ = -1, rope_n_ = 0;
 };
 
 std::unique_ptr<backend::Backend> CpuWeights::make_backend(const backend::BackendConfig &config) const {

@@ -53,7 +53,7 @@ void score_pairs(const HeadParams<T> &p, const HeadState<T> &st, const Pairs<T> 
                 size_t(d));
     for (int i = 0; i < n; ++i) {
         const T den = dot(mem.feature(i), st.s.data(), F) +
-                      p.eps * std::exp(-(mem.fk_log[i] + st.log_scale));
+                      p.eps * exp_of(-(mem.fk_log[i] + st.log_scale));
         const T *recall = sc.lin.data() + static_cast<size_t>(i) * d;
         const T *v = mem.value(i);
         T acc = 0;
@@ -76,13 +76,13 @@ void fold(const HeadParams<T> &p, HeadState<T> &st, const Pairs<T> &mem,
     if (st.n_folded == 0) {
         st.log_scale = c_max;
     } else if (c_max > st.log_scale) {
-        const T r = std::exp(st.log_scale - c_max);
+        const T r = exp_of(st.log_scale - c_max);
         for (T &h : st.H) h *= r;
         for (T &x : st.s) x *= r;
         st.log_scale = c_max;
     }
     for (int i : which) {
-        const T w = std::exp(mem.fk_log[i] - st.log_scale);  // 1 for non-performer maps
+        const T w = exp_of(mem.fk_log[i] - st.log_scale);  // 1 for non-performer maps
         const T *f = mem.feature(i);
         const T *v = mem.value(i);
         for (int a = 0; a < F; ++a) {

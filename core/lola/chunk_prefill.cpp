@@ -48,7 +48,7 @@ void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<
             T m = -std::numeric_limits<T>::infinity();
             for (int c = 0; c < visible; ++c) m = std::max(m, row[c]);
             for (int c = 0; c < visible; ++c) {
-                row[c] = std::exp(row[c] - m);
+                row[c] = exp_of(row[c] - m);
                 z[t] += row[c];
             }
             for (int c = visible; c < cols; ++c) row[c] = 0;

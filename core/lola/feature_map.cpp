@@ -52,7 +52,7 @@ void softmax_into(const T *z, int n, T sign, T *out) {
     for (int i = 1; i < n; ++i) m = std::max(m, sign * z[i]);
     T sum = 0;
     for (int i = 0; i < n; ++i) {
-        out[i] = std::exp(sign * z[i] - m);
+        out[i] = exp_of(sign * z[i] - m);
         sum += out[i];
     }
     for (int i = 0; i < n; ++i) out[i] /= sum;
@@ -99,11 +99,11 @@ T FeatureMap<T>::apply(int head, bool is_query, const T *x, T *out) const {
                          sq / 2 + log_norm_;
                 c = std::max(c, out[i]);
             }
-            for (int i = 0; i < F_; ++i) out[i] = std::exp(out[i] - c);
+            for (int i = 0; i < F_; ++i) out[i] = exp_of(out[i] - c);
             return c;
         }
         case FeatureMapKind::elu1:
-            for (int i = 0; i < F_; ++i) out[i] = x[i] > 0 ? x[i] + 1 : std::exp(x[i]);
+            for (int i = 0; i < F_; ++i) out[i] = x[i] > 0 ? x[i] + 1 : exp_of(x[i]);
             return 0;
         case FeatureMapKind::relu:
             for (int i = 0; i < F_; ++i) out[i] = x[i] > 0 ? x[i] : T(0);

@@ -56,19 +56,18 @@ void mix_output(const HeadParams<T> &p, const HeadState<T> &st, const T *num, T 
     if (p.config->mixing == Mixing::lola) {
         // y = (g N' + (1-g) e^(-m) phi^T H) / (g Z' + (1-g) e^(-m) phi^T s + eps e^(-m))
         const T E = folded ? q_log + st.log_scale - m : -inf;
-        const T log_eps = p.eps > 0 ? std::log(p.eps) : -inf;
-        const T K = std::max(T(0), std::max(E, log_eps - m));
-        const T sn = g * std::exp(-K);
-        const T lin = folded ? (1 - g) * std::exp(E - K) : T(0);
-        const T den = sn * z + lin * lin_den + p.eps * std::exp(-m - K);
+        const T K = std::max(T(0), std::max(E, p.log_eps - m));
+        const T sn = g * exp_of(-K);
+        const T lin = folded ? (1 - g) * exp_of(E - K) : T(0);
+        const T den = sn * z + lin * lin_den + p.eps * exp_of(-m - K);
         for (int e = 0; e < d; ++e)
             y[e] = (sn * num[e] + (folded ? lin * lin_num[e] : T(0))) / den;
     } else {
         // y = (g N' + phi^T H) / (g Z' + phi^T s)
         const T E = q_log + st.log_scale;
         const T K = folded ? std::max(T(0), E) : T(0);
-        const T sn = g * std::exp(-K);
-        const T lin = folded ? std::exp(E - K) : T(0);
+        const T sn = g * exp_of(-K);
+        const T lin = folded ? exp_of(E - K) : T(0);
         const T den = sn * z + lin * lin_den;
         for (int e = 0; e < d; ++e)
             y[e] = den != 0 ? (sn * num[e] + (folded ? lin * lin_num[e] : T(0))) / den : T(0);

@@ -101,6 +101,7 @@ struct HeadParams {
     int n_query_heads = 1;     //   read this state
     bool linear = false;       // attention == lola: phi_k is cached and pairs are folded
     T scale = 0, eps = 0;
+    T log_eps = 0;             // log(eps) (-inf for eps 0), computed once on the host
     std::vector<T> gate;       // [n_query_heads] g = sigmoid(window_factor)
 };
 

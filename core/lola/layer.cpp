@@ -106,6 +106,8 @@ void Layer<T>::init_states() {
         p.linear = c.attention == Attention::lola;
         p.scale = static_cast<T>(c.softmax_scale);
         p.eps = static_cast<T>(c.eps);
+        p.log_eps = c.eps > 0 ? static_cast<T>(std::log(c.eps))
+                              : -std::numeric_limits<T>::infinity();
         p.gate.resize(p.n_query_heads);
         for (int j = 0; j < p.n_query_heads; ++j)
             p.gate[j] = static_cast<T>(

@@ -38,6 +38,7 @@ public:
     int n_state_heads() const { return static_cast<int>(states_.size()); }
     int state_head_of(int query_head) const;
     const HeadState<T> &state(int state_head) const { return states_[state_head]; }
+    const HeadParams<T> &params(int state_head) const { return params_[state_head]; }
     int64_t n_tokens() const { return n_tokens_; }
     size_t bytes() const;  // cache state held, all heads
 

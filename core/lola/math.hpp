@@ -9,20 +9,35 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
+
+#include "base/fexp.hpp"
+
+// reduce_lanes and dot are also the GPU kernels' (core/cuda/): host and device under nvcc.
+#if defined(__CUDACC__)
+#define LOLA_MATH_HD __host__ __device__
+#else
+#define LOLA_MATH_HD
+#endif
 
 namespace lola {
 
 constexpr int kLanes = 8;
 
+// e^x of the layer: fexp on the float path, so that every backend (CPU and GPU) computes the
+// same bits; the double reference keeps libm's.
+inline float exp_of(float x) { return fexp(x); }
+inline double exp_of(double x) { return std::exp(x); }
+
 template <class T>
-inline T reduce_lanes(const T *acc) {
+LOLA_MATH_HD inline T reduce_lanes(const T *acc) {
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
 // sum_i a[i] * b[i]
 template <class T>
-inline T dot(const T *a, const T *b, int n) {
+LOLA_MATH_HD inline T dot(const T *a, const T *b, int n) {
     T acc[kLanes] = {};
     int i = 0;
     for (; i + kLanes <= n; i += kLanes)

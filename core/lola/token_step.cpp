@@ -40,7 +40,7 @@ void attend_token(const HeadParams<T> &p, const HeadState<T> &st, const Segment<
             for (const Pairs<T> *mem : memories) {
                 const int n = mem == &st.cur ? visible_cur : mem->size();
                 for (int i = 0; i < n; ++i, ++idx) {
-                    const T w = std::exp(sc.scores[idx] - m);
+                    const T w = exp_of(sc.scores[idx] - m);
                     z += w;
                     axpy(w, mem->value(i), sc.num.data(), d);
                 }

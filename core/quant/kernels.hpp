@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "quant/quant.hpp"
+#include "quant/dequant.hpp"
 
 namespace lola::quant::detail {
 
@@ -35,28 +36,9 @@ Kernel avx512_kernel(uint32_t type);
 // false, writing nothing, for a type it has no code for.
 bool dequantize_ref(uint32_t type, const uint8_t *src, float *dst, int64_t n);
 
-static inline uint16_t load_u16(const uint8_t *p) {
-    return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t load_u32(const uint8_t *p) {
-    return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-           static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-
-// The 6-bit scales sc[8] and mins m[8] of a Q4_K / Q5_K super-block, from its 12 scale bytes:
-//   j < 4:  sc[j] = s[j] & 63                          m[j] = s[j + 4] & 63
-//   j >= 4: sc[j] = (s[j + 4] & 15) | (s[j - 4] >> 6) << 4
-//           m[j]  = (s[j + 4] >> 4) | (s[j] >> 6) << 4
-static inline void unpack_k_scales(const uint8_t *s, uint8_t *sc, uint8_t *m) {
-    for (int j = 0; j < 4; ++j) {
-        sc[j] = static_cast<uint8_t>(s[j] & 63);
-        m[j] = static_cast<uint8_t>(s[j + 4] & 63);
-    }
-    for (int j = 4; j < 8; ++j) {
-        sc[j] = static_cast<uint8_t>((s[j + 4] & 15) | (s[j - 4] >> 6) << 4);
-        m[j] = static_cast<uint8_t>((s[j + 4] >> 4) | (s[j] >> 6) << 4);
-    }
-}
+// Byte loads and the K-quant scale unpacking: dequant.hpp's, shared with the GPU kernels.
+using dq::load_u16;
+using dq::load_u32;
+using dq::unpack_k_scales;
 
 }  // namespace lola::quant::detail

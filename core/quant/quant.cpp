@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "quant/dequant.hpp"
 #include "quant/kernels.hpp"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -37,95 +38,7 @@ const TypeTraits &checked(uint32_t type, int64_t n, const char *what) {
     return *t;
 }
 
-// ---- reference dequantization: one block each, in gguf-py's order of operations ----------
-// (the core is compiled with -ffp-contract=off, so every product and sum rounds separately)
-
-float h2f(const uint8_t *p) { return fp16_to_fp32(detail::load_u16(p)); }
-
-void deq_q8_0(const uint8_t *b, float *y) {
-    const float d = h2f(b);
-    for (int i = 0; i < 32; ++i) y[i] = static_cast<float>(static_cast<int8_t>(b[2 + i])) * d;
-}
-
-void deq_q4_0(const uint8_t *b, float *y) {
-    const float d = h2f(b);
-    const uint8_t *qs = b + 2;
-    for (int i = 0; i < 16; ++i) {
-        y[i] = d * static_cast<float>((qs[i] & 15) - 8);
-        y[i + 16] = d * static_cast<float>((qs[i] >> 4) - 8);
-    }
-}
-
-void deq_q4_1(const uint8_t *b, float *y) {
-    const float d = h2f(b), m = h2f(b + 2);
-    const uint8_t *qs = b + 4;
-    for (int i = 0; i < 16; ++i) {
-        y[i] = d * static_cast<float>(qs[i] & 15) + m;
-        y[i + 16] = d * static_cast<float>(qs[i] >> 4) + m;
-    }
-}
-
-void deq_q5_0(const uint8_t *b, float *y) {
-    const float d = h2f(b);
-    const uint32_t qh = detail::load_u32(b + 2);
-    const uint8_t *qs = b + 6;
-    for (int i = 0; i < 16; ++i) {
-        const int lo = static_cast<int>((qs[i] & 15) | ((qh >> i) & 1) << 4);
-        const int hi = static_cast<int>((qs[i] >> 4) | ((qh >> (i + 16)) & 1) << 4);
-        y[i] = d * static_cast<float>(lo - 16);
-        y[i + 16] = d * static_cast<float>(hi - 16);
-    }
-}
-
-void deq_q5_1(const uint8_t *b, float *y) {
-    const float d = h2f(b), m = h2f(b + 2);
-    const uint32_t qh = detail::load_u32(b + 4);
-    const uint8_t *qs = b + 8;
-    for (int i = 0; i < 16; ++i) {
-        const uint32_t lo = (qs[i] & 15u) | ((qh >> i) & 1u) << 4;
-        const uint32_t hi = (qs[i] >> 4u) | ((qh >> (i + 16)) & 1u) << 4;
-        y[i] = d * static_cast<float>(lo) + m;
-        y[i + 16] = d * static_cast<float>(hi) + m;
-    }
-}
-
-// Q4_K and Q5_K share everything but the fifth bit (qh == nullptr for Q4_K).
-void deq_k45(const uint8_t *b, const uint8_t *qh, const uint8_t *qs, float *y) {
-    const float d = h2f(b), dmin = h2f(b + 2);
-    uint8_t sc[8], mn[8];
-    detail::unpack_k_scales(b + 4, sc, mn);
-    for (int j = 0; j < 8; ++j) {
-        const float dj = d * static_cast<float>(sc[j]);
-        const float mj = dmin * static_cast<float>(mn[j]);
-        const uint8_t *q = qs + 32 * (j / 2);
-        const int shift = 4 * (j % 2);
-        for (int l = 0; l < 32; ++l) {
-            int v = (q[l] >> shift) & 15;
-            if (qh) v |= ((qh[l] >> j) & 1) << 4;
-            y[32 * j + l] = dj * static_cast<float>(v) - mj;
-        }
-    }
-}
-
-void deq_q4_k(const uint8_t *b, float *y) { deq_k45(b, nullptr, b + 16, y); }
-void deq_q5_k(const uint8_t *b, float *y) { deq_k45(b, b + 16, b + 48, y); }
-
-void deq_q6_k(const uint8_t *b, float *y) {
-    const uint8_t *ql = b, *qh = b + 128;
-    const int8_t *sc = reinterpret_cast<const int8_t *>(b + 192);
-    const float d = h2f(b + 208);
-    for (int h = 0; h < 2; ++h)
-        for (int k = 0; k < 4; ++k)
-            for (int g = 0; g < 2; ++g) {  // 16 elements per scale
-                const int e0 = 128 * h + 32 * k + 16 * g;
-                const float ds = d * static_cast<float>(sc[e0 / 16]);
-                for (int l = 16 * g; l < 16 * g + 16; ++l) {
-                    const int lo = (ql[64 * h + l + 32 * (k & 1)] >> (4 * (k >> 1))) & 15;
-                    const int hi = (qh[32 * h + l] >> (2 * k)) & 3;
-                    y[128 * h + 32 * k + l] = ds * static_cast<float>((lo | hi << 4) - 32);
-                }
-            }
-}
+// The reference dequantization of one block is dequant.hpp's (shared with GPU kernels).
 
 }  // namespace
 
@@ -158,29 +71,7 @@ size_t row_bytes(uint32_t type, int64_t n) {
 
 // ---- conversions --------------------------------------------------------------------------
 
-float fp16_to_fp32(uint16_t h) {
-    // Without branches (and without a conditional float operation), so that loops over it
-    // vectorise: move exponent and mantissa into place and rebias the exponent by
-    // 127 - 15 = 112; infinities and NaNs (exponent 31) get another 112 (-> 255, payload kept);
-    // zeros and subnormals are man * 2^-24, computed exactly as (2^-14 + man * 2^-24) - 2^-14
-    // (always from a finite normal number, whatever h is, so nothing can trap or go NaN).
-    const uint32_t em = static_cast<uint32_t>(h & 0x7FFFu) << 13;
-    const uint32_t exp = em & 0x0F800000u;
-    const uint32_t is_special = 0u - static_cast<uint32_t>(exp == 0x0F800000u);  // all ones
-    const uint32_t is_small = 0u - static_cast<uint32_t>(exp == 0);
-    const uint32_t o_normal = em + (112u << 23) + (is_special & (112u << 23));
-    const uint32_t t = em | (113u << 23);
-    float small;
-    std::memcpy(&small, &t, 4);
-    small -= 0x1p-14f;
-    uint32_t small_bits;
-    std::memcpy(&small_bits, &small, 4);
-    const uint32_t o = (o_normal & ~is_small) | (small_bits & is_small) |
-                       static_cast<uint32_t>(h & 0x8000u) << 16;
-    float f;
-    std::memcpy(&f, &o, 4);
-    return f;
-}
+float fp16_to_fp32(uint16_t h) { return dq::fp16_to_fp32(h); }
 
 uint16_t fp32_to_fp16(float f) {
     uint32_t x;
@@ -204,12 +95,7 @@ uint16_t fp32_to_fp16(float f) {
     return static_cast<uint16_t>(sign | h);
 }
 
-float bf16_to_fp32(uint16_t h) {
-    const uint32_t bits = static_cast<uint32_t>(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
+float bf16_to_fp32(uint16_t h) { return dq::bf16_to_fp32(h); }
 
 uint16_t fp32_to_bf16(float f) {
     uint32_t x;
@@ -237,14 +123,14 @@ bool detail::dequantize_ref(uint32_t type, const uint8_t *src, float *dst, int64
     case BF16:
         for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_fp32(load_u16(src + 2 * i));
         return true;
-    case Q8_0: b = {deq_q8_0, kQK, sizeof(BlockQ8_0)}; break;
-    case Q4_0: b = {deq_q4_0, kQK, sizeof(BlockQ4_0)}; break;
-    case Q4_1: b = {deq_q4_1, kQK, sizeof(BlockQ4_1)}; break;
-    case Q5_0: b = {deq_q5_0, kQK, sizeof(BlockQ5_0)}; break;
-    case Q5_1: b = {deq_q5_1, kQK, sizeof(BlockQ5_1)}; break;
-    case Q4_K: b = {deq_q4_k, kQK_K, sizeof(BlockQ4_K)}; break;
-    case Q5_K: b = {deq_q5_k, kQK_K, sizeof(BlockQ5_K)}; break;
-    case Q6_K: b = {deq_q6_k, kQK_K, sizeof(BlockQ6_K)}; break;
+    case Q8_0: b = {dq::blk_q8_0, kQK, sizeof(BlockQ8_0)}; break;
+    case Q4_0: b = {dq::blk_q4_0, kQK, sizeof(BlockQ4_0)}; break;
+    case Q4_1: b = {dq::blk_q4_1, kQK, sizeof(BlockQ4_1)}; break;
+    case Q5_0: b = {dq::blk_q5_0, kQK, sizeof(BlockQ5_0)}; break;
+    case Q5_1: b = {dq::blk_q5_1, kQK, sizeof(BlockQ5_1)}; break;
+    case Q4_K: b = {dq::blk_q4_k, kQK_K, sizeof(BlockQ4_K)}; break;
+    case Q5_K: b = {dq::blk_q5_k, kQK_K, sizeof(BlockQ5_K)}; break;
+    case Q6_K: b = {dq::blk_q6_k, kQK_K, sizeof(BlockQ6_K)}; break;
     default: return false;
     }
     for (int64_t i = 0; i < n / b.elems; ++i) b.fn(src + i * b.bytes, dst + i * b.elems);

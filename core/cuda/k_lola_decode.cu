@@ -1,0 +1,22 @@
+// k_lola_decode.cu: the device side of k_lola_decode.hpp (one block per state head).
+#include "cuda/k_lola_decode.hpp"
+#include "cuda/launch.hpp"
+
+namespace lola::cuda {
+
+namespace {
+
+__global__ void __launch_bounds__(k::kDecodeThreads) lola_decode_kernel(k::DecodeArgs a) {
+    k::lola_decode_block(static_cast<int64_t>(blockIdx.x), a);
+}
+
+}  // namespace
+
+cudaError_t launch_lola_decode(const k::DecodeArgs &a, int64_t n_state_heads, cudaStream_t stream) {
+    if (n_state_heads <= 0) return cudaSuccess;
+    if (n_state_heads > 0x7FFFFFFF) return cudaErrorInvalidConfiguration;
+    lola_decode_kernel<<<static_cast<unsigned>(n_state_heads), k::kDecodeThreads, 0, stream>>>(a);
+    return cudaGetLastError();
+}
+
+}  // namespace lola::cuda

@@ -1,0 +1,320 @@
+// cuda_check: the device half of scripts/cuda_device_check.sh. For each kernel family it runs
+// the device kernel and the emulated launch of the same body on the same inputs and prints one
+// line: family, case, pass/FAIL, bitwise or the largest difference in ulps, the first bad index.
+// With --emulate it runs the emulation against the CPU reference instead (CI, no GPU), in the
+// same format, so that the script runs end to end everywhere.
+//
+//   cuda_check [--emulate] [--tiny] [--device N]     (--tiny: the small cases only, for the
+//                                                     compute-sanitizer tools)
+// Exit status: 0 all pass, 1 a check failed, 77 no usable device (the message says why).
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cpu/ops.hpp"
+#include "cuda/launch.hpp"
+#include "quant/matmul.hpp"
+#include "quant/quant.hpp"
+#include "random_blocks.hpp"
+
+namespace {
+
+namespace q = lola::quant;
+namespace k = lola::cuda::k;
+
+struct Compare {
+    bool equal = true;
+    int64_t max_ulp = 0, first_bad = -1;
+};
+
+int64_t ulp_distance(float a, float b) {
+    int32_t ia, ib;
+    std::memcpy(&ia, &a, 4);
+    std::memcpy(&ib, &b, 4);
+    if (ia < 0) ia = INT32_MIN - ia;  // order the bit patterns like the floats
+    if (ib < 0) ib = INT32_MIN - ib;
+    return std::llabs(static_cast<int64_t>(ia) - static_cast<int64_t>(ib));
+}
+
+Compare compare(const std::vector<float> &got, const std::vector<float> &want) {
+    Compare c;
+    for (size_t i = 0; i < want.size(); ++i) {
+        if (std::memcmp(&got[i], &want[i], 4) == 0) continue;
+        if (c.first_bad < 0) c.first_bad = static_cast<int64_t>(i);
+        c.equal = false;
+        const int64_t d = ulp_distance(got[i], want[i]);
+        if (d > c.max_ulp) c.max_ulp = d;
+    }
+    return c;
+}
+
+bool report(const char *family, const std::string &what, const Compare &c) {
+    if (c.equal)
+        std::printf("%-8s %-28s pass  bitwise\n", family, what.c_str());
+    else
+        std::printf("%-8s %-28s FAIL  max %lld ulp, first bad index %lld\n", family, what.c_str(),
+                    static_cast<long long>(c.max_ulp), static_cast<long long>(c.first_bad));
+    return c.equal;
+}
+
+#define CUDA_OK(call)                                                                        \
+    do {                                                                                     \
+        const cudaError_t e_ = (call);                                                       \
+        if (e_ != cudaSuccess) {                                                             \
+            std::printf("cuda error at %s:%d: %s: %s\n", __FILE__, __LINE__, #call,          \
+                        cudaGetErrorString(e_));                                             \
+            return false;                                                                    \
+        }                                                                                    \
+    } while (0)
+
+// The matmul family on one case: the device (or, emulating, the emulation) against its truth.
+bool check_matmul(uint32_t type, int64_t rows, int64_t cols, int64_t tokens, bool emulate,
+                  std::mt19937_64 &rng) {
+    const size_t row_bytes = q::row_bytes(type, cols);
+    std::vector<uint8_t> w(row_bytes * static_cast<size_t>(rows));
+    lola_test::fill_random_blocks(type, w.data(), static_cast<uint64_t>(rows * cols), 0.5f, rng);
+    std::normal_distribution<float> normal(0.f, 1.f);
+    std::vector<float> x(static_cast<size_t>(tokens * cols));
+    for (float &v : x) v = normal(rng);
+    std::vector<float> want(static_cast<size_t>(tokens * rows)), got(want.size());
+    k::MatmulArgs a;
+    a.type = type;
+    a.row_bytes = row_bytes;
+    a.rows = rows;
+    a.cols = cols;
+    a.ldx = cols;
+    a.ldy = rows;
+    const std::string what = std::string(q::type_name(type)) + " " + std::to_string(rows) + "x" +
+                             std::to_string(cols) + " t" + std::to_string(tokens);
+    if (emulate) {
+        q::matmul(type, w.data(), rows, cols, x.data(), tokens, want.data(), nullptr, q::Isa::scalar);
+        a.w = w.data();
+        a.x = x.data();
+        a.y = got.data();
+        k::matmul_emulated(a, tokens);
+        return report("matmul", what, compare(got, want));
+    }
+    a.w = w.data();
+    a.x = x.data();
+    a.y = want.data();
+    k::matmul_emulated(a, tokens);
+    uint8_t *dw = nullptr;
+    float *dx = nullptr, *dy = nullptr;
+    CUDA_OK(cudaMalloc(&dw, w.size()));
+    CUDA_OK(cudaMalloc(&dx, x.size() * 4));
+    CUDA_OK(cudaMalloc(&dy, got.size() * 4));
+    CUDA_OK(cudaMemcpy(dw, w.data(), w.size(), cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemset(dy, 0xFF, got.size() * 4));  // NaNs: an element never written shows
+    a.w = dw;
+    a.x = dx;
+    a.y = dy;
+    CUDA_OK(lola::cuda::launch_matmul_exact(a, tokens, nullptr));
+    CUDA_OK(cudaDeviceSynchronize());
+    CUDA_OK(cudaMemcpy(got.data(), dy, got.size() * 4, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaFree(dw));
+    CUDA_OK(cudaFree(dx));
+    CUDA_OK(cudaFree(dy));
+    return report("matmul", what, compare(got, want));
+}
+
+// A device copy of a host vector, freed at scope exit.
+template <class T>
+struct DeviceVec {
+    T *p = nullptr;
+    size_t n = 0;
+    cudaError_t err = cudaSuccess;
+    explicit DeviceVec(const std::vector<T> &h) : n(h.size()) {
+        err = cudaMalloc(&p, (n ? n : 1) * sizeof(T));
+        if (err == cudaSuccess && n) err = cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice);
+    }
+    ~DeviceVec() { cudaFree(p); }
+    cudaError_t get(std::vector<T> &h) const {
+        return n ? cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost) : cudaSuccess;
+    }
+};
+
+std::vector<float> normal_vector(size_t n, float scale, std::mt19937_64 &rng) {
+    std::normal_distribution<float> normal(0.f, scale);
+    std::vector<float> v(n);
+    for (float &x : v) x = normal(rng);
+    return v;
+}
+
+// The element-wise family: the emulation is the truth on the device, the CPU ops when emulating.
+bool check_elementwise(bool emulate, std::mt19937_64 &rng) {
+    bool ok = true;
+    {  // rms_norm
+        const int64_t E = 576, n = 7;
+        std::vector<float> x = normal_vector(static_cast<size_t>(n * E), 3.f, rng);
+        x[5] = 1e8f;
+        const std::vector<float> w = normal_vector(static_cast<size_t>(E), 1.f, rng);
+        std::vector<float> want(x.size()), got(x.size());
+        k::RmsNormArgs a;
+        a.eps = 1e-5f;
+        a.E = E;
+        if (emulate) {
+            lola::cpu::rms_norm(x.data(), w.data(), a.eps, n, E, want.data());
+            a.x = x.data(); a.w = w.data(); a.out = got.data();
+            k::rms_norm_emulated(a, n);
+        } else {
+            a.x = x.data(); a.w = w.data(); a.out = want.data();
+            k::rms_norm_emulated(a, n);
+            DeviceVec<float> dx(x), dw(w), dout(got);
+            CUDA_OK(dx.err); CUDA_OK(dw.err); CUDA_OK(dout.err);
+            a.x = dx.p; a.w = dw.p; a.out = dout.p;
+            CUDA_OK(lola::cuda::launch_rms_norm(a, n, nullptr));
+            CUDA_OK(cudaDeviceSynchronize());
+            CUDA_OK(dout.get(got));
+        }
+        ok &= report("rmsnorm", "576 x 7", compare(got, want));
+    }
+    {  // rope
+        const int64_t n = 5, heads = 9, d = 64;
+        const std::vector<float> inv_freq = lola::cpu::rope_inv_freq(100000.f, 1.f, {}, d);
+        std::vector<float> table(static_cast<size_t>(n * d));
+        lola::cpu::rope_table(99'990, n, inv_freq, table.data());
+        const std::vector<float> x = normal_vector(static_cast<size_t>(n * heads * d), 1.f, rng);
+        std::vector<float> want = x, got = x;
+        k::RopeArgs a;
+        a.n_heads = heads;
+        a.head_dim = d;
+        if (emulate) {
+            lola::cpu::rope_apply(want.data(), n, heads, d, table.data());
+            a.x = got.data(); a.table = table.data();
+            k::rope_emulated(a, n);
+        } else {
+            a.x = want.data(); a.table = table.data();
+            k::rope_emulated(a, n);
+            DeviceVec<float> dx(x), dt(table);
+            CUDA_OK(dx.err); CUDA_OK(dt.err);
+            a.x = dx.p; a.table = dt.p;
+            CUDA_OK(lola::cuda::launch_rope(a, n, nullptr));
+            CUDA_OK(cudaDeviceSynchronize());
+            CUDA_OK(dx.get(got));
+        }
+        ok &= report("rope", "9 heads x 64, 5 tokens", compare(got, want));
+    }
+    {  // swiglu + add
+        const int64_t n = 1536 * 3 + 1;
+        const std::vector<float> gate = normal_vector(static_cast<size_t>(n), 4.f, rng);
+        const std::vector<float> up = normal_vector(static_cast<size_t>(n), 1.f, rng);
+        std::vector<float> want = gate, got = gate;
+        k::SwigluArgs s;
+        k::AddArgs a;
+        s.n = a.n = n;
+        if (emulate) {
+            lola::cpu::swiglu(want.data(), up.data(), static_cast<size_t>(n));
+            lola::cpu::add(want.data(), up.data(), static_cast<size_t>(n));
+            s.gate = got.data(); s.up = up.data();
+            k::swiglu_emulated(s);
+            a.x = got.data(); a.y = up.data();
+            k::add_emulated(a);
+        } else {
+            s.gate = want.data(); s.up = up.data();
+            k::swiglu_emulated(s);
+            a.x = want.data(); a.y = up.data();
+            k::add_emulated(a);
+            DeviceVec<float> dg(gate), du(up);
+            CUDA_OK(dg.err); CUDA_OK(du.err);
+            s.gate = dg.p; s.up = du.p;
+            a.x = dg.p; a.y = du.p;
+            CUDA_OK(lola::cuda::launch_swiglu(s, nullptr));
+            CUDA_OK(lola::cuda::launch_add(a, nullptr));
+            CUDA_OK(cudaDeviceSynchronize());
+            CUDA_OK(dg.get(got));
+        }
+        ok &= report("swiglu", "then add, 4609", compare(got, want));
+    }
+    {  // embed (Q8_0: SmolLM2's token_embd)
+        const int64_t E = 576, vocab = 97;
+        const size_t rb = q::row_bytes(q::Q8_0, E);
+        std::vector<uint8_t> table(rb * vocab);
+        lola_test::fill_random_blocks(q::Q8_0, table.data(), static_cast<uint64_t>(vocab * E), 1.f, rng);
+        const std::vector<int32_t> tokens = {96, 0, 41, 41, 7};
+        std::vector<float> want(tokens.size() * E), got(want.size());
+        k::EmbedArgs a;
+        a.type = q::Q8_0;
+        a.row_bytes = rb;
+        a.n_embd = E;
+        const int64_t n = static_cast<int64_t>(tokens.size());
+        if (emulate) {
+            for (size_t t = 0; t < tokens.size(); ++t)
+                q::dequantize_row(q::Q8_0, table.data() + rb * static_cast<size_t>(tokens[t]), want.data() + t * E, E);
+            a.table = table.data(); a.tokens = tokens.data(); a.x = got.data();
+            k::embed_emulated(a, n);
+        } else {
+            a.table = table.data(); a.tokens = tokens.data(); a.x = want.data();
+            k::embed_emulated(a, n);
+            DeviceVec<uint8_t> dtab(table);
+            DeviceVec<int32_t> dtok(tokens);
+            DeviceVec<float> dx(got);
+            CUDA_OK(dtab.err); CUDA_OK(dtok.err); CUDA_OK(dx.err);
+            a.table = dtab.p; a.tokens = dtok.p; a.x = dx.p;
+            CUDA_OK(lola::cuda::launch_embed(a, n, nullptr));
+            CUDA_OK(cudaDeviceSynchronize());
+            CUDA_OK(dx.get(got));
+        }
+        ok &= report("embed", "Q8_0 576, 5 tokens", compare(got, want));
+    }
+    return ok;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    bool emulate = false, tiny = false;
+    int device = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--emulate") == 0) emulate = true;
+        else if (std::strcmp(argv[i], "--tiny") == 0) tiny = true;
+        else if (std::strcmp(argv[i], "--device") == 0 && i + 1 < argc) device = std::atoi(argv[++i]);
+        else {
+            std::fprintf(stderr, "usage: %s [--emulate] [--tiny] [--device N]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (!emulate) {
+        int n = 0;
+        const cudaError_t e = cudaGetDeviceCount(&n);
+        if (e != cudaSuccess || n == 0) {
+            std::printf("no CUDA device: %s\n", e != cudaSuccess ? cudaGetErrorString(e) : "none found");
+            return 77;
+        }
+        cudaDeviceProp p;
+        if (device < 0 || device >= n || cudaSetDevice(device) != cudaSuccess ||
+            cudaGetDeviceProperties(&p, device) != cudaSuccess) {
+            std::printf("no CUDA device %d (of %d)\n", device, n);
+            return 77;
+        }
+        std::printf("device %d: %s, sm_%d%d, %.1f GiB\n", device, p.name, p.major, p.minor,
+                    static_cast<double>(p.totalGlobalMem) / (1 << 30));
+    } else {
+        std::printf("emulated launches against the CPU reference\n");
+    }
+    std::mt19937_64 rng(20261203);
+    bool ok = check_elementwise(emulate, rng);
+    const uint32_t types[] = {q::F32, q::F16, q::BF16, q::Q8_0, q::Q4_0, q::Q4_1,
+                              q::Q5_0, q::Q5_1, q::Q4_K, q::Q5_K, q::Q6_K};
+    for (uint32_t type : types) {
+        const int64_t bs = q::block_size(type) == 1 ? 32 : q::block_size(type);
+        if (!tiny) ok &= check_matmul(type, 33, bs * 3, 1, emulate, rng);
+        ok &= check_matmul(type, 5, bs, 17, emulate, rng);
+    }
+    if (tiny) {
+        std::printf("%s\n", ok ? "all checks passed" : "SOME CHECKS FAILED");
+        return ok ? 0 : 1;
+    }
+    // SmolLM2's shapes: the projections (Q4_1, 576 wide), the output head's type.
+    ok &= check_matmul(q::Q4_1, 1536, 576, 1, emulate, rng);
+    ok &= check_matmul(q::Q4_1, 576, 1536, 64, emulate, rng);
+    ok &= check_matmul(q::Q8_0, 4099, 576, 1, emulate, rng);
+    std::printf("%s\n", ok ? "all checks passed" : "SOME CHECKS FAILED");
+    return ok ? 0 : 1;
+}
