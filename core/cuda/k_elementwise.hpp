@@ -97,14 +97,20 @@ struct SwigluArgs {
     int64_t n = 0;
 };
 
-LOLA_HD inline void swiglu_block(int64_t b, const SwigluArgs &a, NoShared &) {
+// f(i) for the elements i < n that block b owns.
+template <class F>
+LOLA_HD inline void for_block_elements(int64_t b, int64_t n, F &&f) {
     LOLA_FOR_THREADS(j, kFlatThreads) {
         const int64_t i = b * kFlatThreads + j;
-        if (i < a.n) {
-            const float g = a.gate[i];
-            a.gate[i] = g / (1.f + fexp(-g)) * a.up[i];
-        }
+        if (i < n) f(i);
     }
+}
+
+LOLA_HD inline void swiglu_block(int64_t b, const SwigluArgs &a, NoShared &) {
+    for_block_elements(b, a.n, [&a](int64_t i) {
+        const float g = a.gate[i];
+        a.gate[i] = g / (1.f + fexp(-g)) * a.up[i];
+    });
 }
 
 struct AddArgs {
@@ -114,10 +120,7 @@ struct AddArgs {
 };
 
 LOLA_HD inline void add_block(int64_t b, const AddArgs &a, NoShared &) {
-    LOLA_FOR_THREADS(j, kFlatThreads) {
-        const int64_t i = b * kFlatThreads + j;
-        if (i < a.n) a.x[i] += a.y[i];
-    }
+    for_block_elements(b, a.n, [&a](int64_t i) { a.x[i] += a.y[i]; });
 }
 
 inline int64_t flat_blocks(int64_t n) { return (n + kFlatThreads - 1) / kFlatThreads; }

@@ -70,6 +70,12 @@ struct MatmulArgs {
     int n = 0;                   // <= kTokensPerPass
 };
 
+// The arguments of Y = W X^T for a row-major W (rows x cols of `type`), X [n][cols], Y [n][rows].
+inline MatmulArgs matmul_args(uint32_t type, const uint8_t *w, size_t row_bytes, int64_t rows,
+                              int64_t cols, const float *x, float *y) {
+    return MatmulArgs{type, w, row_bytes, rows, cols, x, /*ldx*/ cols, y, /*ldy*/ rows, 0, 0};
+}
+
 struct MatmulShared {
     float lanes[kTokensPerPass][kThreads];
 };

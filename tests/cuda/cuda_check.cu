@@ -83,13 +83,7 @@ bool check_matmul(uint32_t type, int64_t rows, int64_t cols, int64_t tokens, boo
     std::vector<float> x(static_cast<size_t>(tokens * cols));
     for (float &v : x) v = normal(rng);
     std::vector<float> want(static_cast<size_t>(tokens * rows)), got(want.size());
-    k::MatmulArgs a;
-    a.type = type;
-    a.row_bytes = row_bytes;
-    a.rows = rows;
-    a.cols = cols;
-    a.ldx = cols;
-    a.ldy = rows;
+    k::MatmulArgs a = k::matmul_args(type, nullptr, row_bytes, rows, cols, nullptr, nullptr);
     const std::string what = std::string(q::type_name(type)) + " " + std::to_string(rows) + "x" +
                              std::to_string(cols) + " t" + std::to_string(tokens);
     if (emulate) {

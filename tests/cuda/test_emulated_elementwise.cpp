@@ -65,13 +65,7 @@ TEST(EmulatedElementwise, RmsNorm) {
             const std::vector<float> w = normal_vector(static_cast<size_t>(E), 1.f, rng);
             std::vector<float> want(x.size()), got(x.size());
             lola::cpu::rms_norm(x.data(), w.data(), 1e-5f, n, E, want.data());
-            k::RmsNormArgs a;
-            a.x = x.data();
-            a.w = w.data();
-            a.eps = 1e-5f;
-            a.E = E;
-            a.out = got.data();
-            k::rms_norm_emulated(a, n);
+            k::rms_norm_emulated(k::RmsNormArgs{x.data(), w.data(), 1e-5f, E, got.data()}, n);
             expect_bitwise(got, want, "rms_norm E=" + std::to_string(E) + " n=" + std::to_string(n));
         }
 }
@@ -86,12 +80,7 @@ TEST(EmulatedElementwise, Rope) {
             lola::cpu::rope_table(pos0, n, inv_freq, table.data());
             std::vector<float> want = normal_vector(static_cast<size_t>(n * heads * d), 1.f, rng), got = want;
             lola::cpu::rope_apply(want.data(), n, heads, d, table.data());
-            k::RopeArgs a;
-            a.x = got.data();
-            a.n_heads = heads;
-            a.head_dim = d;
-            a.table = table.data();
-            k::rope_emulated(a, n);
+            k::rope_emulated(k::RopeArgs{got.data(), heads, d, table.data()}, n);
             expect_bitwise(got, want, "rope d=" + std::to_string(d) + " heads=" + std::to_string(heads));
         }
 }
@@ -103,19 +92,11 @@ TEST(EmulatedElementwise, SwigluAndAdd) {
         const std::vector<float> up = normal_vector(static_cast<size_t>(n), 1.f, rng);
         std::vector<float> want = gate, got = gate;
         lola::cpu::swiglu(want.data(), up.data(), static_cast<size_t>(n));
-        k::SwigluArgs s;
-        s.gate = got.data();
-        s.up = up.data();
-        s.n = n;
-        k::swiglu_emulated(s);
+        k::swiglu_emulated(k::SwigluArgs{got.data(), up.data(), n});
         expect_bitwise(got, want, "swiglu n=" + std::to_string(n));
 
         lola::cpu::add(want.data(), up.data(), static_cast<size_t>(n));
-        k::AddArgs a;
-        a.x = got.data();
-        a.y = up.data();
-        a.n = n;
-        k::add_emulated(a);
+        k::add_emulated(k::AddArgs{got.data(), up.data(), n});
         expect_bitwise(got, want, "add n=" + std::to_string(n));
     }
 }

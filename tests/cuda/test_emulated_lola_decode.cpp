@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lola/head.hpp"
+#include "layer_check.hpp"
 #include "lola/layer.hpp"
 
 namespace {
@@ -133,13 +134,7 @@ void check(LayerConfig c, int before, uint64_t seed) {
 }
 
 LayerConfig config(int H, int KV, int d, int C, int lambda, FeatureMapKind map, Mixing mixing) {
-    LayerConfig c;
-    c.n_heads = H;
-    c.n_kv_heads = KV;
-    c.head_dim = d;
-    c.chunk = C;
-    c.sparse_capacity = lambda;
-    c.feature_map = map;
+    LayerConfig c = lola_test::make_config(H, KV, d, C, lambda, map);
     c.mixing = mixing;
     return c;
 }

@@ -41,17 +41,7 @@ void check(const Case &c, std::mt19937_64 &rng) {
     else
         q::matmul(c.type, w.data(), c.rows, c.cols, x.data(), c.tokens, want.data(), nullptr, q::Isa::scalar);
 
-    k::MatmulArgs a;
-    a.type = c.type;
-    a.w = w.data();
-    a.row_bytes = row_bytes;
-    a.rows = c.rows;
-    a.cols = c.cols;
-    a.x = x.data();
-    a.ldx = c.cols;
-    a.y = got.data();
-    a.ldy = c.rows;
-    k::matmul_emulated(a, c.tokens);
+    k::matmul_emulated(k::matmul_args(c.type, w.data(), row_bytes, c.rows, c.cols, x.data(), got.data()), c.tokens);
 
     const std::string what = std::string(q::type_name(c.type)) + " " + std::to_string(c.rows) + "x" +
                              std::to_string(c.cols) + ", " + std::to_string(c.tokens) + " tokens";
