@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "cuda/k_elementwise.hpp"
+#include "cuda/k_feature_map.hpp"
 #include "cuda/k_lola_decode.hpp"
 #include "cuda/k_matvec_exact.hpp"
 
@@ -23,6 +24,9 @@ cudaError_t launch_rms_norm(const k::RmsNormArgs &a, int64_t n, cudaStream_t str
 cudaError_t launch_rope(const k::RopeArgs &a, int64_t n, cudaStream_t stream);
 cudaError_t launch_swiglu(const k::SwigluArgs &a, cudaStream_t stream);
 cudaError_t launch_add(const k::AddArgs &a, cudaStream_t stream);
+
+// The features (and log-scales) of n vectors (k_feature_map.hpp).
+cudaError_t launch_features(const k::FeatureArgs &a, int64_t n, cudaStream_t stream);
 
 // LoLA decode attention of one token for n_state_heads state heads (a.heads, every pointer
 // in it and a.scratch on the device; scratch: n_state_heads * decode_scratch_floats(a)).

@@ -19,6 +19,20 @@ public:
 
     int dim() const { return F_; }
 
+    // The map's parameters as plain arrays (for the GPU kernels, which copy them to the device
+    // and compute apply() with the same arithmetic: core/cuda/k_feature_map.hpp).
+    struct View {
+        FeatureMapKind kind;
+        int d, F;
+        const T *wq, *wk;   // hedgehog: [n_heads][d][F/2], else null
+        const T *omega;     // performer: [F][d], else null
+        T x_scale, log_norm;
+    };
+    View view() const {
+        return View{kind_, d_, F_, wq_.empty() ? nullptr : wq_.data(), wk_.empty() ? nullptr : wk_.data(),
+                    omega_.empty() ? nullptr : omega_.data(), x_scale_, log_norm_};
+    }
+
     // phi_q (is_query) or phi_k of x (length head_dim) for query head `head` into out[F];
     // returns the log-scale c. Not for FeatureMapKind::precomputed.
     T apply(int head, bool is_query, const T *x, T *out) const;

@@ -42,7 +42,9 @@ LOLA_MATH_HD inline T dot(const T *a, const T *b, int n) {
     int i = 0;
     for (; i + kLanes <= n; i += kLanes)
         for (int l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
-    for (int l = 0; i < n; ++i, ++l) acc[l] += a[i] * b[i];
+    // The tail: fewer than kLanes elements, element i + l into lane l (the bound l < kLanes
+    // is implied; spelled out, it lets the compiler see it too).
+    for (int l = 0; l < n - i && l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
     return reduce_lanes(acc);
 }
 

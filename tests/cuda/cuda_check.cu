@@ -13,14 +13,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "cpu/ops.hpp"
+#include "lola/config.hpp"
+#include "lola/feature_map.hpp"
 #include "cuda/launch.hpp"
 #include "quant/matmul.hpp"
 #include "quant/quant.hpp"
+#include "decode_case.hpp"
 #include "random_blocks.hpp"
 
 namespace {
@@ -260,6 +264,104 @@ bool check_elementwise(bool emulate, std::mt19937_64 &rng) {
     return ok;
 }
 
+// The feature-map family: a performer map of SmolLM2's shape (9 query heads of 64, F = 64).
+bool check_features(bool emulate, std::mt19937_64 &rng) {
+    lola::LayerConfig c;
+    c.n_heads = c.n_kv_heads = 9;
+    c.head_dim = 64;
+    c.feature_map = lola::FeatureMapKind::performer;
+    c = lola::validated(c);
+    const lola::FeatureMap<float> phi(c);
+    const auto v = phi.view();
+    const int64_t n = 9;
+    const std::vector<float> x = normal_vector(static_cast<size_t>(n * 64), 2.f, rng);
+    std::vector<float> want(static_cast<size_t>(n * v.F)), got(want.size()), want_c(n), got_c(n);
+    k::FeatureArgs a;
+    a.kind = k::kPerformer;
+    a.d = 64;
+    a.F = v.F;
+    a.x_stride = 64;
+    a.x_scale = v.x_scale;
+    a.log_norm = v.log_norm;
+    if (emulate) {
+        for (int64_t b = 0; b < n; ++b)
+            want_c[static_cast<size_t>(b)] = phi.apply(static_cast<int>(b), true, x.data() + b * 64, want.data() + b * v.F);
+        a.x = x.data(); a.omega = v.omega; a.f = got.data(); a.c = got_c.data();
+        k::feature_emulated(a, n);
+    } else {
+        a.x = x.data(); a.omega = v.omega; a.f = want.data(); a.c = want_c.data();
+        k::feature_emulated(a, n);
+        const std::vector<float> omega(v.omega, v.omega + static_cast<size_t>(v.F) * 64);
+        DeviceVec<float> dx(x), dom(omega), df(got), dc(got_c);
+        CUDA_OK(dx.err); CUDA_OK(dom.err); CUDA_OK(df.err); CUDA_OK(dc.err);
+        a.x = dx.p; a.omega = dom.p; a.f = df.p; a.c = dc.p;
+        CUDA_OK(lola::cuda::launch_features(a, n, nullptr));
+        CUDA_OK(cudaDeviceSynchronize());
+        CUDA_OK(df.get(got));
+        CUDA_OK(dc.get(got_c));
+    }
+    got.insert(got.end(), got_c.begin(), got_c.end());
+    want.insert(want.end(), want_c.begin(), want_c.end());
+    return report("features", "performer 9 x 64, F 64", compare(got, want));
+}
+
+// The LoLA decode family on SmolLM2's layer shape (9 query heads sharing 3 states, d 64,
+// C = lambda = 64, performer) after 300 tokens: G full, the linear state folded.
+bool check_decode(bool emulate) {
+    lola::LayerConfig c;
+    c.n_heads = 9;
+    c.n_kv_heads = 3;
+    c.head_dim = 64;
+    lola_test::DecodeCase t(c, 300, 20261203);
+    if (emulate) {  // the emulation against the CPU's attend_token
+        k::lola_decode_emulated(t.args, t.n_states);
+        return report("decode", "9/3 heads, d 64, after 300", compare(t.got, t.want));
+    }
+    // The device against the emulation: every array the heads point at goes to the device.
+    k::lola_decode_emulated(t.args, t.n_states);
+    const std::vector<float> emulated = t.got;
+    std::vector<std::unique_ptr<DeviceVec<float>>> keep;
+    auto up = [&](const float *p, size_t n) -> const float * {
+        keep.push_back(std::make_unique<DeviceVec<float>>(std::vector<float>(p, p + n)));
+        return keep.back()->err == cudaSuccess ? keep.back()->p : nullptr;
+    };
+    std::vector<k::DecodeHead> dh = t.heads;
+    DeviceVec<float> dy(t.got), dscratch(t.scratch);
+    CUDA_OK(dy.err);
+    CUDA_OK(dscratch.err);
+    const size_t F1 = t.F > 0 ? static_cast<size_t>(t.F) : 1u;
+    for (int sh = 0; sh < t.n_states; ++sh) {
+        const lola::HeadState<float> &st = t.states[static_cast<size_t>(sh)];
+        k::DecodeHead &h = dh[static_cast<size_t>(sh)];
+        const lola::Pairs<float> *mems[3] = {&st.sparse, &st.prev, &st.cur};
+        for (int w = 0; w < 3; ++w) {
+            h.mem[w].k = up(mems[w]->k.data(), mems[w]->k.size());
+            h.mem[w].v = up(mems[w]->v.data(), mems[w]->v.size());
+        }
+        h.H = up(st.H.data(), st.H.size());
+        h.s = up(st.s.data(), st.s.size());
+        const size_t q0 = static_cast<size_t>(sh) * static_cast<size_t>(t.nq);
+        h.q = up(t.heads[static_cast<size_t>(sh)].q, static_cast<size_t>(t.nq * t.d));
+        h.fq = up(t.fq.data() + q0 * F1, static_cast<size_t>(t.nq) * F1);
+        h.q_log = up(t.q_log.data() + q0, static_cast<size_t>(t.nq));
+        h.gate = up(t.gates.data() + q0, static_cast<size_t>(t.nq));
+        h.y = dy.p + q0 * static_cast<size_t>(t.d);
+    }
+    for (const auto &b : keep) CUDA_OK(b->err);
+    k::DecodeHead *dheads = nullptr;
+    CUDA_OK(cudaMalloc(&dheads, dh.size() * sizeof(k::DecodeHead)));
+    CUDA_OK(cudaMemcpy(dheads, dh.data(), dh.size() * sizeof(k::DecodeHead), cudaMemcpyHostToDevice));
+    k::DecodeArgs a = t.args;
+    a.heads = dheads;
+    a.scratch = dscratch.p;
+    CUDA_OK(lola::cuda::launch_lola_decode(a, t.n_states, nullptr));
+    CUDA_OK(cudaDeviceSynchronize());
+    std::vector<float> got(t.got.size());
+    CUDA_OK(dy.get(got));
+    CUDA_OK(cudaFree(dheads));
+    return report("decode", "9/3 heads, d 64, after 300", compare(got, emulated));
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -294,6 +396,8 @@ int main(int argc, char **argv) {
     }
     std::mt19937_64 rng(20261203);
     bool ok = check_elementwise(emulate, rng);
+    ok &= check_features(emulate, rng);
+    ok &= check_decode(emulate);
     const uint32_t types[] = {q::F32, q::F16, q::BF16, q::Q8_0, q::Q4_0, q::Q4_1,
                               q::Q5_0, q::Q5_1, q::Q4_K, q::Q5_K, q::Q6_K};
     for (uint32_t type : types) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lola/head.hpp"
+#include "decode_case.hpp"
 #include "layer_check.hpp"
 #include "lola/layer.hpp"
 
@@ -24,113 +25,19 @@ using lola::FeatureMapKind;
 using lola::LayerConfig;
 using lola::Mixing;
 
-std::vector<float> normal_vector(size_t n, std::mt19937_64 &rng) {
-    std::normal_distribution<float> normal(0.f, 1.f);
-    std::vector<float> v(n);
-    for (float &x : v) x = normal(rng);
-    return v;
-}
-
 // Feeds `before` tokens to a layer, then compares the attention of one more token, CPU vs
 // emulated kernel, on every state head.
-void check(LayerConfig c, int before, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    const int H = c.n_heads, KV = c.n_kv_heads, d = c.head_dim;
-    if (c.feature_map == FeatureMapKind::hedgehog) {
-        const LayerConfig shapes = lola::validated_shapes(c);
-        const size_t n = lola::hedgehog_weight_count(shapes);
-        std::normal_distribution<double> w(0.0, 0.3);
-        c.hedgehog_q.resize(n);
-        c.hedgehog_k.resize(n);
-        for (double &x : c.hedgehog_q) x = w(rng);
-        for (double &x : c.hedgehog_k) x = w(rng);
-    }
-    c.window_factors.resize(static_cast<size_t>(H));
-    for (int h = 0; h < H; ++h) c.window_factors[static_cast<size_t>(h)] = 0.7 * h - 1.0;
-    lola::Layer<float> layer(c);
-    if (before > 0) {
-        const std::vector<float> q = normal_vector(static_cast<size_t>(before * H * d), rng);
-        const std::vector<float> kk = normal_vector(static_cast<size_t>(before * KV * d), rng);
-        const std::vector<float> v = normal_vector(static_cast<size_t>(before * KV * d), rng);
-        layer.feed(before, q.data(), kk.data(), v.data(), nullptr, nullptr, nullptr);
-    }
-    const std::vector<float> q = normal_vector(static_cast<size_t>(H * d), rng);
-    const std::vector<float> kk = normal_vector(static_cast<size_t>(KV * d), rng);
-    const std::vector<float> v = normal_vector(static_cast<size_t>(KV * d), rng);
-
-    const int n_states = layer.n_state_heads();
-    std::vector<lola::HeadState<float>> states;
-    std::vector<k::DecodeHead> heads(static_cast<size_t>(n_states));
-    const lola::HeadParams<float> &p0 = layer.params(0);
-    const int nq = p0.n_query_heads, F = p0.F;
-    const size_t n_out = static_cast<size_t>(n_states) * static_cast<size_t>(nq) * static_cast<size_t>(d);
-    std::vector<float> want(n_out), got(n_out);
-    std::fill(got.begin(), got.end(), -7.f);  // what the kernel never writes shows
-    const size_t F1 = F > 0 ? static_cast<size_t>(F) : 1u, n_q = static_cast<size_t>(n_states) * static_cast<size_t>(nq);
-    std::vector<float> fq(n_q * F1), qlog(n_q);
-    states.reserve(static_cast<size_t>(n_states));
-    for (int sh = 0; sh < n_states; ++sh) {
-        const lola::HeadParams<float> &p = layer.params(sh);
-        states.push_back(layer.state(sh));
-        lola::HeadState<float> &st = states.back();
-        lola::Segment<float> seg;
-        seg.n = 1;
-        seg.pos0 = before;
-        seg.q = q.data() + static_cast<size_t>(p.first_query_head) * d;
-        seg.q_stride = static_cast<size_t>(H * d);
-        seg.k = kk.data() + static_cast<size_t>(p.kv_head) * d;
-        seg.v = v.data() + static_cast<size_t>(p.kv_head) * d;
-        seg.kv_stride = static_cast<size_t>(KV * d);
-        seg.y = want.data() + static_cast<size_t>(sh * nq * d);
-        seg.y_stride = static_cast<size_t>(nq * d);
-        lola::Scratch<float> scratch;
-        lola::append_segment(p, st, seg, scratch);
-        lola::attend_token(p, st, seg, scratch);
-
-        k::DecodeHead &h = heads[static_cast<size_t>(sh)];
-        const lola::Pairs<float> *mems[3] = {&st.sparse, &st.prev, &st.cur};
-        for (int w = 0; w < 3; ++w) h.mem[w] = {mems[w]->k.data(), mems[w]->v.data(), mems[w]->size()};
-        h.H = st.H.data();
-        h.s = st.s.data();
-        h.log_scale = st.log_scale;
-        h.has_linear = st.has_linear;
-        h.n_folded = st.n_folded;
-        h.q = seg.q;
-        if (p.linear && st.has_linear) {
-            for (int j = 0; j < nq; ++j) {
-                float *f = fq.data() + static_cast<size_t>((sh * nq + j) * F);
-                qlog[static_cast<size_t>(sh * nq + j)] =
-                    lola::query_features(p, p.first_query_head + j, seg.q + static_cast<size_t>(j) * d, static_cast<const float *>(nullptr), f);
-            }
-        }
-        h.fq = fq.data() + static_cast<size_t>(sh * nq) * F1;
-        h.q_log = qlog.data() + static_cast<size_t>(sh * nq);
-        h.gate = p.gate.data();
-        h.y = got.data() + static_cast<size_t>(sh * nq * d);
-    }
-    k::DecodeArgs a;
-    a.heads = heads.data();
-    a.d = d;
-    a.F = F;
-    a.n_query_heads = nq;
-    a.scale = p0.scale;
-    a.eps = p0.eps;
-    a.log_eps = p0.log_eps;
-    a.linear = p0.linear;
-    a.mixing = static_cast<int>(c.mixing);
-    a.max_pairs = c.sparse_capacity + 2 * c.chunk;
-    std::vector<float> scratch(static_cast<size_t>(n_states * k::decode_scratch_floats(a)));
-    a.scratch = scratch.data();
-    k::lola_decode_emulated(a, n_states);
-
+void check(const LayerConfig &c, int before, uint64_t seed) {
+    lola_test::DecodeCase t(c, before, seed);
+    k::lola_decode_emulated(t.args, t.n_states);
     const std::string what = std::string(lola::to_string(c.attention)) + " " +
-                             lola::to_string(c.feature_map) + " d=" + std::to_string(d) +
+                             lola::to_string(c.feature_map) + " d=" + std::to_string(c.head_dim) +
                              " C=" + std::to_string(c.chunk) + " lambda=" + std::to_string(c.sparse_capacity) +
                              " mixing=" + std::to_string(static_cast<int>(c.mixing)) + " after " +
                              std::to_string(before) + " tokens";
-    for (size_t i = 0; i < want.size(); ++i)
-        ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0)
-            << what << ": first difference at " << i << " (" << got[i] << " vs " << want[i] << ")";
+    for (size_t i = 0; i < t.want.size(); ++i)
+        ASSERT_EQ(std::memcmp(&t.got[i], &t.want[i], 4), 0)
+            << what << ": first difference at " << i << " (" << t.got[i] << " vs " << t.want[i] << ")";
 }
 
 LayerConfig config(int H, int KV, int d, int C, int lambda, FeatureMapKind map, Mixing mixing) {
