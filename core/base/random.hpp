@@ -5,10 +5,18 @@
 #include <cmath>
 #include <cstdint>
 
+// splitmix64 and hash_uniform are also GPU code (the random scoring policy): host and device
+// under nvcc.
+#if defined(__CUDACC__)
+#define LOLA_RANDOM_HD __host__ __device__
+#else
+#define LOLA_RANDOM_HD
+#endif
+
 namespace lola {
 
 // SplitMix64 step: a well-mixed 64-bit value from a counter-like state.
-inline uint64_t splitmix64(uint64_t x) {
+LOLA_RANDOM_HD inline uint64_t splitmix64(uint64_t x) {
     x += 0x9E3779B97F4A7C15ull;
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
     x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
@@ -16,7 +24,7 @@ inline uint64_t splitmix64(uint64_t x) {
 }
 
 // Uniform double in [0, 1) from a hash of (a, b, c).
-inline double hash_uniform(uint64_t a, uint64_t b, uint64_t c) {
+LOLA_RANDOM_HD inline double hash_uniform(uint64_t a, uint64_t b, uint64_t c) {
     const uint64_t h = splitmix64(splitmix64(splitmix64(a) ^ b) ^ c);
     return static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0);
 }

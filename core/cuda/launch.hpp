@@ -10,6 +10,7 @@
 #include "cuda/k_elementwise.hpp"
 #include "cuda/k_feature_map.hpp"
 #include "cuda/k_lola_decode.hpp"
+#include "cuda/k_lola_state.hpp"
 #include "cuda/k_matvec_exact.hpp"
 
 namespace lola::cuda {
@@ -31,5 +32,10 @@ cudaError_t launch_features(const k::FeatureArgs &a, int64_t n, cudaStream_t str
 // LoLA decode attention of one token for n_state_heads state heads (a.heads, every pointer
 // in it and a.scratch on the device; scratch: n_state_heads * decode_scratch_floats(a)).
 cudaError_t launch_lola_decode(const k::DecodeArgs &a, int64_t n_state_heads, cudaStream_t stream);
+
+// A token's pair into W_cur of every state head, and the chunk boundary of every state head
+// (k_lola_state.hpp; HeadViews, their arrays and a.scratch on the device).
+cudaError_t launch_append(const k::AppendArgs &a, int64_t n_state_heads, cudaStream_t stream);
+cudaError_t launch_boundary(const k::StateArgs &a, int64_t n_state_heads, cudaStream_t stream);
 
 }  // namespace lola::cuda

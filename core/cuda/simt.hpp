@@ -18,9 +18,13 @@
 
 #if defined(__CUDACC__)
 #define LOLA_HD __host__ __device__
+// A helper the device compiler must inline (a real call spills registers around it, which the
+// build refuses for these kernels).
+#define LOLA_HD_FORCE __host__ __device__ __forceinline__
 #define LOLA_DEVICE_CODE 1
 #else
 #define LOLA_HD
+#define LOLA_HD_FORCE inline
 #define LOLA_DEVICE_CODE 0
 #endif
 
