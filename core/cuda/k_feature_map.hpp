@@ -25,8 +25,9 @@ enum FeatureKind : int { kHedgehog = 0, kPerformer = 1, kElu1 = 2, kRelu = 3 };
 struct FeatureArgs {
     int kind = kPerformer;
     int d = 0, F = 0;
-    const float *x = nullptr;        // vector b at x + b * x_stride
+    const float *x = nullptr;        // vector b at x + (x_index ? x_index[b] : b) * x_stride
     int64_t x_stride = 0;
+    const int32_t *x_index = nullptr;
     const int32_t *map_head = nullptr;  // hedgehog: the query/key head whose W each vector uses
     const float *w = nullptr;        // hedgehog: [n_heads][d][F/2] (the query or the key maps)
     const float *omega = nullptr;    // performer: [F][d]
@@ -50,7 +51,7 @@ LOLA_HD inline void softmax_signed(const float *z, int n, float sign, float *out
 }
 
 LOLA_HD inline void feature_block(int64_t b, const FeatureArgs &a) {
-    const float *x = a.x + b * a.x_stride;
+    const float *x = a.x + (a.x_index ? static_cast<int64_t>(a.x_index[b]) : b) * a.x_stride;
     float *f = a.f + b * a.F;
     const int d = a.d, F = a.F;
     switch (a.kind) {

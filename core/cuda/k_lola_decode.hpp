@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "base/fexp.hpp"
+#include "cuda/k_lola_state.hpp"
 #include "cuda/simt.hpp"
 #include "lola/math.hpp"
 
@@ -25,21 +26,10 @@ namespace lola::cuda::k {
 
 constexpr int kDecodeThreads = 64;
 
-// One memory (G, W_prev or W_cur) of a state head: n pairs, keys and values [n][d].
-struct MemView {
-    const float *k = nullptr;
-    const float *v = nullptr;
-    int n = 0;
-};
-
-// One state head's inputs and output for the token.
+// One state head's inputs and output for the token: its state (k_lola_state.hpp, this token
+// already appended to W_cur) and the token's query heads of that state.
 struct DecodeHead {
-    MemView mem[3];                  // G, W_prev, W_cur (W_cur holds this token last)
-    const float *H = nullptr;        // [F][d], scaled by e^log_scale
-    const float *s = nullptr;        // [F]
-    float log_scale = 0;
-    bool has_linear = false;
-    int64_t n_folded = 0;
+    const HeadView *state = nullptr;
     const float *q = nullptr;        // [n_query_heads][d]
     const float *fq = nullptr;       // [n_query_heads][F] query features, when linear
     const float *q_log = nullptr;    // [n_query_heads]
@@ -68,18 +58,20 @@ LOLA_HD inline float max_as_std(float a, float b) { return a < b ? b : a; }  // 
 
 LOLA_HD inline void lola_decode_block(int64_t block, const DecodeArgs &a) {
     const DecodeHead &h = a.heads[block];
+    const HeadView &st = *h.state;
+    const PairsView *mem[3] = {&st.g, &st.prev, &st.cur};
     const int d = a.d, F = a.F, nq = a.n_query_heads;
     float *scores = a.scratch + block * decode_scratch_floats(a);
     float *m_z_den = scores + static_cast<int64_t>(nq) * a.max_pairs;  // [nq][3]
     float *num = m_z_den + 3 * nq;                                      // [nq][d]
     float *lin = num + static_cast<int64_t>(nq) * d;                    // [nq][d]
-    const int n0 = h.mem[0].n, n1 = h.mem[1].n, n_pairs = n0 + n1 + h.mem[2].n;
-    const bool read_linear = a.linear && h.has_linear;
+    const int n0 = mem[0]->n, n1 = mem[1]->n, n_pairs = n0 + n1 + mem[2]->n;
+    const bool read_linear = a.linear && st.has_linear;
 
     // Phase 1: every (query head, pair) score.
     LOLA_FOR_THREADS(t, nq * n_pairs) {
         const int j = t / n_pairs, i = t % n_pairs;
-        const MemView &mv = i < n0 ? h.mem[0] : i < n0 + n1 ? h.mem[1] : h.mem[2];
+        const PairsView &mv = i < n0 ? *mem[0] : i < n0 + n1 ? *mem[1] : *mem[2];
         const int at = i < n0 ? i : i < n0 + n1 ? i - n0 : i - n0 - n1;
         scores[static_cast<int64_t>(j) * a.max_pairs + i] =
             a.scale * dot(h.q + static_cast<int64_t>(j) * d, mv.k + static_cast<int64_t>(at) * d, d);
@@ -91,7 +83,7 @@ LOLA_HD inline void lola_decode_block(int64_t block, const DecodeArgs &a) {
         float m = -INFINITY;
         for (int i = 0; i < n_pairs; ++i) m = max_as_std(m, sj[i]);
         m_z_den[3 * j] = m;
-        m_z_den[3 * j + 2] = read_linear ? dot(h.fq + static_cast<int64_t>(j) * F, h.s, F) : 0.0f;
+        m_z_den[3 * j + 2] = read_linear ? dot(h.fq + static_cast<int64_t>(j) * F, st.s, F) : 0.0f;
     }
     LOLA_SYNC();
     // Phase 3: per (query head, element), N'[e] and f^T H [e]; element 0 also sums Z'.
@@ -102,17 +94,17 @@ LOLA_HD inline void lola_decode_block(int64_t block, const DecodeArgs &a) {
         float acc = 0.0f, z = 0.0f;
         int i = 0;
         for (int w = 0; w < 3; ++w)
-            for (int r = 0; r < h.mem[w].n; ++r, ++i) {
+            for (int r = 0; r < mem[w]->n; ++r, ++i) {
                 const float wt = fexp(sj[i] - m);
                 z += wt;
-                acc += wt * h.mem[w].v[static_cast<int64_t>(r) * d + e];
+                acc += wt * mem[w]->v[static_cast<int64_t>(r) * d + e];
             }
         num[static_cast<int64_t>(j) * d + e] = acc;
         if (e == 0) m_z_den[3 * j + 1] = z;
         float l = 0.0f;
         if (read_linear) {
             const float *f = h.fq + static_cast<int64_t>(j) * F;
-            for (int k = 0; k < F; ++k) l += f[k] * h.H[static_cast<int64_t>(k) * d + e];
+            for (int k = 0; k < F; ++k) l += f[k] * st.H[static_cast<int64_t>(k) * d + e];
         }
         lin[static_cast<int64_t>(j) * d + e] = l;
     }
@@ -126,18 +118,18 @@ LOLA_HD inline void lola_decode_block(int64_t block, const DecodeArgs &a) {
         if (!read_linear) {
             y[e] = n_e / z;
         } else {
-            const bool folded = h.n_folded > 0;
+            const bool folded = st.n_folded > 0;
             const float g = h.gate[j], q_log = h.q_log[j];
             const float l_e = lin[static_cast<int64_t>(j) * d + e];
             if (a.mixing == 0) {
-                const float E = folded ? q_log + h.log_scale - m : -INFINITY;
+                const float E = folded ? q_log + st.log_scale - m : -INFINITY;
                 const float K = max_as_std(0.0f, max_as_std(E, a.log_eps - m));
                 const float sn = g * fexp(-K);
                 const float lw = folded ? (1 - g) * fexp(E - K) : 0.0f;
                 const float den = sn * z + lw * lin_den + a.eps * fexp(-m - K);
                 y[e] = (sn * n_e + (folded ? lw * l_e : 0.0f)) / den;
             } else {
-                const float E = q_log + h.log_scale;
+                const float E = q_log + st.log_scale;
                 const float K = folded ? max_as_std(0.0f, E) : 0.0f;
                 const float sn = g * fexp(-K);
                 const float lw = folded ? fexp(E - K) : 0.0f;

@@ -326,27 +326,36 @@ bool check_decode(bool emulate) {
         return keep.back()->err == cudaSuccess ? keep.back()->p : nullptr;
     };
     std::vector<k::DecodeHead> dh = t.heads;
+    std::vector<k::HeadView> views(static_cast<size_t>(t.n_states));
     DeviceVec<float> dy(t.got), dscratch(t.scratch);
     CUDA_OK(dy.err);
     CUDA_OK(dscratch.err);
-    const size_t F1 = t.F > 0 ? static_cast<size_t>(t.F) : 1u;
+    const size_t F1 = t.F > 0 ? static_cast<size_t>(t.F) : 1u, d = static_cast<size_t>(t.d);
     for (int sh = 0; sh < t.n_states; ++sh) {
-        const lola::HeadState<float> &st = t.states[static_cast<size_t>(sh)];
-        k::DecodeHead &h = dh[static_cast<size_t>(sh)];
-        const lola::Pairs<float> *mems[3] = {&st.sparse, &st.prev, &st.cur};
-        for (int w = 0; w < 3; ++w) {
-            h.mem[w].k = up(mems[w]->k.data(), mems[w]->k.size());
-            h.mem[w].v = up(mems[w]->v.data(), mems[w]->v.size());
+        const k::HeadView &hv = t.slots[static_cast<size_t>(sh)]->view;
+        k::HeadView &v = views[static_cast<size_t>(sh)];
+        v = hv;  // the scalars; the arrays the decode reads go to the device
+        for (k::PairsView *m : {&v.g, &v.prev, &v.cur}) {
+            m->k = const_cast<float *>(up(m->k, static_cast<size_t>(m->n) * d));
+            m->v = const_cast<float *>(up(m->v, static_cast<size_t>(m->n) * d));
+            m->pos = nullptr;
+            m->fk = m->fk_log = m->score = nullptr;
         }
-        h.H = up(st.H.data(), st.H.size());
-        h.s = up(st.s.data(), st.s.size());
+        v.g_next = k::PairsView{};
+        v.H = const_cast<float *>(up(hv.H, F1 * d));
+        v.s = const_cast<float *>(up(hv.s, F1));
         const size_t q0 = static_cast<size_t>(sh) * static_cast<size_t>(t.nq);
-        h.q = up(t.heads[static_cast<size_t>(sh)].q, static_cast<size_t>(t.nq * t.d));
+        k::DecodeHead &h = dh[static_cast<size_t>(sh)];
+        h.q = up(t.heads[static_cast<size_t>(sh)].q, static_cast<size_t>(t.nq) * d);
         h.fq = up(t.fq.data() + q0 * F1, static_cast<size_t>(t.nq) * F1);
         h.q_log = up(t.q_log.data() + q0, static_cast<size_t>(t.nq));
         h.gate = up(t.gates.data() + q0, static_cast<size_t>(t.nq));
-        h.y = dy.p + q0 * static_cast<size_t>(t.d);
+        h.y = dy.p + q0 * d;
     }
+    k::HeadView *dviews = nullptr;
+    CUDA_OK(cudaMalloc(&dviews, views.size() * sizeof(k::HeadView)));
+    CUDA_OK(cudaMemcpy(dviews, views.data(), views.size() * sizeof(k::HeadView), cudaMemcpyHostToDevice));
+    for (size_t sh = 0; sh < dh.size(); ++sh) dh[sh].state = dviews + sh;
     for (const auto &b : keep) CUDA_OK(b->err);
     k::DecodeHead *dheads = nullptr;
     CUDA_OK(cudaMalloc(&dheads, dh.size() * sizeof(k::DecodeHead)));
@@ -359,6 +368,7 @@ bool check_decode(bool emulate) {
     std::vector<float> got(t.got.size());
     CUDA_OK(dy.get(got));
     CUDA_OK(cudaFree(dheads));
+    CUDA_OK(cudaFree(dviews));
     return report("decode", "9/3 heads, d 64, after 300", compare(got, emulated));
 }
 

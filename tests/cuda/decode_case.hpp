@@ -7,19 +7,22 @@
 // pointers point into it.
 #pragma once
 
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "cuda/k_lola_decode.hpp"
 #include "lola/head.hpp"
 #include "lola/layer.hpp"
+#include "state_slots.hpp"
 
 namespace lola_test {
 
 struct DecodeCase {
     lola::LayerConfig config;
     int n_states = 0, nq = 0, d = 0, F = 0;
-    std::vector<lola::HeadState<float>> states;
+    std::vector<lola::HeadState<float>> states;     // the CPU's, after the append
+    std::vector<std::unique_ptr<StateSlots>> slots;  // the same, laid out for the kernels
     std::vector<float> q, fq, q_log, gates, want, got, scratch;
     std::vector<lola::cuda::k::DecodeHead> heads;
     lola::cuda::k::DecodeArgs args;
@@ -95,14 +98,9 @@ struct DecodeCase {
                         p, p.first_query_head + j, seg.q + static_cast<size_t>(j) * d,
                         static_cast<const float *>(nullptr), fq.data() + (q0 + static_cast<size_t>(j)) * F1);
             }
+            slots.push_back(std::make_unique<StateSlots>(st, c.sparse_capacity, c.chunk, d, F, p.kv_head));
             lola::cuda::k::DecodeHead &h = heads[static_cast<size_t>(sh)];
-            const lola::Pairs<float> *mems[3] = {&st.sparse, &st.prev, &st.cur};
-            for (int w = 0; w < 3; ++w) h.mem[w] = {mems[w]->k.data(), mems[w]->v.data(), mems[w]->size()};
-            h.H = st.H.data();
-            h.s = st.s.data();
-            h.log_scale = st.log_scale;
-            h.has_linear = st.has_linear;
-            h.n_folded = st.n_folded;
+            h.state = &slots.back()->view;
             h.q = seg.q;
             h.fq = fq.data() + q0 * F1;
             h.q_log = q_log.data() + q0;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "layer_check.hpp"
+#include "state_slots.hpp"
 #include "lola/head.hpp"
 #include "lola/layer.hpp"
 
@@ -24,24 +25,6 @@ using lola::Attention;
 using lola::FeatureMapKind;
 using lola::LayerConfig;
 using lola::Scoring;
-
-// Fixed-capacity device-layout copies of the memories of one CPU state head.
-struct Slots {
-    std::vector<int64_t> pos;
-    std::vector<float> k, v, fk, fk_log, score;
-    Slots(int cap, int d, int F)
-        : pos(static_cast<size_t>(cap)), k(static_cast<size_t>(cap * d)), v(k.size()),
-          fk(static_cast<size_t>(cap * (F > 0 ? F : 1))), fk_log(static_cast<size_t>(cap)), score(fk_log.size()) {}
-    k::PairsView view(const lola::Pairs<float> &p) {
-        std::copy(p.pos.begin(), p.pos.end(), pos.begin());
-        std::copy(p.k.begin(), p.k.end(), k.begin());
-        std::copy(p.v.begin(), p.v.end(), v.begin());
-        std::copy(p.fk.begin(), p.fk.end(), fk.begin());
-        std::copy(p.fk_log.begin(), p.fk_log.end(), fk_log.begin());
-        std::copy(p.score.begin(), p.score.end(), score.begin());
-        return k::PairsView{pos.data(), k.data(), v.data(), fk.data(), fk_log.data(), score.data(), p.size()};
-    }
-};
 
 template <class A, class B>
 bool same_bits(const A *a, const B *b, size_t n) {
@@ -111,22 +94,8 @@ void check(LayerConfig c, int before, uint64_t seed, int poison = 0) {
         lola::boundary(p, want, sc);
 
         // The kernels, from the state before the append.
-        Slots g(lambda > 0 ? lambda : 1, d, F), g_next(lambda > 0 ? lambda : 1, d, F), prev(C, d, F), cur(C, d, F);
-        k::HeadView h;
-        h.g = g.view(before_state.sparse);
-        h.g_next = g_next.view(lola::Pairs<float>{});
-        h.prev = prev.view(before_state.prev);
-        h.cur = cur.view(before_state.cur);
-        std::vector<float> Hm(static_cast<size_t>(F * d)), s(static_cast<size_t>(F > 0 ? F : 1));
-        std::copy(before_state.H.begin(), before_state.H.end(), Hm.begin());
-        std::copy(before_state.s.begin(), before_state.s.end(), s.begin());
-        h.H = Hm.data();
-        h.s = s.data();
-        h.log_scale = before_state.log_scale;
-        h.has_linear = before_state.has_linear;
-        h.n_folded = before_state.n_folded;
-        h.n_evicted = before_state.n_evicted;
-        h.kv_head = p.kv_head;
+        lola_test::StateSlots slots(before_state, lambda, C, d, F, p.kv_head);
+        k::HeadView &h = slots.view;
 
         std::vector<float> fk(static_cast<size_t>(F > 0 ? F : 1));
         float fk_log = 0;
@@ -171,8 +140,8 @@ void check(LayerConfig c, int before, uint64_t seed, int poison = 0) {
         EXPECT_EQ(h.n_evicted, want.n_evicted) << what;
         EXPECT_TRUE(same_bits(&h.log_scale, &want.log_scale, 1)) << what << ": log_scale";
         if (want.has_linear) {
-            EXPECT_TRUE(same_bits(Hm.data(), want.H.data(), want.H.size())) << what << ": H";
-            EXPECT_TRUE(same_bits(s.data(), want.s.data(), want.s.size())) << what << ": s";
+            EXPECT_TRUE(same_bits(slots.H.data(), want.H.data(), want.H.size())) << what << ": H";
+            EXPECT_TRUE(same_bits(slots.s.data(), want.s.data(), want.s.size())) << what << ": s";
         }
     }
 }
