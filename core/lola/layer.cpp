@@ -118,6 +118,15 @@ void Layer<T>::init_states() {
 }
 
 template <class T>
+void Layer<T>::adopt_states(std::vector<HeadState<T>> states, int64_t n_tokens) {
+    if (states.size() != states_.size() || n_tokens < 0)
+        fail(Status::internal, "adopt_states: " + std::to_string(states.size()) + " states for " +
+                                   std::to_string(states_.size()) + " state heads");
+    states_ = std::move(states);
+    n_tokens_ = n_tokens;
+}
+
+template <class T>
 HeadState<T> Layer<T>::make_state() const {
     const LayerConfig &c = config_;
     HeadState<T> st;

@@ -55,6 +55,12 @@ public:
     size_t save_size() const;  // == save().size(), without building the blob
     void restore(const unsigned char *data, size_t size);
 
+    // Replaces every state head's state and the token count: for a backend that keeps the
+    // state in its own layout and hands it back for cache queries and save. The caller keeps
+    // the states consistent with this layer's config (one per state head, shapes as
+    // make_state's); a wrong count throws Error (internal) and changes nothing.
+    void adopt_states(std::vector<HeadState<T>> states, int64_t n_tokens);
+
 private:
     void init_states();
     HeadState<T> make_state() const;  // empty, with the capacities the layer needs reserved

@@ -4,8 +4,9 @@
 // tolerance each op states below; then whole forward passes are compared, and the token step
 // against the chunked prefill.
 //
-// Backends under test: backends_under_test() — today the CPU backend at each dot-product level
-// this machine runs (scalar, avx2, avx512); a new backend (CUDA) adds itself there.
+// Backends under test: backends_under_test() — the CPU backend at each dot-product level this
+// machine runs (scalar, avx2, avx512) and the CUDA backend's kernels as emulated launches
+// ("cuda:emulated", exact: bitwise like the scalar level).
 // Models: tiny random Llamas (tests/support/tiny_llama.hpp) with F32 weights and with every
 // other GGML type liblola computes with (random valid blocks).
 //
@@ -28,6 +29,7 @@
 
 #include "backend/backend.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "cuda/emulated_backend.hpp"
 #include "model/llama_context.hpp"
 #include "model/llama_model.hpp"
 #include "quant/quant.hpp"
@@ -54,6 +56,10 @@ std::vector<BackendUnderTest> backends_under_test() {
         out.push_back({std::string("cpu:") + lola::quant::isa_name(isa), isa == lola::quant::Isa::scalar,
                        [isa](std::shared_ptr<const lola::model::Model> m) { return lola::cpu::upload(m, isa); }});
     }
+    // The CUDA backend's kernels as emulated launches: the exact tier, bitwise.
+    out.push_back({"cuda:emulated", true, [](std::shared_ptr<const lola::model::Model> m) {
+                       return lola::cuda::upload_emulated(std::move(m));
+                   }});
     return out;
 }
 
