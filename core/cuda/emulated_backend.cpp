@@ -108,6 +108,11 @@ public:
                 fa_.c = q_log_.data();
                 k::feature_emulated(fa_, H);
             }
+            if (full_ && views_[0].cur.n == window_capacity_) {  // full attention: W_cur grows
+                (void)layer();  // the state as it is, into the mirror
+                window_capacity_ *= 2;
+                load_from_mirror();
+            }
             aa_.pos = n_tokens_;
             aa_.k = kt;
             aa_.v = vt;
@@ -120,7 +125,7 @@ public:
             }
             k::lola_decode_emulated(da_, n_states_);
             ++n_tokens_;
-            if (views_[0].cur.n == c.chunk) k::boundary_emulated(sa_, n_states_);
+            if (!full_ && views_[0].cur.n == c.chunk) k::boundary_emulated(sa_, n_states_);
         }
         mirror_current_ = false;
     }
@@ -151,9 +156,12 @@ private:
     // (Re)builds the kernels' state and arguments from the mirror's state.
     void load_from_mirror() {
         const LayerConfig &c = mirror_.config();
-        if (c.attention == Attention::full)
-            fail(Status::unsupported, "the CUDA backend has no full-attention kernel yet (exact tier: LoLA and window)");
         const HeadParams<float> &p0 = mirror_.params(0);
+        // Full attention keeps every pair in W_cur (no boundary), which grows by doubling: the
+        // only attention whose feeds allocate.
+        full_ = c.attention == Attention::full;
+        if (!full_) window_capacity_ = c.chunk;
+        while (full_ && window_capacity_ < mirror_.state(0).cur.size() + 1) window_capacity_ *= 2;
         n_states_ = mirror_.n_state_heads();
         d_ = c.head_dim;
         F_ = p0.F;
@@ -168,7 +176,7 @@ private:
         gates_.clear();
         for (int sh = 0; sh < n_states_; ++sh) {
             const HeadParams<float> &p = mirror_.params(sh);
-            states_.push_back(std::make_unique<HostState>(mirror_.state(sh), c.sparse_capacity, c.chunk, d_, F_, p.kv_head));
+            states_.push_back(std::make_unique<HostState>(mirror_.state(sh), c.sparse_capacity, window_capacity_, d_, F_, p.kv_head));
             views_.push_back(states_.back()->view);
             kv_of_state_.push_back(p.kv_head);
             key_map_head_.push_back(p.first_query_head);
@@ -222,7 +230,7 @@ private:
         da_.log_eps = p0.log_eps;
         da_.linear = linear_;
         da_.mixing = static_cast<int>(c.mixing);
-        da_.max_pairs = c.sparse_capacity + 2 * c.chunk;
+        da_.max_pairs = full_ ? window_capacity_ : c.sparse_capacity + 2 * c.chunk;
         dscratch_.assign(static_cast<size_t>(n_states_) * static_cast<size_t>(k::decode_scratch_floats(da_)), 0.f);
         da_.scratch = dscratch_.data();
 
@@ -244,7 +252,8 @@ private:
     mutable Layer<float> mirror_;
     mutable bool mirror_current_ = true;
     int n_states_ = 0, d_ = 0, F_ = 0, pairs_F_ = 0;
-    bool linear_ = false;
+    int window_capacity_ = 64;  // W_prev's and W_cur's (full attention: W_cur's, growing)
+    bool linear_ = false, full_ = false;
     int64_t n_tokens_ = 0;
     std::vector<std::unique_ptr<HostState>> states_;
     std::vector<k::HeadView> views_;  // the kernels' state (one contiguous array, as on a device)

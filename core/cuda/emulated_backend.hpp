@@ -6,8 +6,8 @@
 // The attention state lives in the kernels' layout (host_state.hpp); attention_state() hands
 // it back as a host Layer for cache queries and save, restore_attention() loads it from the
 // same blobs. Each attention call runs token by token: key features, append, query features,
-// decode, and the boundary when W_cur fills, exactly the sequence the device will run.
-// Full attention has no exact-tier kernel yet: making a backend with it fails (unsupported).
+// decode, and the boundary when W_cur fills, exactly the sequence the device will run. Full
+// attention (the baseline) is the same decode over a W_cur that grows and never folds.
 #pragma once
 
 #include <memory>

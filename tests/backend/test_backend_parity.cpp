@@ -269,6 +269,42 @@ TEST_P(Parity, ForwardPassAndSplits) {
     }
 }
 
+// The baselines' forward pass (full attention, whose cache grows, and the window alone) on
+// each backend against the reference, decode against prefill.
+TEST_P(Parity, BaselinesForwardPass) {
+    const auto model = tiny_model(GetParam());
+    const int64_t V = model->hparams().n_vocab;
+    std::vector<int32_t> tokens(80);  // past the emulated backend's first growth of W_cur (64)
+    for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 11 + 5) % static_cast<size_t>(V));
+    for (lola::Attention attention : {lola::Attention::full, lola::Attention::window}) {
+        SCOPED_TRACE(lola::to_string(attention));
+        lola::model::ContextConfig cc;
+        cc.attention.attention = attention;
+        cc.attention.chunk = 4;
+        cc.attention.sparse_capacity = 3;
+        auto run = [&](const std::shared_ptr<const Weights> &w, bool one_by_one) {
+            lola::model::ContextConfig c = cc;
+            c.n_threads = 2;
+            lola::model::Context ctx(w, c);
+            if (one_by_one)
+                for (int32_t t : tokens) ctx.feed(&t, 1, false);
+            else
+                ctx.feed(tokens.data(), static_cast<int64_t>(tokens.size()), false);
+            return std::make_pair(ctx.logits(), ctx.save());
+        };
+        const auto ref = run(reference(model), false);
+        for (const BackendUnderTest &but : backends_under_test()) {
+            SCOPED_TRACE(but.name + " on " + lola::quant::type_name(GetParam()) + " weights");
+            const auto w = but.upload(model);
+            const auto decode = run(w, true);
+            expect_match("forward pass vs reference", ref.first, decode.first, but.exact);
+            const auto prefill = run(w, false);
+            expect_match("token step vs prefill", decode.first, prefill.first, true);
+            EXPECT_EQ(decode.second, prefill.second) << "state blob differs";
+        }
+    }
+}
+
 std::string type_label(const ::testing::TestParamInfo<uint32_t> &info) {
     return lola::quant::type_name(info.param);
 }
