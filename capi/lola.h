@@ -372,9 +372,20 @@ typedef struct lola_context lola_context;
 /** Where a model's computation runs. */
 typedef enum lola_device {
     LOLA_DEVICE_CPU = 0,   /**< the CPU (default) */
-    LOLA_DEVICE_CUDA = 1   /**< a CUDA GPU (device_index); LOLA_ERR_UNSUPPORTED in builds
-                                without the CUDA backend */
+    LOLA_DEVICE_CUDA = 1   /**< a CUDA GPU (device_index). Today every load on it fails with
+                                LOLA_ERR_UNSUPPORTED: without the CUDA backend in the build,
+                                without a driver or a GPU (the message gives the driver's
+                                words), with a GPU older than sm_80, and, in this version, on
+                                any GPU (the backend is not complete); a negative
+                                device_index or one past the GPUs is LOLA_ERR_INVALID_ARGUMENT */
 } lola_device;
+
+/** The number of devices of one kind this process can use, into *count: LOLA_DEVICE_CPU: 1;
+ *  LOLA_DEVICE_CUDA: the GPUs the CUDA driver reports (asked through libcuda.so.1, opened at
+ *  run time: liblola links no CUDA library), 0 without a driver or a GPU. Thread-safe; the
+ *  driver is asked once per process. Statuses: LOLA_ERR_NULL_POINTER, LOLA_ERR_INVALID_ARGUMENT
+ *  (not a lola_device value). */
+LOLA_API lola_status lola_device_count(int32_t device, int32_t *count);
 
 typedef struct lola_model_params {
     size_t struct_size;      /**< set by lola_model_params_init */

@@ -13,6 +13,7 @@
 #include "boundary.hpp"
 #include "cache_query.hpp"
 #include "lola.h"
+#include "cuda/driver.hpp"
 #include "model/llama_context.hpp"
 #include "model/llama_model.hpp"
 
@@ -92,6 +93,48 @@ lola_status lola_model_params_init(lola_model_params *params) {
     });
 }
 
+namespace {
+
+// Why a model cannot load on CUDA device `index` (always: the backend is not complete), the
+// most specific reason first.
+[[noreturn]] void refuse_cuda(int32_t index) {
+    const std::string which = "CUDA device " + std::to_string(index);
+    if (index < 0) fail(LOLA_ERR_INVALID_ARGUMENT, "device_index must be >= 0, got " + std::to_string(index));
+#if !LOLA_HAS_CUDA
+    fail(LOLA_ERR_UNSUPPORTED, "this build of liblola has no CUDA backend (" + which + " requested)");
+#else
+    const lola::cuda::DriverQuery &q = lola::cuda::query_driver();
+    if (q.gpus.empty()) fail(LOLA_ERR_UNSUPPORTED, which + " requested, but " + q.why);
+    if (static_cast<size_t>(index) >= q.gpus.size())
+        fail(LOLA_ERR_INVALID_ARGUMENT, which + " requested, but the driver reports " +
+                                            std::to_string(q.gpus.size()) + " device(s)");
+    const lola::cuda::GpuInfo &g = q.gpus[static_cast<size_t>(index)];
+    const std::string gpu = g.name + " (sm_" + std::to_string(g.major) + std::to_string(g.minor) + ")";
+    if (g.major < lola::cuda::kMinMajor)
+        fail(LOLA_ERR_UNSUPPORTED, which + " is " + gpu + ": liblola's CUDA kernels need sm_80 or newer");
+    fail(LOLA_ERR_UNSUPPORTED, which + " is " + gpu + ", but this version's CUDA backend cannot run "
+                               "models yet (its kernels are built and emulation-tested only); use LOLA_DEVICE_CPU");
+#endif
+}
+
+}  // namespace
+
+lola_status lola_device_count(int32_t device, int32_t *count) {
+    if (count) *count = 0;
+    return guard(__func__, [&] {
+        require_pointer(count, "count");
+        if (device == LOLA_DEVICE_CPU) {
+            *count = 1;
+        } else if (device == LOLA_DEVICE_CUDA) {
+            *count = static_cast<int32_t>(lola::cuda::query_driver().gpus.size());
+        } else {
+            fail(LOLA_ERR_INVALID_ARGUMENT, "device must be LOLA_DEVICE_CPU or LOLA_DEVICE_CUDA, got " +
+                                                std::to_string(device));
+        }
+        return LOLA_OK;
+    });
+}
+
 lola_status lola_model_load(const char *path, const lola_model_params *params_in, lola_model **out) {
     if (out) *out = nullptr;
     return guard(__func__, [&] {
@@ -99,9 +142,7 @@ lola_status lola_model_load(const char *path, const lola_model_params *params_in
         const lola_model_params p = read_struct(params_in, "params", default_model_params());
         const lola_model_params *params = &p;
         require_pointer(out, "out");
-        if (params->device == LOLA_DEVICE_CUDA)
-            fail(LOLA_ERR_UNSUPPORTED, "this build of liblola has no CUDA backend (device " +
-                                           std::to_string(params->device_index) + " requested)");
+        if (params->device == LOLA_DEVICE_CUDA) refuse_cuda(params->device_index);
         if (params->device != LOLA_DEVICE_CPU)
             fail(LOLA_ERR_INVALID_ARGUMENT, "device must be LOLA_DEVICE_CPU or LOLA_DEVICE_CUDA");
         // The budget is checked on the file's size before it is mapped or parsed (the weights

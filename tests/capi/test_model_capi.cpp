@@ -347,6 +347,14 @@ TEST(ModelLoad, BadFilesAndParams) {
     mp.memory_budget = 0;
     mp.device = LOLA_DEVICE_CUDA;
     EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_ERR_UNSUPPORTED);
+    EXPECT_NE(std::string(lola_last_error_message()).find("CUDA device 0"), std::string::npos)
+        << lola_last_error_message();
+    EXPECT_EQ(m, nullptr);
+    mp.device_index = -1;
+    EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_ERR_INVALID_ARGUMENT);
+    mp.device_index = 0;
+    mp.device = 7;
+    EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_ERR_INVALID_ARGUMENT);
     mp.device = LOLA_DEVICE_CPU;
     mp.struct_size = 8;
     EXPECT_EQ(lola_model_load(path.c_str(), &mp, &m), LOLA_ERR_VERSION_MISMATCH);
@@ -737,6 +745,24 @@ TEST(ContextAttention, OneStructForLayersAndContexts) {
     EXPECT_EQ(r.head.n_sparse, 3);
     EXPECT_EQ(li.n_state_heads, r.info.n_state_heads);  // same heads, same feature map
     lola_layer_free(layer);
+}
+
+
+TEST(Devices, CountsAndRefusals) {
+    int32_t n = -1;
+    ASSERT_EQ(lola_device_count(LOLA_DEVICE_CPU, &n), LOLA_OK);
+    EXPECT_EQ(n, 1);
+    // CUDA: the driver's answer (0 on a machine without a driver or a GPU, as in CI).
+    ASSERT_EQ(lola_device_count(LOLA_DEVICE_CUDA, &n), LOLA_OK);
+    EXPECT_GE(n, 0);
+    int32_t again = -1;
+    ASSERT_EQ(lola_device_count(LOLA_DEVICE_CUDA, &again), LOLA_OK);
+    EXPECT_EQ(again, n);
+    EXPECT_EQ(lola_device_count(LOLA_DEVICE_CUDA, nullptr), LOLA_ERR_NULL_POINTER);
+    int32_t bad = -1;
+    EXPECT_EQ(lola_device_count(2, &bad), LOLA_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(bad, 0);
+    EXPECT_NE(std::string(lola_last_error_message()).find("LOLA_DEVICE_CPU"), std::string::npos);
 }
 
 }  // namespace

@@ -86,6 +86,12 @@ for sym in lola_abi_version lola_version lola_layer_create lola_layer_feed \
 done
 echo "SONAME $soname, $(wc -l <<<"$symbols") exported symbols, all lola_*"
 
+step "check that liblola needs no CUDA library (the driver is opened at run time, if at all)"
+if cuda_deps=$(ldd "$real_lib" | grep -Ei 'libcuda|libcudart|libcublas|libnvidia'); then
+    fail "the installed library depends on CUDA libraries:"$'\n'"$cuda_deps"
+fi
+echo "no CUDA library among: $(ldd "$real_lib" | awk '{ print $1 }' | tr '\n' ' ')"
+
 # The README's route: the prefix's pkgconfig directory named on the command line, no
 # PKG_CONFIG_PATH, no LD_LIBRARY_PATH (an rpath to the prefix's lib).
 unset PKG_CONFIG_PATH
