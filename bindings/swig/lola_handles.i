@@ -190,6 +190,15 @@ static void w_resolve_attention_for_layer(lola_attention_params *params) {
 }
 %}
 
+/* lola_device_count: the devices of one kind this process can use. */
+%inline %{
+static int32_t w_device_count(int32_t device) {
+    int32_t n = 0;
+    lola_swig_fail(lola_device_count(device, &n));
+    return n;
+}
+%}
+
 %extend lola_context {
     /* lola_context_create on `model` (the context references it); params NULL: defaults.
      * `attention` (NULL: every default) is set into a copy of params for this call only: the

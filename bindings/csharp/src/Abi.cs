@@ -56,6 +56,14 @@ namespace Lola
 
         /// <summary>Runs <see cref="CheckAbi"/> against the loaded library, once per process.
         /// </summary>
+        /// <summary>How many devices of a kind this process can use (lola_device_count): 1 for
+        /// the CPU; for CUDA the GPUs the driver reports, 0 without a driver or a GPU.</summary>
+        public static int DeviceCount(Device device)
+        {
+            EnsureCompatible();
+            return Native.lolacs.device_count((int)device);
+        }
+
         public static void EnsureCompatible()
         {
             if (checkedOk)

@@ -11,6 +11,15 @@ namespace Lola.Tests
     public class LibraryTests
     {
         [Test]
+        public void DeviceCounts()
+        {
+            // The CPU is always there; CUDA counts what the driver reports (0 in CI).
+            Assert.AreEqual(1, Library.DeviceCount(Device.Cpu));
+            Assert.GreaterOrEqual(Library.DeviceCount(Device.Cuda), 0);
+            Assert.Throws<LolaException>(() => Library.DeviceCount((Device)7));
+        }
+
+        [Test]
         public void AbiCheck()
         {
             Assert.AreEqual(Library.CompiledAbiVersion, Library.RuntimeAbiVersion);

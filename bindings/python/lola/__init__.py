@@ -34,6 +34,13 @@ __version__: str = _lola.version()
 abi_version = _lola.abi_version
 set_log_enabled = _lola.set_log_enabled
 
+
+def device_count(device=Device.CUDA) -> int:
+    """How many devices of a kind (a :class:`Device`, its int or its name) this process can use:
+    1 for the CPU; for CUDA the GPUs the driver reports, 0 without a driver or a GPU."""
+    from .enums import to_int
+    return _lola.device_count(to_int(Device, device))
+
 __all__ = ["Model", "Context", "Generated", "CompletionStream", "Sampler", "Layer", "describe", "check_abi",
-           "abi_version", "set_log_enabled", "Attention", "Device", "FeatureMap", "Memory",
+           "abi_version", "set_log_enabled", "device_count", "Attention", "Device", "FeatureMap", "Memory",
            "Mixing", "Scoring", "EXPECTED_ABI_VERSION", *_error_names]

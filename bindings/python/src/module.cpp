@@ -39,6 +39,12 @@ PYBIND11_MODULE(_lola, m) {
           "The version string of the loaded liblola, 'MAJOR.MINOR.PATCH'.");
     m.def("status_string", [](int32_t s) { return std::string(lola_status_string(static_cast<lola_status>(s))); },
           py::arg("status"), "The name of a lola_status value, e.g. 'LOLA_ERR_IO'.");
+    m.def("device_count", [](int32_t device) {
+              int32_t n = 0;
+              check(lola_device_count(device, &n));
+              return n;
+          },
+          py::arg("device"), "lola_device_count: the devices of one kind this process can use.");
     m.def("file_describe", &file_describe, py::arg("path"),
           "A human-readable summary of a GGUF file (metadata, tensor counts); validates it as "
           "a load does.");

@@ -57,3 +57,12 @@ def test_context_keeps_model_alive(tiny_model_path):
     assert ctx.logits.shape == (97,)
     assert ctx.generate_text(3)  # needs the model's tokenizer
     ctx.close()
+
+
+def test_device_count():
+    # The CPU is always there; CUDA counts what the driver reports (0 here in CI).
+    assert lola.device_count("cpu") == 1
+    assert lola.device_count(lola.Device.CPU) == 1
+    assert lola.device_count() >= 0
+    with pytest.raises((ValueError, lola.LolaError)):
+        lola.device_count(7)

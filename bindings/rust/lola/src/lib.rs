@@ -70,6 +70,15 @@ pub fn version() -> &'static str {
     v.to_str().unwrap_or("")
 }
 
+/// How many devices of a kind this process can use: 1 for the CPU; for CUDA the GPUs the
+/// driver reports (0 without a driver or a GPU). `lola_device_count`.
+pub fn device_count(device: Device) -> Result<usize> {
+    let mut n = 0i32;
+    // SAFETY: n is a valid out-pointer for the call.
+    error::check(unsafe { lola_sys::lola_device_count(device.raw(), &mut n) })?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// The ABI version of the loaded library and the one these bindings were generated for.
 pub fn abi_versions() -> (i32, i32) {
     // SAFETY: no arguments.

@@ -119,3 +119,11 @@ fn sampler_and_state_errors() {
     assert_eq!(other.n_past().unwrap(), 0, "a refused restore changes nothing");
     assert_eq!(ctx.n_past().unwrap(), 3);
 }
+
+#[test]
+fn device_counts() {
+    // The CPU is always there; CUDA counts what the driver reports (0 in CI).
+    assert_eq!(lola::device_count(lola::Device::Cpu).unwrap(), 1);
+    let cuda = lola::device_count(lola::Device::Cuda).unwrap();
+    assert_eq!(lola::device_count(lola::Device::Cuda).unwrap(), cuda);
+}

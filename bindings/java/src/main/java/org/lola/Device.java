@@ -14,6 +14,13 @@ public enum Device {
         this.code = code;
     }
 
+    /** How many devices of this kind the process can use (lola_device_count): 1 for the CPU;
+     *  for CUDA the GPUs the driver reports, 0 without a driver or a GPU. */
+    public int count() {
+        NativeLibrary.load();
+        return org.lola.swig.lola.device_count(code);
+    }
+
     /** The value of the C enum. */
     public int code() {
         return code;

@@ -10,6 +10,13 @@ import org.lola.swig.lolaConstants;
 
 class UnitTest {
     @Test
+    void deviceCounts() {
+        // The CPU is always there; CUDA counts what the driver reports (0 in CI).
+        assertEquals(1, Device.CPU.count());
+        assertTrue(Device.CUDA.count() >= 0);
+    }
+
+    @Test
     void abiCheck() {
         NativeLibrary.checkAbi(1, 1);
         UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLibrary.checkAbi(1, 2));
