@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
+#include "cpu/host.hpp"
 #include "cpu/ops.hpp"
 #include "model/llama_model.hpp"
 #include "quant/matmul.hpp"
@@ -25,63 +26,25 @@ using model::Matrix;
 // pool costs about as much as the product (measured with bench_quant on 2 cores).
 constexpr int64_t kParallelMatvecWeights = int64_t{1} << 20;
 
-void require(Buf b, size_t n, const char *what) {
-    if (!b.data || b.size < n)
-        fail(Status::internal, std::string(what) + ": a buffer of " + std::to_string(b.size) +
-                                   " floats where " + std::to_string(n) + " are needed");
-}
+using backend::require;
 
-class CpuWeights final : public backend::Weights, public std::enable_shared_from_this<CpuWeights> {
+class CpuWeights final : public backend::HostWeights, public std::enable_shared_from_this<CpuWeights> {
 public:
     CpuWeights(std::shared_ptr<const model::Model> model, std::optional<quant::Isa> isa)
-        : model_(std::move(model)), isa_(isa) {
+        : HostWeights(std::move(model)), isa_(isa) {
         if (isa_ && !quant::isa_available(*isa_))
             fail(Status::unsupported, std::string("the CPU backend cannot run level ") +
                                           quant::isa_name(*isa_) + " on this machine");
         name_ = isa_ ? std::string("cpu:") + quant::isa_name(*isa_) : std::string("cpu");
-        const model::HParams &hp = model_->hparams();
-        inv_freq_ = rope_inv_freq(hp.rope.freq_base, hp.rope.freq_scale, hp.rope.freq_factors,
-                                  hp.head_dim);
     }
     const char *name() const override { return name_.c_str(); }
-    const model::Model &model() const override { return *model_; }
     std::unique_ptr<backend::Backend> make_backend(const backend::BackendConfig &config) const override;
 
     const std::optional<quant::Isa> &isa() const { return isa_; }
-    const std::vector<float> &inv_freq() const { return inv_freq_; }
-
-    const Matrix &matrix(Linear which, int64_t layer) const {
-        if (which == Linear::output) return model_->output();
-        const model::LayerWeights &w = layer_weights(layer);
-        switch (which) {
-            case Linear::q: return w.wq;
-            case Linear::k: return w.wk;
-            case Linear::v: return w.wv;
-            case Linear::o: return w.wo;
-            case Linear::gate: return w.w_gate;
-            case Linear::up: return w.w_up;
-            case Linear::down: return w.w_down;
-            case Linear::output: break;
-        }
-        fail(Status::internal, "unknown weight role " + std::to_string(static_cast<int>(which)));
-    }
-    const std::vector<float> &norm(Norm which, int64_t layer) const {
-        if (which == Norm::output) return model_->output_norm();
-        const model::LayerWeights &w = layer_weights(layer);
-        return which == Norm::attn ? w.attn_norm : w.ffn_norm;
-    }
 
 private:
-    const model::LayerWeights &layer_weights(int64_t layer) const {
-        if (layer < 0 || layer >= model_->hparams().n_layer)
-            fail(Status::internal, "layer " + std::to_string(layer) + " out of range");
-        return model_->layers()[static_cast<size_t>(layer)];
-    }
-
-    std::shared_ptr<const model::Model> model_;
     std::optional<quant::Isa> isa_;
     std::string name_;
-    std::vector<float> inv_freq_;  // [head_dim / 2]
 };
 
 class CpuBackend final : public backend::Backend {
@@ -105,18 +68,9 @@ public:
     const char *name() const override { return weights_->name(); }
     std::unique_ptr<backend::Backend> clone() const override { return std::make_unique<CpuBackend>(*this); }
 
-    Buf alloc(size_t n) override {
-        arena_.push_back(std::make_unique<float[]>(n));
-        return Buf{arena_.back().get(), n};
-    }
-    void write(Buf dst, const float *src, size_t n) override {
-        require(dst, n, "write");
-        std::memcpy(dst.data, src, n * sizeof(float));
-    }
-    void read(Buf src, float *dst, size_t n) override {
-        require(src, n, "read");
-        std::memcpy(dst, src.data, n * sizeof(float));
-    }
+    Buf alloc(size_t n) override { return arena_.alloc(n); }
+    void write(Buf dst, const float *src, size_t n) override { arena_.write(dst, src, n); }
+    void read(Buf src, float *dst, size_t n) override { arena_.read(src, dst, n); }
 
     void embed(const int32_t *tokens, int64_t n, Buf x) override {
         const int64_t E = hp().n_embd;
@@ -169,12 +123,7 @@ public:
         cpu::swiglu(gate.data, up.data, n);
     }
     void attention(int64_t layer, int64_t n, Buf q, Buf k, Buf v, Buf y) override {
-        const size_t nq = static_cast<size_t>(n * hp().n_head * hp().head_dim);
-        const size_t nkv = static_cast<size_t>(n * hp().n_head_kv * hp().head_dim);
-        require(q, nq, "attention");
-        require(k, nkv, "attention");
-        require(v, nkv, "attention");
-        if (y.data) require(y, nq, "attention");
+        backend::require_attention(weights_->model(), n, q, k, v, y);
         layer_at(layer).feed(n, q.data, k.data, v.data, nullptr, nullptr, y.data);
     }
     void logits(Buf x, int64_t rows, float *out) override {
@@ -219,7 +168,7 @@ private:
     backend::BackendConfig config_;
     std::unique_ptr<ThreadPool> pool_;
     std::vector<std::unique_ptr<Layer<float>>> layers_;
-    std::vector<std::unique_ptr<float[]>> arena_;
+    backend::HostArena arena_;
     Buf normed_;  // [max_tokens][n_embd]: the output norm's rows
     Buf rope_table_;  // [max_tokens][head_dim / 2][cos, sin] of positions rope_pos0_ + t < rope_n_
     int64_t rope_pos0_ = -1, rope_n_ = 0;

@@ -7,10 +7,25 @@
 #include <cstdint>
 #include <vector>
 
+#include "cuda/k_feature_map.hpp"
 #include "cuda/k_lola_state.hpp"
+#include "lola/config.hpp"
 #include "lola/head_state.hpp"
 
 namespace lola::cuda {
+
+// The kernels' code of a feature map (k_feature_map.hpp); -1 for precomputed features, which
+// the CUDA backend does not take.
+inline int feature_kind(FeatureMapKind m) {
+    switch (m) {
+    case FeatureMapKind::hedgehog: return k::kHedgehog;
+    case FeatureMapKind::performer: return k::kPerformer;
+    case FeatureMapKind::elu1: return k::kElu1;
+    case FeatureMapKind::relu: return k::kRelu;
+    case FeatureMapKind::precomputed: break;
+    }
+    return -1;
+}
 
 // Fixed-capacity arrays for one memory (G, W_prev or W_cur).
 struct HostPairs {

@@ -30,6 +30,7 @@
 #include "backend/backend.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cuda/emulated_backend.hpp"
+#include "random_vectors.hpp"
 #include "model/llama_context.hpp"
 #include "model/llama_model.hpp"
 #include "quant/quant.hpp"
@@ -115,11 +116,7 @@ void expect_match(const std::string &what, const std::vector<float> &ref, const 
 }
 
 std::vector<float> random_vector(size_t n, uint64_t seed, float scale = 1.f) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> normal(0.f, scale);
-    std::vector<float> v(n);
-    for (float &x : v) x = normal(rng);
-    return v;
+    return lola_test::normal_vector(n, seed, scale);
 }
 
 lola::backend::BackendConfig config_for(const lola::model::Model &m, int threads, int64_t max_tokens) {
@@ -148,6 +145,20 @@ struct Runner {
         return v;
     }
 };
+
+// Feeds `tokens` to a fresh context on `w` (one feed, or one token per feed) and returns the
+// last logits and the state blob.
+std::pair<std::vector<float>, std::vector<unsigned char>> run_context(
+    const std::shared_ptr<const Weights> &w, lola::model::ContextConfig c, const std::vector<int32_t> &tokens,
+    bool one_by_one) {
+    c.n_threads = 2;
+    lola::model::Context ctx(w, c);
+    if (one_by_one)
+        for (int32_t t : tokens) ctx.feed(&t, 1, false);
+    else
+        ctx.feed(tokens.data(), static_cast<int64_t>(tokens.size()), false);
+    return std::make_pair(ctx.logits(), ctx.save());
+}
 
 class Parity : public ::testing::TestWithParam<uint32_t> {};
 
@@ -247,13 +258,7 @@ TEST_P(Parity, ForwardPassAndSplits) {
     auto run = [&](const std::shared_ptr<const Weights> &w, int batch, bool one_by_one) {
         lola::model::ContextConfig c = cc;
         c.batch = batch;
-        c.n_threads = 2;
-        lola::model::Context ctx(w, c);
-        if (one_by_one)
-            for (int32_t t : tokens) ctx.feed(&t, 1, false);
-        else
-            ctx.feed(tokens.data(), static_cast<int64_t>(tokens.size()), false);
-        return std::make_pair(ctx.logits(), ctx.save());
+        return run_context(w, c, tokens, one_by_one);
     };
     const auto ref = run(reference(model), 64, false);
     for (const BackendUnderTest &but : backends_under_test()) {
@@ -283,14 +288,7 @@ TEST_P(Parity, BaselinesForwardPass) {
         cc.attention.chunk = 4;
         cc.attention.sparse_capacity = 3;
         auto run = [&](const std::shared_ptr<const Weights> &w, bool one_by_one) {
-            lola::model::ContextConfig c = cc;
-            c.n_threads = 2;
-            lola::model::Context ctx(w, c);
-            if (one_by_one)
-                for (int32_t t : tokens) ctx.feed(&t, 1, false);
-            else
-                ctx.feed(tokens.data(), static_cast<int64_t>(tokens.size()), false);
-            return std::make_pair(ctx.logits(), ctx.save());
+            return run_context(w, cc, tokens, one_by_one);
         };
         const auto ref = run(reference(model), false);
         for (const BackendUnderTest &but : backends_under_test()) {

@@ -14,6 +14,8 @@
 #include "cuda/k_lola_decode.hpp"
 #include "lola/head.hpp"
 #include "lola/layer.hpp"
+#include "layer_check.hpp"
+#include "random_vectors.hpp"
 #include "state_slots.hpp"
 
 namespace lola_test {
@@ -29,22 +31,10 @@ struct DecodeCase {
 
     DecodeCase(lola::LayerConfig c, int before, uint64_t seed) {
         std::mt19937_64 rng(seed);
-        std::normal_distribution<float> normal(0.f, 1.f);
-        auto random = [&](size_t n) {
-            std::vector<float> v(n);
-            for (float &x : v) x = normal(rng);
-            return v;
-        };
+        auto random = [&rng](size_t n) { return lola_test::normal_vector(n, rng); };
         const int H = c.n_heads, KV = c.n_kv_heads;
         d = c.head_dim;
-        if (c.feature_map == lola::FeatureMapKind::hedgehog) {
-            const size_t n = lola::hedgehog_weight_count(lola::validated_shapes(c));
-            std::normal_distribution<double> w(0.0, 0.3);
-            c.hedgehog_q.resize(n);
-            c.hedgehog_k.resize(n);
-            for (double &x : c.hedgehog_q) x = w(rng);
-            for (double &x : c.hedgehog_k) x = w(rng);
-        }
+        lola_test::random_hedgehog(c, rng);
         c.window_factors.resize(static_cast<size_t>(H));
         for (int h = 0; h < H; ++h) c.window_factors[static_cast<size_t>(h)] = 0.7 * h - 1.0;
         config = c;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/host_state.hpp"
 #include "layer_check.hpp"
 #include "lola/feature_map.hpp"
 
@@ -18,27 +19,11 @@ namespace {
 namespace k = lola::cuda::k;
 using lola::FeatureMapKind;
 
-int kernel_kind(FeatureMapKind m) {
-    switch (m) {
-    case FeatureMapKind::hedgehog: return k::kHedgehog;
-    case FeatureMapKind::performer: return k::kPerformer;
-    case FeatureMapKind::elu1: return k::kElu1;
-    default: return k::kRelu;
-    }
-}
-
 void check(FeatureMapKind map, int H, int d, int F, float scale, uint64_t seed) {
     std::mt19937_64 rng(seed);
     lola::LayerConfig c = lola_test::make_config(H, H, d, 4, 4, map);
     c.feature_dim = F;
-    if (map == FeatureMapKind::hedgehog) {
-        const size_t n = lola::hedgehog_weight_count(lola::validated_shapes(c));
-        std::normal_distribution<double> w(0.0, 0.5);
-        c.hedgehog_q.resize(n);
-        c.hedgehog_k.resize(n);
-        for (double &x : c.hedgehog_q) x = w(rng);
-        for (double &x : c.hedgehog_k) x = w(rng);
-    }
+    lola_test::random_hedgehog(c, rng, 0.5);
     c = lola::validated(c);
     const lola::FeatureMap<float> phi(c);
     const auto v = phi.view();
@@ -55,7 +40,7 @@ void check(FeatureMapKind map, int H, int d, int F, float scale, uint64_t seed) 
             want_c[static_cast<size_t>(b)] = phi.apply(b % H, is_query, x.data() + b * d, want.data() + b * v.F);
         }
         k::FeatureArgs a;
-        a.kind = kernel_kind(map);
+        a.kind = lola::cuda::feature_kind(map);
         a.d = d;
         a.F = v.F;
         a.x = x.data();

@@ -41,9 +41,7 @@ void check(const LayerConfig &c, int before, uint64_t seed) {
 }
 
 LayerConfig config(int H, int KV, int d, int C, int lambda, FeatureMapKind map, Mixing mixing) {
-    LayerConfig c = lola_test::make_config(H, KV, d, C, lambda, map);
-    c.mixing = mixing;
-    return c;
+    return lola_test::make_config(H, KV, d, C, lambda, map, mixing);
 }
 
 TEST(EmulatedLolaDecode, EveryStageOfTheCache) {
@@ -54,8 +52,7 @@ TEST(EmulatedLolaDecode, EveryStageOfTheCache) {
 
 TEST(EmulatedLolaDecode, MixingModesAndFeatureMaps) {
     for (Mixing mix : {Mixing::lola, Mixing::lolcats})
-        for (FeatureMapKind map : {FeatureMapKind::performer, FeatureMapKind::hedgehog,
-                                   FeatureMapKind::elu1, FeatureMapKind::relu})
+        for (FeatureMapKind map : lola_test::kComputedFeatureMaps)
             check(config(6, 3, 16, 4, 6, map, mix), 37, 7);
 }
 

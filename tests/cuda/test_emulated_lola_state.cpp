@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "layer_check.hpp"
+#include "random_vectors.hpp"
 #include "state_slots.hpp"
 #include "lola/head.hpp"
 #include "lola/layer.hpp"
@@ -49,12 +50,7 @@ void expect_pairs(const k::PairsView &got, const lola::Pairs<float> &want, int d
 // sparse-cache values to NaN (NaN scores) or duplicates (ties).
 void check(LayerConfig c, int before, uint64_t seed, int poison = 0) {
     std::mt19937_64 rng(seed);
-    std::normal_distribution<float> normal(0.f, 1.f);
-    auto random = [&](size_t n) {
-        std::vector<float> x(n);
-        for (float &e : x) e = normal(rng);
-        return x;
-    };
+    auto random = [&rng](size_t n) { return lola_test::normal_vector(n, rng); };
     const int H = c.n_heads, KV = c.n_kv_heads, d = c.head_dim;
     lola::Layer<float> layer(c);
     if (before > 0) {

@@ -17,6 +17,10 @@
 
 namespace lola_test {
 
+// The feature maps a layer computes itself (every kind but precomputed).
+constexpr lola::FeatureMapKind kComputedFeatureMaps[] = {lola::FeatureMapKind::performer, lola::FeatureMapKind::hedgehog,
+                                                         lola::FeatureMapKind::elu1, lola::FeatureMapKind::relu};
+
 // A layer config with the given shapes (everything else at its default).
 inline lola::LayerConfig make_config(int H, int Hkv, int d, int C, int lambda,
                                      lola::FeatureMapKind map = lola::FeatureMapKind::elu1) {
@@ -28,6 +32,25 @@ inline lola::LayerConfig make_config(int H, int Hkv, int d, int C, int lambda,
     c.sparse_capacity = lambda;
     c.feature_map = map;
     return c;
+}
+
+// The same with a mixing mode.
+inline lola::LayerConfig make_config(int H, int Hkv, int d, int C, int lambda, lola::FeatureMapKind map,
+                                     lola::Mixing mixing) {
+    lola::LayerConfig c = make_config(H, Hkv, d, C, lambda, map);
+    c.mixing = mixing;
+    return c;
+}
+
+// Random hedgehog maps (N(0, sd) weights) for a hedgehog config, sized as its shapes imply.
+inline void random_hedgehog(lola::LayerConfig &c, std::mt19937_64 &rng, double sd = 0.3) {
+    if (c.feature_map != lola::FeatureMapKind::hedgehog) return;
+    const size_t n = lola::hedgehog_weight_count(lola::validated_shapes(c));
+    std::normal_distribution<double> w(0.0, sd);
+    c.hedgehog_q.resize(n);
+    c.hedgehog_k.resize(n);
+    for (double &x : c.hedgehog_q) x = w(rng);
+    for (double &x : c.hedgehog_k) x = w(rng);
 }
 
 // Token-major random inputs for a config: q [L][H][d], k, v [L][Hkv][d], features [L][H][F].

@@ -24,6 +24,7 @@
 #include "lola.h"
 #include "text/sampler.hpp"
 #include "tiny_llama.hpp"
+#include "random_vectors.hpp"
 #include "tiny_model_test.hpp"
 #include "vocab_llama.hpp"
 
@@ -89,11 +90,7 @@ std::vector<double> softmax(const std::vector<float> &l, double t = 1.0) {
 }
 
 std::vector<float> random_logits(size_t n, uint64_t seed, float scale = 3.f) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> normal(0.f, scale);
-    std::vector<float> l(n);
-    for (float &x : l) x = normal(rng);
-    return l;
+    return lola_test::normal_vector(n, seed, scale);
 }
 
 int32_t argmax(const std::vector<float> &l) {
