@@ -95,8 +95,14 @@ else
 fi
 
 step "5. the whole model against the CPU"
-echo "not yet: the CUDA context (issue 14, item 3) does not exist yet"
-note "whole model bitwise" "not built yet"
+if (( emulate )); then
+    echo "see step 3's 'model' line: cuda:emulated (the kernels' bodies as emulated launches) on a"
+    echo "generated SmolLM2-shaped model against the CPU reference"
+    note "whole model bitwise" "emulated: in step 3; device: not built yet"
+else
+    echo "not yet: the CUDA context on the device (issue 14, item 3) does not exist yet"
+    note "whole model bitwise" "not built yet"
+fi
 
 step "6. benchmark"
 echo "not yet: needs the CUDA context"

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <unistd.h>
 #include <random>
 #include <string>
 #include <vector>
@@ -24,7 +25,12 @@
 #include "cuda/launch.hpp"
 #include "quant/matmul.hpp"
 #include "quant/quant.hpp"
+#include "cpu/cpu_backend.hpp"
+#include "cuda/emulated_backend.hpp"
 #include "decode_case.hpp"
+#include "model/llama_context.hpp"
+#include "model/llama_model.hpp"
+#include "tiny_llama.hpp"
 #include "random_blocks.hpp"
 
 namespace {
@@ -372,6 +378,47 @@ bool check_decode(bool emulate) {
     return report("decode", "9/3 heads, d 64, after 300", compare(got, emulated));
 }
 
+// The whole model on a generated SmolLM2-shaped Llama (576 wide, 9/3 heads of 64, 1536 FFN,
+// 49152 tokens, Q4_1, tied head; 2 of its 30 layers, to stay quick), 20 tokens at C = lambda = 8
+// (the sparse cache fills): the CUDA backend's logits and state blob against the CPU's.
+bool check_model(bool emulate) {
+    if (!emulate) {
+        std::printf("%-8s %-28s not built yet: the device backend (CUDA context) is missing\n", "model",
+                    "SmolLM2-shaped, 2 layers");
+        return true;
+    }
+    lola_test::TinyLlama t;
+    t.n_vocab = 49152;
+    t.n_embd = 576;
+    t.n_layer = 2;
+    t.n_head = 9;
+    t.n_head_kv = 3;
+    t.n_ff = 1536;
+    t.matrix_type = q::Q4_1;
+    t.seed = 3;
+    t.name = "SmolLM2-shaped random llama";
+    const std::string path = "/tmp/lola_cuda_check_" + std::to_string(::getpid()) + ".gguf";
+    t.write(path);
+    std::shared_ptr<const lola::model::Model> model = lola::model::Model::load(path);
+    std::remove(path.c_str());
+    lola::model::ContextConfig cc;
+    cc.attention.chunk = 8;
+    cc.attention.sparse_capacity = 8;
+    std::vector<int32_t> tokens(20);
+    for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 7919 + 13) % 49152);
+    auto run = [&](std::shared_ptr<const lola::backend::Weights> w) {
+        lola::model::Context ctx(std::move(w), cc);
+        ctx.feed(tokens.data(), static_cast<int64_t>(tokens.size()), false);
+        return std::make_pair(ctx.logits(), ctx.save());
+    };
+    const auto want = run(lola::cpu::upload(model, q::Isa::scalar));
+    const auto got = run(lola::cuda::upload_emulated(model));
+    const bool same_state = want.second == got.second;
+    const bool ok = report("model", "SmolLM2-shaped, 20 tokens", compare(got.first, want.first));
+    if (!same_state) std::printf("%-8s %-28s FAIL  the state blobs differ\n", "model", "");
+    return ok && same_state;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -408,6 +455,7 @@ int main(int argc, char **argv) {
     bool ok = check_elementwise(emulate, rng);
     ok &= check_features(emulate, rng);
     ok &= check_decode(emulate);
+    if (!tiny) ok &= check_model(emulate);
     const uint32_t types[] = {q::F32, q::F16, q::BF16, q::Q8_0, q::Q4_0, q::Q4_1,
                               q::Q5_0, q::Q5_1, q::Q4_K, q::Q5_K, q::Q6_K};
     for (uint32_t type : types) {
