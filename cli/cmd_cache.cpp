@@ -15,11 +15,12 @@ int cmd_cache(Args &args) {
     const long long only_layer = args.get_int("layer", -1);
     const bool color = !args.flag("no-color") && isatty(1);
     lolapp::ContextParams cp = context_params(args);
+    const lolapp::ModelParams mp = model_params(args);
     args.finish();
     if (cp.attention().attention() != lolapp::Attention::lola)
         throw Failure("lola cache needs --attention lola", 2);
 
-    const lolapp::Model model = load_model(path);
+    const lolapp::Model model = load_model(path, mp);
     cp.attention(resolved(cp.attention(), model));  // the model's C, lambda
     const int32_t chunk = cp.attention().chunk_size(), sparse = cp.attention().sparse_capacity();
     lolapp::Context ctx = new_context(model, cp);

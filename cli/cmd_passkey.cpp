@@ -68,10 +68,11 @@ int cmd_passkey(Args &args) {
     const long long trials = args.get_int("trials", 2);
     const bool only_lola = args.flag("lola-only");
     lolapp::ContextParams base = context_params(args);
+    const lolapp::ModelParams mp = model_params(args);
     args.finish();
     if (lengths.empty() || depths.empty() || trials < 1) throw Failure("nothing to run", 2);
 
-    const lolapp::Model model = load_model(path);
+    const lolapp::Model model = load_model(path, mp);
     base.attention(resolved(base.attention(), model));  // the model's C, lambda
     const int32_t chunk = base.attention().chunk_size(), sparse = base.attention().sparse_capacity();
     const int32_t budget = sparse + 2 * chunk;

@@ -47,11 +47,12 @@ int cmd_run(Args &args) {
     const long long max_tokens = args.get_int("n", 256);
     const bool stats = args.flag("stats");
     const lolapp::ContextParams cp = context_params(args);
+    const lolapp::ModelParams mp = model_params(args);
     const lolapp::SamplerParams sp = sampler_params(args);
     args.finish();
     if (max_tokens < 0) throw Failure("-n must be >= 0", 2);
 
-    const lolapp::Model model = load_model(path);
+    const lolapp::Model model = load_model(path, mp);
     lolapp::Context ctx = new_context(model, cp);
     const std::vector<int32_t> tokens = prompt_tokens(model, system, prompt, raw);
     if (tokens.empty()) throw Failure("the prompt is empty", 2);

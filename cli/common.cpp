@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 
@@ -158,8 +159,34 @@ const char *sampler_options_help() {
            "  --repeat-penalty R (1.0)  --repeat-last-n N (64)  --seed N\n";
 }
 
-lolapp::Model load_model(const std::string &path) {
-    return checked("cannot load the model", [&] { return lolapp::Model(path); });
+lolapp::ModelParams model_params(Args &args) {
+    lolapp::ModelParams p = checked("model params", [] { return lolapp::ModelParams(); });
+    const std::string device = args.get("device", "cpu");
+    if (device == "cpu") {
+        p.device(lolapp::Device::cpu);
+    } else if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+        long long index = 0;
+        if (device.size() > 5) {
+            char *end = nullptr;
+            index = std::strtoll(device.c_str() + 5, &end, 10);
+            if (!end || *end != '\0' || device.size() == 5 || index < 0 || index > INT32_MAX)
+                throw Failure("--device: '" + device + "' is not cpu, cuda or cuda:N", 2);
+        }
+        p.device(lolapp::Device::cuda, static_cast<int32_t>(index));
+    } else {
+        throw Failure("--device: '" + device + "' is not cpu, cuda or cuda:N", 2);
+    }
+    return p;
+}
+
+const char *model_options_help() {
+    return "model:\n"
+           "  --device cpu|cuda|cuda:N   where the model runs (cpu; the CUDA backend cannot run\n"
+           "                       models yet: a CUDA device is refused with the reason)\n";
+}
+
+lolapp::Model load_model(const std::string &path, const lolapp::ModelParams &params) {
+    return checked("cannot load the model", [&] { return lolapp::Model(path, params); });
 }
 
 lolapp::Context new_context(const lolapp::Model &model, const lolapp::ContextParams &params) {

@@ -57,7 +57,10 @@ const char *context_options_help();
 lolapp::SamplerParams sampler_params(Args &args);
 const char *sampler_options_help();
 
-lolapp::Model load_model(const std::string &path);
+// --device cpu|cuda|cuda:N (usage error otherwise).
+lolapp::ModelParams model_params(Args &args);
+const char *model_options_help();
+lolapp::Model load_model(const std::string &path, const lolapp::ModelParams &params);
 lolapp::Context new_context(const lolapp::Model &model, const lolapp::ContextParams &params);
 // The attention settings with the model's values for LOLA_MODEL_DEFAULT (its C and lambda).
 lolapp::AttentionParams resolved(const lolapp::AttentionParams &a, const lolapp::Model &model);

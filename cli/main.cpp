@@ -21,8 +21,9 @@ void usage(FILE *out) {
                  "      pass-key retrieval: full attention, window only, lambda = 0 and LoLA at\n"
                  "      the same cache size\n"
                  "  lola cache -m MODEL -p PROMPT [--layer L] [--no-color] [options]\n"
-                 "      which prompt tokens each layer's sparse cache kept\n\n%s\n%s",
-                 lolapp::version(), cli::context_options_help(), cli::sampler_options_help());
+                 "      which prompt tokens each layer's sparse cache kept\n\n%s\n%s\n%s",
+                 lolapp::version(), cli::model_options_help(), cli::context_options_help(),
+                 cli::sampler_options_help());
 }
 
 }  // namespace

@@ -26,6 +26,9 @@ expect "missing file" 1 "cannot read '/nonexistent.gguf'" -- "$lola" info -m /no
 printf 'GGUF\x03\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\x0f\x00\x00\x00\x00\x00\x00\x00\x00' > "$scratch/bad.gguf"
 expect "corrupt file" 1 "tensor_count" -- "$lola" info -m "$scratch/bad.gguf"
 expect "bad option value" 2 "--attention must be one of" -- "$lola" run -m x -p y --attention sideways
+expect "bad device" 2 "--device: 'gpu' is not cpu, cuda or cuda:N" -- "$lola" run -m x -p y --device gpu
+# The CUDA backend cannot run models yet: the refusal names the device and says why.
+expect "cuda refused" 1 "CUDA device 0" -- "$lola" run -m /nonexistent.gguf -p y --device cuda:0
 
 echo "fetching the default model for the end-to-end checks (skipped if that fails)"
 if model=$("$src/scripts/fetch_default_model.sh"); then
