@@ -32,6 +32,10 @@
 #include "model/llama_model.hpp"
 #include "tiny_llama.hpp"
 #include "random_blocks.hpp"
+#include "random_vectors.hpp"
+#include "cuda/host_state.hpp"
+#include "lola/head.hpp"
+#include "lola/layer.hpp"
 
 namespace {
 
@@ -378,6 +382,158 @@ bool check_decode(bool emulate) {
     return report("decode", "9/3 heads, d 64, after 300", compare(got, emulated));
 }
 
+// Pairs whose arrays are in device memory (n entries), copied back to the host.
+bool download_pairs(const k::PairsView &m, int d, int F, lola::Pairs<float> &out) {
+    out = lola::Pairs<float>{};
+    out.d = d;
+    out.F = F;
+    const size_t n = static_cast<size_t>(m.n);
+    out.pos.resize(n);
+    out.k.resize(n * static_cast<size_t>(d));
+    out.v.resize(out.k.size());
+    out.fk.resize(n * static_cast<size_t>(F));
+    out.fk_log.resize(n);
+    out.score.resize(n);
+    if (n == 0) return true;
+    CUDA_OK(cudaMemcpy(out.pos.data(), m.pos, n * 8, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(out.k.data(), m.k, out.k.size() * 4, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(out.v.data(), m.v, out.v.size() * 4, cudaMemcpyDeviceToHost));
+    if (F > 0) CUDA_OK(cudaMemcpy(out.fk.data(), m.fk, out.fk.size() * 4, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(out.fk_log.data(), m.fk_log, n * 4, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(out.score.data(), m.score, n * 4, cudaMemcpyDeviceToHost));
+    return true;
+}
+
+// The bytes of a state as floats, for compare(): every memory's pairs, H, s and the scalars.
+std::vector<float> state_floats(const lola::HeadState<float> &st) {
+    std::vector<float> out;
+    auto put = [&out](const void *p, size_t bytes) {
+        const size_t at = out.size();
+        out.resize(at + (bytes + 3) / 4, 0.f);
+        std::memcpy(out.data() + at, p, bytes);
+    };
+    for (const lola::Pairs<float> *m : {&st.sparse, &st.prev, &st.cur}) {
+        const int64_t n = m->size();
+        put(&n, 8);
+        put(m->pos.data(), m->pos.size() * 8);
+        put(m->k.data(), m->k.size() * 4);
+        put(m->v.data(), m->v.size() * 4);
+        put(m->fk.data(), m->fk.size() * 4);
+        put(m->fk_log.data(), m->fk_log.size() * 4);
+        put(m->score.data(), m->score.size() * 4);
+    }
+    put(st.H.data(), st.H.size() * 4);
+    put(st.s.data(), st.s.size() * 4);
+    put(&st.log_scale, 4);
+    put(&st.n_folded, 8);
+    const int32_t linear = st.has_linear;
+    put(&linear, 4);
+    return out;
+}
+
+// The state family: append then the chunk boundary (G full: top-lambda, folds) on SmolLM2's
+// layer shape, state head 0.
+bool check_boundary(bool emulate) {
+    lola::LayerConfig c;
+    c.n_heads = 9;
+    c.n_kv_heads = 3;
+    c.head_dim = 64;
+    lola::Layer<float> layer(c);
+    const int before = 64 * 5 - 1, d = 64;
+    std::mt19937_64 rng(7);
+    {
+        const auto q = lola_test::normal_vector(static_cast<size_t>(before * 9 * d), rng);
+        const auto kk = lola_test::normal_vector(static_cast<size_t>(before * 3 * d), rng);
+        const auto v = lola_test::normal_vector(static_cast<size_t>(before * 3 * d), rng);
+        layer.feed(before, q.data(), kk.data(), v.data(), nullptr, nullptr, nullptr);
+    }
+    const auto kk = lola_test::normal_vector(static_cast<size_t>(3 * d), rng), v = lola_test::normal_vector(static_cast<size_t>(3 * d), rng);
+    const lola::HeadParams<float> &p = layer.params(0);
+    const int F = p.F;
+    std::vector<float> fk(static_cast<size_t>(F));
+    const float fk_log = p.phi->apply(p.first_query_head, false, kk.data(), fk.data());
+    const int32_t kv = 0;
+    // The emulation, from the state before the append.
+    lola::cuda::HostState host(layer.state(0), c.sparse_capacity, c.chunk, d, F, p.kv_head);
+    k::AppendArgs ap{&host.view, d, F, before, kk.data(), v.data(), &kv, fk.data(), &fk_log};
+    k::StateArgs sa{&host.view, d, F, c.chunk, c.sparse_capacity, k::kLola, k::kSre, c.seed, p.eps, nullptr};
+    std::vector<float> scratch(static_cast<size_t>(k::state_scratch_floats(sa)));
+    sa.scratch = scratch.data();
+    std::vector<float> want, got;
+    if (emulate) {  // the CPU: append_segment, boundary
+        lola::HeadState<float> st = layer.state(0);
+        lola::Segment<float> seg;
+        seg.n = 1;
+        seg.pos0 = before;
+        seg.k = kk.data();
+        seg.v = v.data();
+        lola::Scratch<float> sc;
+        lola::append_segment(p, st, seg, sc);
+        lola::boundary(p, st, sc);
+        want = state_floats(st);
+        k::append_emulated(ap, 1);
+        k::boundary_emulated(sa, 1);
+        got = state_floats(lola::cuda::HostState::export_state(host.view, d, F, F));
+        return report("state", "append + boundary, G full", compare(got, want));
+    }
+    // The device: the same arrays uploaded, the same launches, the result downloaded; the
+    // truth is the emulation's.
+    lola::cuda::HostState base(layer.state(0), c.sparse_capacity, c.chunk, d, F, p.kv_head);
+    std::vector<std::unique_ptr<DeviceVec<float>>> keep_f;
+    std::vector<std::unique_ptr<DeviceVec<int64_t>>> keep_i;
+    auto upf = [&](const std::vector<float> &h) { keep_f.push_back(std::make_unique<DeviceVec<float>>(h)); return keep_f.back()->p; };
+    auto upi = [&](const std::vector<int64_t> &h) { keep_i.push_back(std::make_unique<DeviceVec<int64_t>>(h)); return keep_i.back()->p; };
+    k::HeadView dv = base.view;
+    auto up_pairs = [&](lola::cuda::HostPairs &hp, k::PairsView &m) {
+        m.pos = upi(hp.pos);
+        m.k = upf(hp.k);
+        m.v = upf(hp.v);
+        m.fk = upf(hp.fk);
+        m.fk_log = upf(hp.fk_log);
+        m.score = upf(hp.score);
+    };
+    up_pairs(base.g, dv.g);
+    up_pairs(base.g_next, dv.g_next);
+    up_pairs(base.prev, dv.prev);
+    up_pairs(base.cur, dv.cur);
+    dv.H = upf(base.H);
+    dv.s = upf(base.s);
+    for (const auto &b : keep_f) CUDA_OK(b->err);
+    for (const auto &b : keep_i) CUDA_OK(b->err);
+    k::HeadView *dhead = nullptr;
+    CUDA_OK(cudaMalloc(&dhead, sizeof dv));
+    CUDA_OK(cudaMemcpy(dhead, &dv, sizeof dv, cudaMemcpyHostToDevice));
+    DeviceVec<float> dk(kk), dvv(v), dfk(fk), dfl(std::vector<float>{fk_log}), dscratch(scratch);
+    DeviceVec<int32_t> dkv(std::vector<int32_t>{kv});
+    CUDA_OK(dk.err); CUDA_OK(dvv.err); CUDA_OK(dfk.err); CUDA_OK(dfl.err); CUDA_OK(dscratch.err); CUDA_OK(dkv.err);
+    k::AppendArgs dap{dhead, d, F, before, dk.p, dvv.p, dkv.p, dfk.p, dfl.p};
+    k::StateArgs dsa = sa;
+    dsa.heads = dhead;
+    dsa.scratch = dscratch.p;
+    CUDA_OK(lola::cuda::launch_append(dap, 1, nullptr));
+    CUDA_OK(lola::cuda::launch_boundary(dsa, 1, nullptr));
+    CUDA_OK(cudaDeviceSynchronize());
+    k::HeadView after;
+    CUDA_OK(cudaMemcpy(&after, dhead, sizeof after, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaFree(dhead));
+    lola::HeadState<float> st;
+    if (!download_pairs(after.g, d, F, st.sparse) || !download_pairs(after.prev, d, F, st.prev) ||
+        !download_pairs(after.cur, d, F, st.cur))
+        return false;
+    st.H.resize(base.H.size());
+    st.s.resize(base.s.size());
+    CUDA_OK(cudaMemcpy(st.H.data(), after.H, st.H.size() * 4, cudaMemcpyDeviceToHost));
+    CUDA_OK(cudaMemcpy(st.s.data(), after.s, st.s.size() * 4, cudaMemcpyDeviceToHost));
+    st.log_scale = after.log_scale;
+    st.n_folded = after.n_folded;
+    st.has_linear = after.has_linear;
+    got = state_floats(st);
+    k::append_emulated(ap, 1);
+    k::boundary_emulated(sa, 1);
+    want = state_floats(lola::cuda::HostState::export_state(host.view, d, F, F));
+    return report("state", "append + boundary, G full", compare(got, want));
+}
+
 // The whole model on a generated SmolLM2-shaped Llama (576 wide, 9/3 heads of 64, 1536 FFN,
 // 49152 tokens, Q4_1, tied head; 2 of its 30 layers, to stay quick), 20 tokens at C = lambda = 8
 // (the sparse cache fills): the CUDA backend's logits and state blob against the CPU's.
@@ -455,6 +611,7 @@ int main(int argc, char **argv) {
     bool ok = check_elementwise(emulate, rng);
     ok &= check_features(emulate, rng);
     ok &= check_decode(emulate);
+    ok &= check_boundary(emulate);
     if (!tiny) ok &= check_model(emulate);
     const uint32_t types[] = {q::F32, q::F16, q::BF16, q::Q8_0, q::Q4_0, q::Q4_1,
                               q::Q5_0, q::Q5_1, q::Q4_K, q::Q5_K, q::Q6_K};
