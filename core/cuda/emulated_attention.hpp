@@ -5,6 +5,7 @@
 // the device-neutral view of the state (for cache queries and save) and loads blobs.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -23,45 +24,61 @@ class EmulatedAttention {
 public:
     explicit EmulatedAttention(const LayerConfig &config) : mirror_(config) { load_from_mirror(); }
 
-    // Feeds n tokens (q [n][H][d], k, v [n][KV][d]) with outputs y [n][H][d].
+    // Feeds n tokens (q [n][H][d], k, v [n][KV][d]) with outputs y [n][H][d], in runs that stay
+    // inside one chunk (the chunked prefill; a run of 1 is the decode): features of every token
+    // of the run, its pairs appended, then one attention launch for the whole run, and the
+    // boundary when W_cur is full.
     void feed(int64_t n, const float *q, const float *kk, const float *v, float *y) {
         const LayerConfig &c = mirror_.config();
         const int H = c.n_heads, KV = c.n_kv_heads, d = c.head_dim;
-        for (int64_t t = 0; t < n; ++t) {
-            const float *qt = q + t * H * d, *kt = kk + t * KV * d, *vt = v + t * KV * d;
+        const size_t F1 = F_ > 0 ? static_cast<size_t>(F_) : 1u;
+        for (int64_t t0 = 0; t0 < n;) {
+            int64_t len = std::min<int64_t>(n - t0, kMaxRun);
+            if (!full_) len = std::min<int64_t>(len, c.chunk - views_[0].cur.n);
+            if (full_ && views_[0].cur.n + len > window_capacity_) {  // full attention: W_cur grows
+                (void)layer();  // the state as it is, into the mirror
+                while (window_capacity_ < views_[0].cur.n + len) window_capacity_ *= 2;
+                load_from_mirror();
+            }
+            const int run = static_cast<int>(len);
             if (linear_) {
-                fa_.x = kt;
-                fa_.x_index = kv_of_state_.data();
+                for (int j = 0; j < run; ++j)
+                    for (int sh = 0; sh < n_states_; ++sh)
+                        key_index_[static_cast<size_t>(j * n_states_ + sh)] =
+                            static_cast<int32_t>((t0 + j) * KV) + kv_of_state_[static_cast<size_t>(sh)];
+                fa_.x = kk;
+                fa_.x_index = key_index_.data();
                 fa_.map_head = key_map_head_.data();
                 fa_.w = phi_.wk;
                 fa_.f = fk_.data();
                 fa_.c = fk_log_.data();
-                k::feature_emulated(fa_, n_states_);
-                fa_.x = qt;
+                k::feature_emulated(fa_, static_cast<int64_t>(run) * n_states_);
+                fa_.x = q + t0 * H * d;
                 fa_.x_index = nullptr;
                 fa_.map_head = query_map_head_.data();
                 fa_.w = phi_.wq;
                 fa_.f = fq_.data();
                 fa_.c = q_log_.data();
-                k::feature_emulated(fa_, H);
+                k::feature_emulated(fa_, static_cast<int64_t>(run) * H);
             }
-            if (full_ && views_[0].cur.n == window_capacity_) {  // full attention: W_cur grows
-                (void)layer();  // the state as it is, into the mirror
-                window_capacity_ *= 2;
-                load_from_mirror();
+            for (int j = 0; j < run; ++j) {
+                aa_.pos = n_tokens_ + j;
+                aa_.k = kk + (t0 + j) * KV * d;
+                aa_.v = v + (t0 + j) * KV * d;
+                aa_.fk = linear_ ? fk_.data() + static_cast<size_t>(j * n_states_) * F1 : nullptr;
+                aa_.fk_log = fk_log_.data() + static_cast<size_t>(j * n_states_);
+                k::append_emulated(aa_, n_states_);
             }
-            aa_.pos = n_tokens_;
-            aa_.k = kt;
-            aa_.v = vt;
-            k::append_emulated(aa_, n_states_);
             for (int sh = 0; sh < n_states_; ++sh) {
                 k::DecodeHead &h = dheads_[static_cast<size_t>(sh)];
-                const int q0 = first_query_head_[static_cast<size_t>(sh)];
-                h.q = qt + static_cast<int64_t>(q0) * d;
-                h.y = y ? y + t * H * d + static_cast<int64_t>(q0) * d : discard_.data() + static_cast<int64_t>(q0) * d;
+                const int64_t q0 = first_query_head_[static_cast<size_t>(sh)];
+                h.q = q + t0 * H * d + q0 * d;
+                h.y = y ? y + t0 * H * d + q0 * d : discard_.data() + q0 * d;
             }
+            da_.n_tokens = run;
             k::lola_decode_emulated(da_, n_states_);
-            ++n_tokens_;
+            n_tokens_ += run;
+            t0 += run;
             if (!full_ && views_[0].cur.n == c.chunk) k::boundary_emulated(sa_, n_states_);
         }
         mirror_current_ = false;
@@ -120,14 +137,22 @@ private:
             first_query_head_.push_back(p.first_query_head);
             for (int j = 0; j < p.n_query_heads; ++j) gates_.push_back(p.gate[static_cast<size_t>(j)]);
         }
-        query_map_head_.resize(static_cast<size_t>(c.n_heads));
-        for (int h = 0; h < c.n_heads; ++h) query_map_head_[static_cast<size_t>(h)] = h;
+        // Per run of up to kMaxRun tokens: vector b of the query features is token b / H's
+        // head b % H; of the key features, token b / n_states's state b % n_states.
+        const size_t run = static_cast<size_t>(kMaxRun);
+        query_map_head_.resize(run * static_cast<size_t>(c.n_heads));
+        for (size_t b = 0; b < query_map_head_.size(); ++b)
+            query_map_head_[b] = static_cast<int32_t>(b % static_cast<size_t>(c.n_heads));
+        std::vector<int32_t> key_heads(key_map_head_);
+        key_map_head_.clear();
+        for (size_t j = 0; j < run; ++j) key_map_head_.insert(key_map_head_.end(), key_heads.begin(), key_heads.end());
+        key_index_.assign(run * static_cast<size_t>(n_states_), 0);
         const size_t F1 = F_ > 0 ? static_cast<size_t>(F_) : 1u;
-        fk_.assign(static_cast<size_t>(n_states_) * F1, 0.f);
-        fk_log_.assign(static_cast<size_t>(n_states_), 0.f);
-        fq_.assign(static_cast<size_t>(c.n_heads) * F1, 0.f);
-        q_log_.assign(static_cast<size_t>(c.n_heads), 0.f);
-        discard_.assign(static_cast<size_t>(c.n_heads) * static_cast<size_t>(d_), 0.f);
+        fk_.assign(run * static_cast<size_t>(n_states_) * F1, 0.f);
+        fk_log_.assign(run * static_cast<size_t>(n_states_), 0.f);
+        fq_.assign(run * static_cast<size_t>(c.n_heads) * F1, 0.f);
+        q_log_.assign(run * static_cast<size_t>(c.n_heads), 0.f);
+        discard_.assign(run * static_cast<size_t>(c.n_heads) * static_cast<size_t>(d_), 0.f);
 
         if (linear_) {
             phi_ = p0.phi->view();
@@ -157,7 +182,11 @@ private:
         da_ = k::DecodeArgs{dheads_.data(), d_, F_, p0.n_query_heads, p0.scale, p0.eps, p0.log_eps, linear_,
                             static_cast<int>(c.mixing), nullptr,
                             full_ ? window_capacity_ : c.sparse_capacity + 2 * c.chunk};
-        dscratch_.assign(static_cast<size_t>(n_states_) * static_cast<size_t>(k::decode_scratch_floats(da_)), 0.f);
+        da_.q_stride = static_cast<int64_t>(c.n_heads) * d_;
+        da_.fq_stride = static_cast<int64_t>(c.n_heads) * static_cast<int64_t>(F1);
+        da_.qlog_stride = c.n_heads;
+        da_.y_stride = static_cast<int64_t>(c.n_heads) * d_;
+        dscratch_.assign(run * static_cast<size_t>(n_states_) * static_cast<size_t>(k::decode_scratch_floats(da_)), 0.f);
         da_.scratch = dscratch_.data();
         sa_ = k::StateArgs{views_.data(), d_, F_, c.chunk, c.sparse_capacity,
                            c.attention == Attention::window ? k::kWindow : k::kLola,
@@ -175,7 +204,8 @@ private:
     int64_t n_tokens_ = 0;
     std::vector<std::unique_ptr<HostState>> states_;
     std::vector<k::HeadView> views_;  // the kernels' state (one contiguous array, as on a device)
-    std::vector<int32_t> kv_of_state_, key_map_head_, query_map_head_, first_query_head_;
+    static constexpr int kMaxRun = 64;  // tokens per attention launch (a run within one chunk)
+    std::vector<int32_t> kv_of_state_, key_map_head_, query_map_head_, first_query_head_, key_index_;
     std::vector<float> gates_, fk_, fk_log_, fq_, q_log_, discard_, dscratch_, sscratch_;
     FeatureMap<float>::View phi_{};
     k::FeatureArgs fa_;

@@ -14,8 +14,9 @@ __global__ void __launch_bounds__(k::kDecodeThreads) lola_decode_kernel(k::Decod
 
 cudaError_t launch_lola_decode(const k::DecodeArgs &a, int64_t n_state_heads, cudaStream_t stream) {
     if (n_state_heads <= 0) return cudaSuccess;
-    if (n_state_heads > 0x7FFFFFFF) return cudaErrorInvalidConfiguration;
-    lola_decode_kernel<<<static_cast<unsigned>(n_state_heads), k::kDecodeThreads, 0, stream>>>(a);
+    const int64_t blocks = n_state_heads * a.n_tokens;
+    if (a.n_tokens < 1 || blocks > 0x7FFFFFFF) return cudaErrorInvalidConfiguration;
+    lola_decode_kernel<<<static_cast<unsigned>(blocks), k::kDecodeThreads, 0, stream>>>(a);
     return cudaGetLastError();
 }
 

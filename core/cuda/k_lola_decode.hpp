@@ -47,6 +47,12 @@ struct DecodeArgs {
     // m, z, lin_den, and N' [d], f^T H [d].
     float *scratch = nullptr;
     int64_t max_pairs = 0;
+    // A run of n_tokens consecutive tokens of one chunk (the chunked prefill), all appended to
+    // W_cur already: token t sees W_cur up to itself. Block b is (state head b / n_tokens,
+    // token b % n_tokens); token t's q, fq, q_log and y are its head's pointers plus t times
+    // these strides (floats). n_tokens 1: the decode of one token.
+    int n_tokens = 1;
+    int64_t q_stride = 0, fq_stride = 0, qlog_stride = 0, y_stride = 0;
 };
 
 // Floats of scratch one block needs.
@@ -57,7 +63,13 @@ LOLA_HD inline int64_t decode_scratch_floats(const DecodeArgs &a) {
 LOLA_HD inline float max_as_std(float a, float b) { return a < b ? b : a; }  // std::max(a, b)
 
 LOLA_HD inline void lola_decode_block(int64_t block, const DecodeArgs &a) {
-    const DecodeHead &h = a.heads[block];
+    const int64_t tok = block % a.n_tokens;
+    const DecodeHead &head = a.heads[block / a.n_tokens];
+    DecodeHead h = head;  // this token's rows
+    h.q += tok * a.q_stride;
+    h.fq += tok * a.fq_stride;
+    h.q_log += tok * a.qlog_stride;
+    h.y += tok * a.y_stride;
     const HeadView &st = *h.state;
     const PairsView *mem[3] = {&st.g, &st.prev, &st.cur};
     const int d = a.d, F = a.F, nq = a.n_query_heads;
@@ -65,7 +77,10 @@ LOLA_HD inline void lola_decode_block(int64_t block, const DecodeArgs &a) {
     float *m_z_den = scores + static_cast<int64_t>(nq) * a.max_pairs;  // [nq][3]
     float *num = m_z_den + 3 * nq;                                      // [nq][d]
     float *lin = num + static_cast<int64_t>(nq) * d;                    // [nq][d]
-    const int n0 = mem[0]->n, n1 = mem[1]->n, n_pairs = n0 + n1 + mem[2]->n;
+    // Token t sees W_cur up to itself: the later tokens of the run are already appended.
+    const int visible_cur = mem[2]->n - a.n_tokens + static_cast<int>(tok) + 1;
+    const int counts[3] = {mem[0]->n, mem[1]->n, visible_cur};
+    const int n0 = counts[0], n1 = counts[1], n_pairs = n0 + n1 + counts[2];
     const bool read_linear = a.linear && st.has_linear;
 
     // Phase 1: every (query head, pair) score.
@@ -94,7 +109,7 @@ LOLA_HD inline void lola_decode_block(int64_t block, const DecodeArgs &a) {
         float acc = 0.0f, z = 0.0f;
         int i = 0;
         for (int w = 0; w < 3; ++w)
-            for (int r = 0; r < mem[w]->n; ++r, ++i) {
+            for (int r = 0; r < counts[w]; ++r, ++i) {
                 const float wt = fexp(sj[i] - m);
                 z += wt;
                 acc += wt * mem[w]->v[static_cast<int64_t>(r) * d + e];
@@ -142,7 +157,7 @@ LOLA_HD inline void lola_decode_block(int64_t block, const DecodeArgs &a) {
 
 inline void lola_decode_emulated(const DecodeArgs &a, int64_t n_state_heads) {
     struct None {};
-    emulate_launch<None>(n_state_heads, [&a](int64_t b, None &) { lola_decode_block(b, a); });
+    emulate_launch<None>(n_state_heads * a.n_tokens, [&a](int64_t b, None &) { lola_decode_block(b, a); });
 }
 
 }  // namespace lola::cuda::k

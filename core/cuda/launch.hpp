@@ -29,8 +29,9 @@ cudaError_t launch_add(const k::AddArgs &a, cudaStream_t stream);
 // The features (and log-scales) of n vectors (k_feature_map.hpp).
 cudaError_t launch_features(const k::FeatureArgs &a, int64_t n, cudaStream_t stream);
 
-// LoLA decode attention of one token for n_state_heads state heads (a.heads, every pointer
-// in it and a.scratch on the device; scratch: n_state_heads * decode_scratch_floats(a)).
+// LoLA attention of a.n_tokens tokens (1: decode; more: a run of one chunk, the chunked
+// prefill) for n_state_heads state heads (a.heads, every pointer in it and a.scratch on the
+// device; scratch: n_state_heads * a.n_tokens * decode_scratch_floats(a)).
 cudaError_t launch_lola_decode(const k::DecodeArgs &a, int64_t n_state_heads, cudaStream_t stream);
 
 // A token's pair into W_cur of every state head, and the chunk boundary of every state head
