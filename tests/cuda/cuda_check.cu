@@ -543,15 +543,9 @@ bool check_model(bool emulate) {
                     "SmolLM2-shaped, 2 layers");
         return true;
     }
-    lola_test::TinyLlama t;
-    t.n_vocab = 49152;
-    t.n_embd = 576;
-    t.n_layer = 2;
-    t.n_head = 9;
-    t.n_head_kv = 3;
-    t.n_ff = 1536;
-    t.matrix_type = q::Q4_1;
-    t.seed = 3;
+    lola_test::TinyLlama t;  // SmolLM2-135M's widths and vocabulary, 2 of its 30 layers
+    t.n_vocab = 49152, t.n_embd = 576, t.n_ff = 1536, t.n_layer = 2;
+    t.n_head = 9, t.n_head_kv = 3, t.matrix_type = q::Q4_1, t.seed = 3;
     t.name = "SmolLM2-shaped random llama";
     const std::string path = "/tmp/lola_cuda_check_" + std::to_string(::getpid()) + ".gguf";
     t.write(path);
