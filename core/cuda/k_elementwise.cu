@@ -1,6 +1,7 @@
 // k_elementwise.cu: the device side of k_elementwise.hpp.
 #include "cuda/k_elementwise.hpp"
 #include "cuda/launch.hpp"
+#include "cuda/launch_blocks.cuh"
 
 namespace lola::cuda {
 
@@ -31,45 +32,26 @@ __global__ void __launch_bounds__(k::kFlatThreads) add_kernel(k::AddArgs a) {
     k::add_block(static_cast<int64_t>(blockIdx.x), a, s);
 }
 
-bool grid_fits(int64_t blocks) { return blocks > 0 && blocks <= 0x7FFFFFFF; }
-
 }  // namespace
 
 cudaError_t launch_embed(const k::EmbedArgs &a, int64_t n, cudaStream_t stream) {
-    if (n <= 0) return cudaSuccess;
-    if (!grid_fits(n)) return cudaErrorInvalidConfiguration;
-    embed_kernel<<<static_cast<unsigned>(n), k::kRowThreads, 0, stream>>>(a);
-    return cudaGetLastError();
+    return launch_blocks(embed_kernel, n, k::kRowThreads, stream, a);
 }
 
 cudaError_t launch_rms_norm(const k::RmsNormArgs &a, int64_t n, cudaStream_t stream) {
-    if (n <= 0) return cudaSuccess;
-    if (!grid_fits(n)) return cudaErrorInvalidConfiguration;
-    rms_norm_kernel<<<static_cast<unsigned>(n), k::kRowThreads, 0, stream>>>(a);
-    return cudaGetLastError();
+    return launch_blocks(rms_norm_kernel, n, k::kRowThreads, stream, a);
 }
 
 cudaError_t launch_rope(const k::RopeArgs &a, int64_t n, cudaStream_t stream) {
-    if (n <= 0) return cudaSuccess;
-    if (!grid_fits(n)) return cudaErrorInvalidConfiguration;
-    rope_kernel<<<static_cast<unsigned>(n), k::kRowThreads, 0, stream>>>(a);
-    return cudaGetLastError();
+    return launch_blocks(rope_kernel, n, k::kRowThreads, stream, a);
 }
 
 cudaError_t launch_swiglu(const k::SwigluArgs &a, cudaStream_t stream) {
-    if (a.n <= 0) return cudaSuccess;
-    const int64_t blocks = k::flat_blocks(a.n);
-    if (!grid_fits(blocks)) return cudaErrorInvalidConfiguration;
-    swiglu_kernel<<<static_cast<unsigned>(blocks), k::kFlatThreads, 0, stream>>>(a);
-    return cudaGetLastError();
+    return launch_blocks(swiglu_kernel, k::flat_blocks(a.n), k::kFlatThreads, stream, a);
 }
 
 cudaError_t launch_add(const k::AddArgs &a, cudaStream_t stream) {
-    if (a.n <= 0) return cudaSuccess;
-    const int64_t blocks = k::flat_blocks(a.n);
-    if (!grid_fits(blocks)) return cudaErrorInvalidConfiguration;
-    add_kernel<<<static_cast<unsigned>(blocks), k::kFlatThreads, 0, stream>>>(a);
-    return cudaGetLastError();
+    return launch_blocks(add_kernel, k::flat_blocks(a.n), k::kFlatThreads, stream, a);
 }
 
 }  // namespace lola::cuda

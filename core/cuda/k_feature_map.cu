@@ -1,6 +1,7 @@
 // k_feature_map.cu: the device side of k_feature_map.hpp (one block per vector).
 #include "cuda/k_feature_map.hpp"
 #include "cuda/launch.hpp"
+#include "cuda/launch_blocks.cuh"
 
 namespace lola::cuda {
 
@@ -13,10 +14,7 @@ __global__ void __launch_bounds__(k::kFeatureThreads) feature_kernel(k::FeatureA
 }  // namespace
 
 cudaError_t launch_features(const k::FeatureArgs &a, int64_t n, cudaStream_t stream) {
-    if (n <= 0) return cudaSuccess;
-    if (n > 0x7FFFFFFF) return cudaErrorInvalidConfiguration;
-    feature_kernel<<<static_cast<unsigned>(n), k::kFeatureThreads, 0, stream>>>(a);
-    return cudaGetLastError();
+    return launch_blocks(feature_kernel, n, k::kFeatureThreads, stream, a);
 }
 
 }  // namespace lola::cuda

@@ -2,6 +2,7 @@
 // on the decode path: built with the decode kernels' no-spill rule.
 #include "cuda/k_lola_state.hpp"
 #include "cuda/launch.hpp"
+#include "cuda/launch_blocks.cuh"
 
 namespace lola::cuda {
 
@@ -14,10 +15,7 @@ __global__ void __launch_bounds__(k::kStateThreads) append_kernel(k::AppendArgs 
 }  // namespace
 
 cudaError_t launch_append(const k::AppendArgs &a, int64_t n_state_heads, cudaStream_t stream) {
-    if (n_state_heads <= 0) return cudaSuccess;
-    if (n_state_heads > 0x7FFFFFFF) return cudaErrorInvalidConfiguration;
-    append_kernel<<<static_cast<unsigned>(n_state_heads), k::kStateThreads, 0, stream>>>(a);
-    return cudaGetLastError();
+    return launch_blocks(append_kernel, n_state_heads, k::kStateThreads, stream, a);
 }
 
 }  // namespace lola::cuda

@@ -3,6 +3,7 @@
 // (ptxas keeps 16 bytes on the stack here).
 #include "cuda/k_lola_state.hpp"
 #include "cuda/launch.hpp"
+#include "cuda/launch_blocks.cuh"
 
 namespace lola::cuda {
 
@@ -17,10 +18,7 @@ __global__ void __launch_bounds__(k::kStateThreads) boundary_kernel(k::StateArgs
 
 
 cudaError_t launch_boundary(const k::StateArgs &a, int64_t n_state_heads, cudaStream_t stream) {
-    if (n_state_heads <= 0) return cudaSuccess;
-    if (n_state_heads > 0x7FFFFFFF) return cudaErrorInvalidConfiguration;
-    boundary_kernel<<<static_cast<unsigned>(n_state_heads), k::kStateThreads, 0, stream>>>(a);
-    return cudaGetLastError();
+    return launch_blocks(boundary_kernel, n_state_heads, k::kStateThreads, stream, a);
 }
 
 }  // namespace lola::cuda

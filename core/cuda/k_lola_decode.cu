@@ -1,6 +1,7 @@
 // k_lola_decode.cu: the device side of k_lola_decode.hpp (one block per state head).
 #include "cuda/k_lola_decode.hpp"
 #include "cuda/launch.hpp"
+#include "cuda/launch_blocks.cuh"
 
 namespace lola::cuda {
 
@@ -14,10 +15,8 @@ __global__ void __launch_bounds__(k::kDecodeThreads) lola_decode_kernel(k::Decod
 
 cudaError_t launch_lola_decode(const k::DecodeArgs &a, int64_t n_state_heads, cudaStream_t stream) {
     if (n_state_heads <= 0) return cudaSuccess;
-    const int64_t blocks = n_state_heads * a.n_tokens;
-    if (a.n_tokens < 1 || blocks > 0x7FFFFFFF) return cudaErrorInvalidConfiguration;
-    lola_decode_kernel<<<static_cast<unsigned>(blocks), k::kDecodeThreads, 0, stream>>>(a);
-    return cudaGetLastError();
+    if (a.n_tokens < 1) return cudaErrorInvalidConfiguration;
+    return launch_blocks(lola_decode_kernel, n_state_heads * a.n_tokens, k::kDecodeThreads, stream, a);
 }
 
 }  // namespace lola::cuda
