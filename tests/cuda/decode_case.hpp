@@ -16,7 +16,7 @@
 #include "lola/layer.hpp"
 #include "layer_check.hpp"
 #include "random_vectors.hpp"
-#include "state_slots.hpp"
+#include "cuda/host_state.hpp"
 
 namespace lola_test {
 
@@ -24,7 +24,7 @@ struct DecodeCase {
     lola::LayerConfig config;
     int n_states = 0, nq = 0, d = 0, F = 0;
     std::vector<lola::HeadState<float>> states;     // the CPU's, after the append
-    std::vector<std::unique_ptr<StateSlots>> slots;  // the same, laid out for the kernels
+    std::vector<std::unique_ptr<lola::cuda::HostState>> slots;  // the same, laid out for the kernels
     std::vector<float> q, fq, q_log, gates, want, got, scratch;
     std::vector<lola::cuda::k::DecodeHead> heads;
     lola::cuda::k::DecodeArgs args;
@@ -88,7 +88,7 @@ struct DecodeCase {
                         p, p.first_query_head + j, seg.q + static_cast<size_t>(j) * d,
                         static_cast<const float *>(nullptr), fq.data() + (q0 + static_cast<size_t>(j)) * F1);
             }
-            slots.push_back(std::make_unique<StateSlots>(st, c.sparse_capacity, c.chunk, d, F, p.kv_head));
+            slots.push_back(std::make_unique<lola::cuda::HostState>(st, c.sparse_capacity, c.chunk, d, F, p.kv_head));
             lola::cuda::k::DecodeHead &h = heads[static_cast<size_t>(sh)];
             h.state = &slots.back()->view;
             h.q = seg.q;

@@ -15,7 +15,7 @@
 
 #include "layer_check.hpp"
 #include "random_vectors.hpp"
-#include "state_slots.hpp"
+#include "cuda/host_state.hpp"
 #include "lola/head.hpp"
 #include "lola/layer.hpp"
 
@@ -90,7 +90,7 @@ void check(LayerConfig c, int before, uint64_t seed, int poison = 0) {
         lola::boundary(p, want, sc);
 
         // The kernels, from the state before the append.
-        lola_test::StateSlots slots(before_state, lambda, C, d, F, p.kv_head);
+        lola::cuda::HostState slots(before_state, lambda, C, d, F, p.kv_head);
         k::HeadView &h = slots.view;
 
         std::vector<float> fk(static_cast<size_t>(F > 0 ? F : 1));
