@@ -20,7 +20,22 @@ bool is_value(const std::string &a) {
 
 }  // namespace
 
+namespace {
+
+std::string shell_quoted(const std::string &a) {
+    const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                         "0123456789-_.,/:=+@%") == std::string::npos;
+    if (plain) return a;
+    std::string q = "'";
+    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+}  // namespace
+
 Args::Args(int argc, char **argv, int first) {
+    command_line_ = "lola";
+    for (int i = 1; i < argc; ++i) command_line_ += " " + shell_quoted(argv[i]);
     for (int i = first; i < argc; ++i) {
         std::string a = argv[i];
         if (a.rfind("--", 0) != 0 && !(a.size() == 2 && a[0] == '-'))
@@ -78,6 +93,38 @@ double Args::get_float(const std::string &name, double fallback) {
     const double x = std::strtod(v.c_str(), &end);
     if (!end || *end) throw Failure("--" + name + " needs a number, got '" + v + "'", 2);
     return x;
+}
+
+std::vector<std::string> word_list(const std::string &option, const std::string &value) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= value.size()) {
+        const size_t comma = std::min(value.find(',', start), value.size());
+        out.push_back(value.substr(start, comma - start));
+        if (out.back().empty()) throw Failure("--" + option + ": empty item in '" + value + "'", 2);
+        start = comma + 1;
+    }
+    return out;
+}
+
+std::vector<long long> int_list(const std::string &option, const std::string &value) {
+    std::vector<long long> out;
+    for (const std::string &item : word_list(option, value)) {
+        char *end = nullptr;
+        out.push_back(std::strtoll(item.c_str(), &end, 10));
+        if (!end || *end) throw Failure("--" + option + ": '" + item + "' is not an integer", 2);
+    }
+    return out;
+}
+
+std::vector<double> float_list(const std::string &option, const std::string &value) {
+    std::vector<double> out;
+    for (const std::string &item : word_list(option, value)) {
+        char *end = nullptr;
+        out.push_back(std::strtod(item.c_str(), &end));
+        if (!end || *end) throw Failure("--" + option + ": '" + item + "' is not a number", 2);
+    }
+    return out;
 }
 
 void Args::finish() const {

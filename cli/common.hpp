@@ -41,11 +41,20 @@ public:
     long long get_int(const std::string &name, long long fallback);
     double get_float(const std::string &name, double fallback);
     void finish() const;  // Failure(usage) for anything not consumed
+    // The command line as given ("lola <command> <args>"), each argument shell-quoted as needed.
+    const std::string &command_line() const { return command_line_; }
 
 private:
+    std::string command_line_;
     std::map<std::string, std::string> values_;
     std::map<std::string, bool> used_;
 };
+
+// Comma-separated lists of an option's value: Failure(usage) naming the option for an item
+// that is not a number (or, for words, an empty item).
+std::vector<long long> int_list(const std::string &option, const std::string &value);
+std::vector<double> float_list(const std::string &option, const std::string &value);
+std::vector<std::string> word_list(const std::string &option, const std::string &value);
 
 // The LoLA options every command takes (--attention, --chunk, --sparse, --feature-map,
 // --feature-dim, --mixing, --scoring, --lola-seed, --gate-logit, --threads, --batch), as the
@@ -77,5 +86,6 @@ int cmd_info(Args &args);
 int cmd_run(Args &args);
 int cmd_passkey(Args &args);
 int cmd_cache(Args &args);
+int cmd_eval(Args &args);
 
 }  // namespace cli

@@ -21,7 +21,17 @@ void usage(FILE *out) {
                  "      pass-key retrieval: full attention, window only, lambda = 0 and LoLA at\n"
                  "      the same cache size\n"
                  "  lola cache -m MODEL -p PROMPT [--layer L] [--no-color] [options]\n"
-                 "      which prompt tokens each layer's sparse cache kept\n\n%s\n%s\n%s",
+                 "      which prompt tokens each layer's sparse cache kept\n"
+                 "  lola eval -m MODEL [--tasks all|passkey,niah_prose,niah_multikey,niah_multivalue,\n"
+                 "            niah_multiquery,mqar,perplexity,cost] [--variants all|full,window,linear,\n"
+                 "            lola,recency,random,value_norm] [--lengths 1024,2048]\n"
+                 "            [--depths 0,0.25,0.5,0.75,1] [--trials 1] [--seed 1]\n"
+                 "            [--lambdas 16,64,256|none] [--sweep-task passkey] [--sweep-length N]\n"
+                 "            [--cost-lengths L,..] [--decode-tokens 32] [--haystack FILE] [--text FILE]\n"
+                 "            [--ppl-windows 4] [--no-residency] [-o DIR] [--no-plots] [--python PY]\n"
+                 "      the evaluation suite: every variant at the same cache budget; writes\n"
+                 "      DIR/report.json, DIR/summary.md and PNG plots (matplotlib) (docs/EVAL.md)\n\n"
+                 "%s\n%s\n%s",
                  lolapp::version(), cli::model_options_help(), cli::context_options_help(),
                  cli::sampler_options_help());
 }
@@ -46,7 +56,8 @@ int main(int argc, char **argv) {
         if (command == "info") return cli::cmd_info(args);
         if (command == "passkey") return cli::cmd_passkey(args);
         if (command == "cache") return cli::cmd_cache(args);
-        throw cli::Failure("unknown command '" + command + "' (run, info, passkey, cache)", 2);
+        if (command == "eval") return cli::cmd_eval(args);
+        throw cli::Failure("unknown command '" + command + "' (run, info, passkey, cache, eval)", 2);
     } catch (const cli::Failure &f) {
         std::fprintf(stderr, "lola: %s\n", f.what());
         if (f.code == 2) std::fprintf(stderr, "run 'lola --help' for usage\n");

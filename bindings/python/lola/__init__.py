@@ -29,6 +29,7 @@ from .context import Context, Generated
 from .completion import CompletionStream
 from .layer import Layer
 from .sampler import Sampler
+from . import eval  # noqa: E402  lola.eval: the evaluation suite (not in __all__)
 
 __version__: str = _lola.version()
 abi_version = _lola.abi_version

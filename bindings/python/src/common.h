@@ -211,5 +211,6 @@ void bind_model(py::module_ &m);
 void bind_context(py::module_ &m);
 void bind_layer(py::module_ &m);
 void bind_sampler(py::module_ &m);
+void bind_eval(py::module_ &m);
 
 }  // namespace lolapy

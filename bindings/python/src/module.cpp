@@ -68,6 +68,7 @@ PYBIND11_MODULE(_lola, m) {
     bind_model(m);
     bind_attention(m);
     bind_sampler(m);
+    bind_eval(m);
     bind_context(m);
     bind_layer(m);
 }

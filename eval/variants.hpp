@@ -1,0 +1,39 @@
+// variants.hpp: the attention variants `lola eval` compares, all at one cache budget of
+// lambda + 2C pairs per head (LoLA's window of 2C plus its sparse cache of lambda):
+//   full        full softmax attention (no budget: the ceiling)
+//   window      window only, chunk (lambda + 2C) / 2 so that its window holds the budget
+//   linear      window + linear state (lambda = 0), the same window
+//   lola        LoLA: chunk C, sparse cache lambda chosen by self-recall error
+//   recency, random, value_norm   LoLA with the sparse cache chosen by that ablation policy
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lola.hpp"
+
+namespace lola_eval {
+
+struct Variant {
+    std::string name;   // as in the report and on the command line
+    std::string label;  // for tables and plots
+    lolapp::Attention attention = lolapp::Attention::lola;
+    int32_t chunk = 64;
+    int32_t sparse = 0;
+    lolapp::Scoring scoring = lolapp::Scoring::sre;
+    int32_t lambda = 0;  // the sweep point it was made for (0 for full attention)
+    int32_t budget = 0;  // pairs per head; 0 for full attention
+};
+
+const std::vector<std::string> &variant_names();
+
+// The variant `name` at chunk C and sparse capacity lambda; std::invalid_argument for an
+// unknown name or C < 1, lambda < 0.
+Variant make_variant(const std::string &name, int32_t chunk, int32_t lambda);
+
+// Names of lolapp enum values in the report ("lola", "full", "window"; "sre", ...).
+const char *attention_name(lolapp::Attention a);
+const char *scoring_name(lolapp::Scoring s);
+
+}  // namespace lola_eval
