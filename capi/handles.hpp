@@ -7,6 +7,7 @@
 
 #include "lola.h"
 #include "lola/layer.hpp"
+#include "model/llama_batch.hpp"
 #include "model/llama_context.hpp"
 #include "model/llama_model.hpp"
 #include "text/sampler.hpp"
@@ -26,6 +27,10 @@ struct lola_context {
     lola_abort_fn abort_fn = nullptr;
     void *abort_user = nullptr;
     bool logits_valid = false;
+};
+
+struct lola_batch {
+    std::unique_ptr<lola::model::Batch> impl;
 };
 
 struct lola_sampler {

@@ -500,6 +500,36 @@ LOLA_API lola_status lola_context_logits(const lola_context *ctx, const float **
 LOLA_API lola_status lola_context_copy_logits(const lola_context *ctx, int64_t row, float *out,
                                               size_t capacity);
 
+/* ---- Batched decode: one token for each of many contexts, every weight read once ---------- */
+
+/** Opaque handle: the activations of one decode step for up to max_contexts contexts of one
+ *  model. Made once, reused for every step (lola_batch_decode allocates nothing). */
+typedef struct lola_batch lola_batch;
+
+/** Creates a batch for contexts of `model` (the batch references the model inside liblola: it
+ *  may outlive the handle). max_contexts in [1, 65536], n_threads in [1, 1024] (the threads of
+ *  its matrix products): LOLA_ERR_INVALID_ARGUMENT otherwise. *out receives the batch, owned by
+ *  the caller (lola_batch_free). */
+LOLA_API lola_status lola_batch_create(lola_model *model, int32_t max_contexts, int32_t n_threads,
+                                       lola_batch **out);
+LOLA_API void lola_batch_free(lola_batch *batch);
+
+/** Feeds tokens[i] to contexts[i] for i < n, one token each, as one step: the rows of all the
+ *  contexts go through each weight matrix together (a matrix product, so the weights are read
+ *  once per step, not once per context), while each context keeps its own attention state,
+ *  position and logits. Afterwards every context's logits are that token's (one row), exactly as
+ *  after lola_context_feed(contexts[i], &tokens[i], 1, 0, NULL): the logits and the cache state
+ *  are bitwise equal to feeding the contexts one by one. Contexts may differ in attention
+ *  settings (LoLA, full, window) and positions.
+ *  Everything is checked first, and an error changes no context: n outside
+ *  [1, max_contexts] or a token outside [0, n_vocab) -> LOLA_ERR_INVALID_ARGUMENT, a NULL
+ *  contexts[i] -> LOLA_ERR_NULL_HANDLE, a context of another model or the same context twice ->
+ *  LOLA_ERR_INVALID_ARGUMENT; the message names "contexts[i]". Abort callbacks are not polled
+ *  (a step is one token). Threading: the batch and every context in it belong to the calling
+ *  thread for the call; other contexts of the model may be used concurrently. */
+LOLA_API lola_status lola_batch_decode(lola_batch *batch, lola_context *const *contexts,
+                                       const int32_t *tokens, size_t n);
+
 typedef struct lola_context_info {
     size_t struct_size;      /**< set by the caller to sizeof(lola_context_info) */
     int64_t n_past;          /**< tokens fed */

@@ -176,8 +176,8 @@ private:
 
 std::unique_ptr<backend::Backend> CpuWeights::make_backend(const backend::BackendConfig &config) const {
     if (config.n_threads < 1) fail(Status::invalid_argument, "n_threads must be >= 1");
-    if (config.layers.size() != static_cast<size_t>(model_->hparams().n_layer))
-        fail(Status::internal, "a backend needs one attention config per model layer");
+    if (!config.layers.empty() && config.layers.size() != static_cast<size_t>(model_->hparams().n_layer))
+        fail(Status::internal, "a backend needs one attention config per model layer (or none: ops only)");
     return std::make_unique<CpuBackend>(shared_from_this(), config);
 }
 

@@ -104,20 +104,8 @@ int64_t Context::feed(const int32_t *tokens, int64_t n, bool all_logits,
     if (n <= 0) fail(Status::invalid_argument, "n_tokens must be >= 1, got " + std::to_string(n));
     if (!tokens) fail(Status::null_pointer, "tokens is NULL");
     check_tokens(tokens, n);
-    const int64_t V = model().hparams().n_vocab;
     const int64_t rows = all_logits ? n : 1;
-    // The buffer is reused (its address stays put: lola_context_logits promises it, and a decode
-    // loop allocates nothing); it moves only to grow past every earlier feed, allocating before
-    // any change.
-    const size_t need = static_cast<size_t>(rows * V);
-    if (logits_.capacity() < need) {
-        std::vector<float> grown(need);
-        std::swap(grown, logits_);
-    } else {
-        logits_.resize(need);
-    }
-    logit_rows_ = 0;
-    logit_fill_ = 0;
+    prepare_logits(rows);
     int64_t done = 0;
     while (done < n) {
         if (done > 0 && abort && abort()) return done;
@@ -128,6 +116,28 @@ int64_t Context::feed(const int32_t *tokens, int64_t n, bool all_logits,
     }
     logit_rows_ = rows;
     return n;
+}
+
+void Context::prepare_logits(int64_t rows) {
+    // The buffer is reused (its address stays put: lola_context_logits promises it, and a decode
+    // loop allocates nothing); it moves only to grow past every earlier feed, allocating before
+    // any change.
+    const size_t need = static_cast<size_t>(rows * model().hparams().n_vocab);
+    if (logits_.capacity() < need) {
+        std::vector<float> grown(need);
+        std::swap(grown, logits_);
+    } else {
+        logits_.resize(need);
+    }
+    logit_rows_ = 0;
+    logit_fill_ = 0;
+}
+
+void Context::accept_decoded(const float *logits_row) {
+    std::copy(logits_row, logits_row + model().hparams().n_vocab, logits_.begin());
+    logit_rows_ = 1;
+    logit_fill_ = 1;
+    n_past_ += 1;
 }
 
 void Context::step(const int32_t *tokens, int64_t n, bool want_logits, bool all_logits) {

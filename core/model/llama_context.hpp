@@ -33,6 +33,8 @@ struct ContextConfig {
     int batch = 64;  // tokens per forward step in a prefill
 };
 
+class Batch;
+
 class Context {
 public:
     // A context on the CPU backend.
@@ -70,6 +72,14 @@ public:
     void restore(const unsigned char *data, size_t size);
 
 private:
+    friend class Batch;  // llama_batch.hpp: one decode step for many contexts
+    // Sizes the logits buffer for `rows` rows (its address stays put unless it must grow; it
+    // allocates before any change) and marks it unfilled.
+    void prepare_logits(int64_t rows);
+    // A decode step done by a Batch: the token's logits row, one more position.
+    void accept_decoded(const float *logits_row);
+    backend::Backend &backend() { return *backend_; }
+
     // The activations of one forward step, [batch][...], in the backend's arena.
     struct Activations {
         backend::Buf x, xn, q, k, v, y, o, gate, up;

@@ -29,6 +29,7 @@ from .context import Context, Generated
 from .completion import CompletionStream
 from .layer import Layer
 from .sampler import Sampler
+from .batch import Batch
 from . import eval  # noqa: E402  lola.eval: the evaluation suite (not in __all__)
 
 __version__: str = _lola.version()
@@ -42,6 +43,6 @@ def device_count(device=Device.CUDA) -> int:
     from .enums import to_int
     return _lola.device_count(to_int(Device, device))
 
-__all__ = ["Model", "Context", "Generated", "CompletionStream", "Sampler", "Layer", "describe", "check_abi",
+__all__ = ["Model", "Context", "Batch", "Generated", "CompletionStream", "Sampler", "Layer", "describe", "check_abi",
            "abi_version", "set_log_enabled", "device_count", "Attention", "Device", "FeatureMap", "Memory",
            "Mixing", "Scoring", "EXPECTED_ABI_VERSION", *_error_names]

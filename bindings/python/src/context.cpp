@@ -2,6 +2,8 @@
 // state queries, save/restore/clone, and one step of generation (sample, test end of
 // generation, feed, token bytes) run as a single native call with the GIL released, so that the
 // Python generator in lola/context.py needs no callback from C.
+#include <pybind11/stl.h>
+
 #include "common.h"
 
 #include <algorithm>
@@ -195,9 +197,60 @@ py::tuple generate_step(const Context &self, const Sampler &sampler, uint32_t pi
     return py::make_tuple(token, py::bytes(piece.data(), piece.size()));
 }
 
+// lola_batch: one decode step for many contexts. The batch's lock and every context's (in
+// address order, so that two batches sharing contexts cannot deadlock) are held for the call.
+using NativeBatch = Native<lola_batch, lola_batch_free>;
+struct Batch {
+    Handle<NativeBatch> handle;
+    std::shared_ptr<NativeModel> model;
+};
+
+Batch create_batch(const Model &model, int32_t max_contexts, int32_t n_threads) {
+    auto m = model.handle.get();
+    lola_batch *ptr = nullptr;
+    check(lola_batch_create(m->ptr, max_contexts, n_threads, &ptr));
+    return Batch{Handle<NativeBatch>(std::make_shared<NativeBatch>(ptr), "lola.Batch"), m};
+}
+
+void decode_batch(const Batch &self, const std::vector<const Context *> &contexts, const CArray<int32_t> &tokens) {
+    auto b = self.handle.get();
+    if (tokens.ndim() != 1 || static_cast<size_t>(tokens.size()) != contexts.size())
+        throw StatusError{LOLA_ERR_SIZE_MISMATCH, "tokens must be one-dimensional, one per context (" +
+                                                      std::to_string(contexts.size()) + " contexts, " +
+                                                      std::to_string(tokens.size()) + " tokens)"};
+    std::vector<std::shared_ptr<NativeContext>> natives;
+    std::vector<lola_context *> ptrs;
+    for (size_t i = 0; i < contexts.size(); ++i) {
+        if (!contexts[i]) throw StatusError{LOLA_ERR_NULL_HANDLE, "contexts[" + std::to_string(i) + "] is None"};
+        natives.push_back(contexts[i]->handle.get());
+        ptrs.push_back(natives.back()->ptr);
+    }
+    const int32_t *ids = tokens.data();
+    py::gil_scoped_release nogil;
+    std::vector<NativeContext *> order;
+    for (const auto &n : natives) order.push_back(n.get());
+    std::sort(order.begin(), order.end());
+    order.erase(std::unique(order.begin(), order.end()), order.end());  // a repeat: the C call says so
+    std::lock_guard<std::mutex> batch_lock(b->mu);
+    std::vector<std::unique_lock<std::mutex>> locks;
+    for (NativeContext *n : order) locks.emplace_back(n->mu);
+    for (NativeContext *n : order) require_no_move(*n, 1);
+    check(lola_batch_decode(b->ptr, ptrs.data(), ids, ptrs.size()));
+    for (NativeContext *n : order) {
+        ++n->generation;
+        n->max_rows = std::max<size_t>(n->max_rows, 1);
+    }
+}
+
 }  // namespace
 
 void bind_context(py::module_ &m) {
+    py::class_<Batch>(m, "Batch")
+        .def(py::init(&create_batch), py::arg("model"), py::arg("max_contexts"), py::arg("n_threads"))
+        .def("close", [](Batch &self) { self.handle.close(); })
+        .def_property_readonly("closed", [](const Batch &self) { return self.handle.closed(); })
+        .def("decode", &decode_batch, py::arg("contexts"), py::arg("tokens"));
+
     // The attention settings are not fields here: the constructor takes an AttentionParams.
     params_class<lola_context_params, lola_context_params_init>(
         m, "ContextParams", "lola_context_params (but its attention), filled with the C defaults.")
