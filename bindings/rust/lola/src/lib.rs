@@ -41,6 +41,7 @@
 //! # Ok::<(), lola::Error>(())
 //! ```
 mod attention;
+mod batch;
 mod buffers;
 mod cache;
 mod chat;
@@ -53,6 +54,7 @@ mod model;
 mod sampler;
 
 pub use attention::{AttentionParams, ResolvedAttention};
+pub use batch::Batch;
 pub use cache::{HeadCache, HeadState};
 pub use chat::{ChatMessage, Completion, FinishReason, GenerateOptions, Stream};
 pub use context::{Context, ContextInfo, ContextParams};
