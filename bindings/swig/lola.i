@@ -191,6 +191,7 @@ static lola_status lola_swig_take_status(void) {
                 struct lola_context *self, const struct lola_context *self,
                 struct lola_layer *self, const struct lola_layer *self,
                 struct lola_sampler *self, const struct lola_sampler *self,
+                struct lola_swig_batch *self, const struct lola_swig_batch *self,
                 lola_model *model, lola_context *ctx, const lola_context *ctx {
     if (!$1) lola_swig_fail_with(LOLA_ERR_NULL_HANDLE, "$1_basetype: the handle is closed or null");
 }

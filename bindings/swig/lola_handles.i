@@ -416,3 +416,55 @@ static int32_t w_device_count(int32_t device) {
         lola_swig_fail(lola_layer_state_restore($self, blob, blob_len));
     }
 }
+
+/* ---- batched decode: lola_swig_batch ---------------------------------------------------------
+ * lola_batch_decode takes an array of context pointers, which the languages cannot pass as
+ * such: this object owns a lola_batch and an array of max_contexts context slots. The language
+ * sets slot i to contexts[i] (set), then decodes n tokens for slots 0..n-1 (decode). The slots
+ * are only read during decode, under the language's locks of those contexts. */
+%{
+typedef struct lola_swig_batch {
+    lola_batch *batch;
+    lola_context **contexts;
+    size_t capacity;
+} lola_swig_batch;
+%}
+struct lola_swig_batch {};
+%extend lola_swig_batch {
+    lola_swig_batch(lola_model *model, int32_t max_contexts, int32_t n_threads) {
+        lola_swig_batch *b = (lola_swig_batch *)calloc(1, sizeof *b);
+        if (!b) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }
+        if (lola_swig_fail(lola_batch_create(model, max_contexts, n_threads, &b->batch))) { free(b); return NULL; }
+        b->capacity = (size_t)max_contexts;
+        b->contexts = (lola_context **)calloc(b->capacity, sizeof *b->contexts);
+        if (!b->contexts) {
+            lola_batch_free(b->batch);
+            free(b);
+            lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY);
+            return NULL;
+        }
+        return b;
+    }
+    ~lola_swig_batch() {
+        lola_batch_free($self->batch);
+        free($self->contexts);
+        free($self);
+    }
+    size_t w_capacity() const { return $self->capacity; }
+    /* Slot i (< capacity) holds ctx for the next decode. */
+    void w_set(size_t i, lola_context *ctx) {
+        if (i >= $self->capacity) {
+            lola_swig_fail_with(LOLA_ERR_INVALID_ARGUMENT, "more contexts than the batch's max_contexts");
+            return;
+        }
+        $self->contexts[i] = ctx;
+    }
+    /* lola_batch_decode of tokens[i] for slot i, i < n_tokens. */
+    void w_decode(const int32_t *tokens, size_t n_tokens) {
+        if (n_tokens > $self->capacity) {
+            lola_swig_fail_with(LOLA_ERR_INVALID_ARGUMENT, "more contexts than the batch's max_contexts");
+            return;
+        }
+        lola_swig_fail(lola_batch_decode($self->batch, $self->contexts, tokens, n_tokens));
+    }
+}
