@@ -947,6 +947,29 @@ private:
     std::unique_ptr<detail::AbortHook> abort_;
 };
 
+/** Batched decode (lola_batch): one token for each of many contexts of one model in one step,
+ *  every weight read once; each context's logits and cache are then bitwise those of feeding
+ *  its token alone. An Error (naming contexts[i]) feeds no context. */
+class Batch : public detail::Handle<lola_batch, lola_batch_free> {
+public:
+    Batch(const Model &model, int32_t max_contexts, int32_t n_threads = 2) {
+        lola_batch *out = nullptr;
+        check(lola_batch_create(model.get(), max_contexts, n_threads, &out));
+        ptr_.reset(out);
+    }
+    void decode(const std::vector<Context *> &contexts, const std::vector<int32_t> &tokens) {
+        if (contexts.size() != tokens.size())
+            throw Error(LOLA_ERR_SIZE_MISMATCH, std::to_string(contexts.size()) + " contexts but " +
+                                                    std::to_string(tokens.size()) + " tokens");
+        raw_.resize(contexts.size());
+        for (size_t i = 0; i < contexts.size(); ++i) raw_[i] = contexts[i] ? contexts[i]->get() : nullptr;
+        check(lola_batch_decode(get(), raw_.data(), tokens.data(), tokens.size()));
+    }
+
+private:
+    std::vector<lola_context *> raw_;  // reused: a decode loop allocates nothing once grown
+};
+
 }  // namespace lolapp
 
 #endif /* LOLA_HPP */

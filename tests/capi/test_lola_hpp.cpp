@@ -566,3 +566,31 @@ TEST(LolaHppText, LogitsCopiesAndViews) {
 }
 
 }  // namespace
+
+// ---- batched decode ------------------------------------------------------------------------------
+
+TEST(LolaHppBatch, DecodeEqualsFeedingEachContextAlone) {
+    const lolapp::Model model(model_path());
+    std::vector<lolapp::Context> batched, single;
+    for (int i = 0; i < 3; ++i) {
+        for (auto *list : {&batched, &single}) {
+            list->emplace_back(model, small_context());
+            list->back().feed({1 + i, 2, 3 + 2 * i});
+        }
+    }
+    lolapp::Batch batch(model, 3);
+    std::vector<lolapp::Context *> ptrs = {&batched[0], &batched[1], &batched[2]};
+    for (int step = 0; step < 12; ++step) {
+        const std::vector<int32_t> tokens = {step % 90, (step * 3) % 90, (step * 5 + 1) % 90};
+        batch.decode(ptrs, tokens);
+        for (int i = 0; i < 3; ++i) {
+            single[static_cast<size_t>(i)].feed({tokens[static_cast<size_t>(i)]});
+            EXPECT_EQ(batched[static_cast<size_t>(i)].logits(), single[static_cast<size_t>(i)].logits());
+        }
+    }
+    const lolapp::Error e = error_of([&] { batch.decode(ptrs, {1, 2, kVocab}); });
+    EXPECT_EQ(e.status(), LOLA_ERR_INVALID_ARGUMENT);
+    EXPECT_TRUE(contains(e.message(), "contexts[2]")) << e.message();
+    EXPECT_EQ(error_of([&] { batch.decode(ptrs, {1}); }).status(), LOLA_ERR_SIZE_MISMATCH);
+    EXPECT_EQ(batched[0].save_state(), single[0].save_state());
+}
