@@ -25,12 +25,8 @@ Batch::Batch(std::shared_ptr<const Model> model, int64_t max_contexts, int n_thr
     bc.max_tokens = max_contexts;  // no attention layers: the ops only
     backend_ = weights_->make_backend(bc);
     const HParams &hp = model_->hparams();
-    const size_t B = static_cast<size_t>(max_), E = static_cast<size_t>(hp.n_embd), FF = static_cast<size_t>(hp.n_ff);
-    const size_t nq = static_cast<size_t>(hp.n_head * hp.head_dim), nkv = static_cast<size_t>(hp.n_head_kv * hp.head_dim);
-    backend::Backend &be = *backend_;
-    act_ = Activations{be.alloc(B * E),   be.alloc(B * E),  be.alloc(B * nq), be.alloc(B * nkv), be.alloc(B * nkv),
-                       be.alloc(B * nq),  be.alloc(B * E),  be.alloc(B * FF), be.alloc(B * FF)};
-    logits_.resize(B * static_cast<size_t>(hp.n_vocab));
+    act_ = allocate_activations(*backend_, hp, max_);
+    logits_.resize(static_cast<size_t>(max_) * static_cast<size_t>(hp.n_vocab));
 }
 
 void Batch::decode(Context *const *contexts, const int32_t *tokens, int64_t n) {
@@ -58,19 +54,12 @@ void Batch::decode(Context *const *contexts, const int32_t *tokens, int64_t n) {
     }
     for (int64_t i = 0; i < n; ++i) contexts[i]->prepare_logits(1);  // may allocate: before any change
 
-    const int64_t E = hp.n_embd, H = hp.n_head, Hkv = hp.n_head_kv, FF = hp.n_ff, D = hp.head_dim;
-    const size_t NE = static_cast<size_t>(n * E), NFF = static_cast<size_t>(n * FF);
+    const int64_t H = hp.n_head, Hkv = hp.n_head_kv, D = hp.head_dim;
     const size_t nq = static_cast<size_t>(H * D), nkv = static_cast<size_t>(Hkv * D);
     backend::Backend &be = *backend_;
     const Activations &a = act_;
-    using backend::Linear;
-    using backend::Norm;
     be.embed(tokens, n, a.x);
-    for (int64_t l = 0; l < hp.n_layer; ++l) {
-        be.rms_norm(Norm::attn, l, a.x, n, a.xn);
-        be.linear(Linear::q, l, a.xn, n, a.q);
-        be.linear(Linear::k, l, a.xn, n, a.k);
-        be.linear(Linear::v, l, a.xn, n, a.v);
+    forward_layers(be, hp, a, n, [&](int64_t l) {
         for (int64_t i = 0; i < n; ++i) {
             const size_t r = static_cast<size_t>(i);
             Context &c = *contexts[i];
@@ -79,15 +68,7 @@ void Batch::decode(Context *const *contexts, const int32_t *tokens, int64_t n) {
             be.rope(k, 1, Hkv, c.n_past());
             c.backend().attention(l, 1, q, k, v, a.y.slice(r * nq, nq));
         }
-        be.linear(Linear::o, l, a.y, n, a.o);
-        be.add(a.x, a.o, NE);
-        be.rms_norm(Norm::ffn, l, a.x, n, a.xn);
-        be.linear(Linear::gate, l, a.xn, n, a.gate);
-        be.linear(Linear::up, l, a.xn, n, a.up);
-        be.swiglu(a.gate, a.up, NFF);
-        be.linear(Linear::down, l, a.gate, n, a.o);
-        be.add(a.x, a.o, NE);
-    }
+    });
     const size_t V = static_cast<size_t>(hp.n_vocab);
     be.logits(a.x, n, logits_.data());
     for (int64_t i = 0; i < n; ++i)

@@ -31,9 +31,6 @@ public:
     int64_t max_contexts() const { return max_; }
 
 private:
-    struct Activations {
-        backend::Buf x, xn, q, k, v, y, o, gate, up;
-    };
     std::shared_ptr<const Model> model_;
     std::shared_ptr<const backend::Weights> weights_;
     std::unique_ptr<backend::Backend> backend_;

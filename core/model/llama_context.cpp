@@ -65,17 +65,7 @@ Context::Context(const Context &other)
     allocate();
 }
 
-void Context::allocate() {
-    const HParams &hp = model().hparams();
-    const size_t B = static_cast<size_t>(config_.batch);
-    const size_t E = static_cast<size_t>(hp.n_embd), FF = static_cast<size_t>(hp.n_ff);
-    const size_t nq = static_cast<size_t>(hp.n_head * hp.head_dim);
-    const size_t nkv = static_cast<size_t>(hp.n_head_kv * hp.head_dim);
-    backend::Backend &be = *backend_;
-    act_ = Activations{be.alloc(B * E), be.alloc(B * E),   be.alloc(B * nq),
-                       be.alloc(B * nkv), be.alloc(B * nkv), be.alloc(B * nq),
-                       be.alloc(B * E),  be.alloc(B * FF),  be.alloc(B * FF)};
-}
+void Context::allocate() { act_ = allocate_activations(*backend_, model().hparams(), config_.batch); }
 
 size_t Context::state_bytes() const {
     size_t total = 0;
@@ -142,30 +132,15 @@ void Context::accept_decoded(const float *logits_row) {
 
 void Context::step(const int32_t *tokens, int64_t n, bool want_logits, bool all_logits) {
     const HParams &hp = model().hparams();
-    const int64_t E = hp.n_embd, H = hp.n_head, Hkv = hp.n_head_kv, FF = hp.n_ff;
-    const size_t NE = static_cast<size_t>(n * E), NFF = static_cast<size_t>(n * FF);
+    const int64_t E = hp.n_embd;
     backend::Backend &be = *backend_;
     const Activations &a = act_;
-    using backend::Linear;
-    using backend::Norm;
     be.embed(tokens, n, a.x);
-    for (int64_t l = 0; l < hp.n_layer; ++l) {
-        be.rms_norm(Norm::attn, l, a.x, n, a.xn);
-        be.linear(Linear::q, l, a.xn, n, a.q);
-        be.linear(Linear::k, l, a.xn, n, a.k);
-        be.linear(Linear::v, l, a.xn, n, a.v);
-        be.rope(a.q, n, H, n_past_);
-        be.rope(a.k, n, Hkv, n_past_);
+    forward_layers(be, hp, a, n, [&](int64_t l) {
+        be.rope(a.q, n, hp.n_head, n_past_);
+        be.rope(a.k, n, hp.n_head_kv, n_past_);
         be.attention(l, n, a.q, a.k, a.v, a.y);
-        be.linear(Linear::o, l, a.y, n, a.o);
-        be.add(a.x, a.o, NE);
-        be.rms_norm(Norm::ffn, l, a.x, n, a.xn);
-        be.linear(Linear::gate, l, a.xn, n, a.gate);
-        be.linear(Linear::up, l, a.xn, n, a.up);
-        be.swiglu(a.gate, a.up, NFF);
-        be.linear(Linear::down, l, a.gate, n, a.o);
-        be.add(a.x, a.o, NE);
-    }
+    });
     if (want_logits) {
         const int64_t first = all_logits ? 0 : n - 1;
         const int64_t rows = n - first;

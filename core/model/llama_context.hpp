@@ -17,6 +17,7 @@
 
 #include "backend/backend.hpp"
 #include "lola/layer.hpp"
+#include "model/forward.hpp"
 #include "model/llama_model.hpp"
 
 namespace lola::model {
@@ -80,11 +81,7 @@ private:
     void accept_decoded(const float *logits_row);
     backend::Backend &backend() { return *backend_; }
 
-    // The activations of one forward step, [batch][...], in the backend's arena.
-    struct Activations {
-        backend::Buf x, xn, q, k, v, y, o, gate, up;
-    };
-    void allocate();
+    void allocate();  // the activations of one forward step, [batch][...], in the backend's arena
     void step(const int32_t *tokens, int64_t n, bool want_logits, bool all_logits);
 
     std::shared_ptr<const backend::Weights> weights_;
