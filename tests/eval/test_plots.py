@@ -1,8 +1,9 @@
-"""eval/plots.py on hand-made reports: the heatmap cells are the mean scores, the residency
-image counts the heads, every plot with data is written as a PNG, a report without data
-writes nothing, and the script form refuses a file that is not a report with one line."""
+"""eval/plots.py on a synthetic report: every plot with data is written as a PNG, the heatmap
+cells are the mean scores, a report without data writes nothing, and the script form answers a
+file that is not a report with one line on stderr and status 1."""
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -10,95 +11,157 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, "..", "..", "eval", "plots.py")
-spec = importlib.util.spec_from_file_location("lola_eval_plots", SCRIPT)
-plots = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(plots)
+SCRIPT = os.path.normpath(os.path.join(HERE, "..", "..", "eval", "plots.py"))
+_spec = importlib.util.spec_from_file_location("lola_eval_plots_under_test", SCRIPT)
+plots = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(plots)
+
+LENGTHS = [64, 128]
+DEPTHS = [0.0, 0.5, 1.0]
+VARIANTS = [("full", "full attention", "full", 0), ("window", "window only", "window", 0),
+            ("lola", "LoLA", "lola", 8)]
 
 
-def trial(task, variant, length, depth, score, grid="main", lam=8):
+def trial(task, variant, length, depth, score, grid="main", lam=8, index=0):
     return {"task": task, "grid": grid, "variant": variant, "length": length, "prompt_tokens": length - 3,
-            "depth": depth, "trial": 0, "seed": 1, "lambda": lam, "budget": lam + 16, "needles": [[5, 9]],
-            "expected": ["1"], "answer": "1", "score": score, "correct": score == 1.0}
+            "depth": depth, "trial": index, "seed": 7 + index, "lambda": lam, "budget": lam + 16 if lam else 0,
+            "needles": [[int(depth * (length - 12)), int(depth * (length - 12)) + 6]], "expected": ["4821"],
+            "answer": " 4821", "score": score, "correct": score == 1.0}
 
 
-def report():
-    variants = [{"name": n, "label": l, "attention": "lola", "chunk": 8, "sparse": 8, "scoring": "sre",
-                 "budget": 24} for n, l in (("full", "full attention"), ("window", "window only"), ("lola", "LoLA"))]
-    trials = []
-    for task in ("passkey", "niah_prose"):
-        for v in ("full", "window", "lola"):
-            for length in (64, 128):
-                for depth in (0.0, 0.5, 1.0):
-                    trials.append(trial(task, v, length, depth, 1.0 if v == "full" else 0.0))
-    trials.append(trial("passkey", "lola", 64, 0.5, 0.5))  # a second trial at one point
-    trials.append(trial("passkey", "full", 128, 0.5, 1.0, grid="sweep", lam=0))
-    for lam in (4, 8):
-        for v in ("window", "lola"):
-            trials.append(trial("passkey", v, 128, 0.5, 0.25 * lam / 4, grid="sweep", lam=lam))
-    cost = [{"variant": v, "length": l, "prompt_tokens": l, "cache_bytes": (l if v == "full" else 64) * 1024,
-             "prefill_tok_s": 100.0, "decode_tok_s": 10.0} for v in ("full", "window", "lola") for l in (64, 128)]
-    ppl = [{"variant": v, "length": l, "windows": 1, "tokens_scored": l // 2, "nll": 2.0, "ppl": 7.4}
-           for v in ("full", "lola") for l in (64, 128)]
-    residency = {"task": "passkey", "variant": "lola", "length": 128, "depth": 0.5, "prompt_tokens": 100,
-                 "needles": [[40, 50]], "chunk": 8, "sparse": 8,
-                 "layers": [{"layer": 0, "heads": [{"head": 0, "sparse": [1, 41], "window": [90, 91]},
-                                                   {"head": 1, "sparse": [41], "window": [90]}]},
-                            {"layer": 1, "heads": [{"head": 0, "sparse": [], "window": [99]},
-                                                   {"head": 1, "sparse": [7], "window": [99]}]}]}
-    return {"format": "lola-eval-report", "version": 1, "command": "lola eval -m t.gguf", "liblola": "0.1.0",
-            "started": "2026-12-03T00:00:00Z", "seconds": 1.0,
-            "model": {"path": "t.gguf", "name": "tiny", "n_layers": 2},
-            "settings": {"lengths": [64, 128], "depths": [0.0, 0.5, 1.0], "chunk": 8, "sparse": 8, "budget": 24,
-                         "sweep_task": "passkey", "sweep_length": 128, "text": "prose.txt"},
-            "variants": variants, "trials": trials, "perplexity": ppl, "cost": cost, "residency": residency}
+def empty_report():
+    return {"format": "lola-eval-report", "version": 1, "command": "lola eval -m tiny.gguf", "liblola": "0.4.0",
+            "started": "2026-12-03T19:20:00Z", "seconds": 1.0,
+            "model": {"path": "/x/tiny.gguf", "name": "tiny test model", "n_layers": 2, "n_heads": 4,
+                      "n_kv_heads": 2, "head_dim": 16, "n_vocab": 256},
+            "settings": {"tasks": ["passkey", "niah_prose", "perplexity", "cost"], "lengths": LENGTHS,
+                         "depths": DEPTHS, "trials": 2, "seed": 1, "chunk": 8, "sparse": 8, "budget": 24,
+                         "lambdas": [4, 8, 16], "sweep_task": "passkey", "sweep_length": 128,
+                         "cost_lengths": [64, 128, 256], "answer_tokens": 8, "haystack": "", "text": ""},
+            "variants": [{"name": n, "label": l, "attention": a, "chunk": 8, "sparse": s, "scoring": "sre",
+                          "budget": 0 if a == "full" else 24} for n, l, a, s in VARIANTS],
+            "trials": [], "perplexity": [], "cost": [], "residency": None}
 
 
-def test_the_heatmap_cells_are_the_mean_scores():
-    lengths, depths, m = plots.accuracy_grid(report(), "passkey", "lola")
-    assert lengths == [64, 128] and depths == [0.0, 0.5, 1.0]
-    assert m[1][0] == pytest.approx(0.25)  # 0.0 and 0.5 at depth 0.5, length 64
-    assert m[0][1] == 0.0
-    assert plots.accuracy_grid(report(), "passkey", "full")[2] == [[1.0, 1.0]] * 3
-    assert plots.accuracy_grid(report(), "passkey", "nothing") == ([], [], [])
+def full_report():
+    r = empty_report()
+    trials = r["trials"]
+    for ti, task in enumerate(("passkey", "niah_prose")):
+        for vi, (v, _, _, _) in enumerate(VARIANTS):
+            for li, length in enumerate(LENGTHS):
+                for di, depth in enumerate(DEPTHS):
+                    for k in range(2):
+                        score = 1.0 if v == "full" else float((li + di + k + ti + vi) % 3 == 0)
+                        trials.append(trial(task, v, length, depth, score, index=k))
+    for lam in (4, 8, 16):
+        for depth in DEPTHS:
+            trials.append(trial("passkey", "lola", 128, depth, min(1.0, lam / 16), grid="sweep", lam=lam))
+            trials.append(trial("passkey", "window", 128, depth, 0.0 if depth else 1.0, grid="sweep", lam=lam))
+    for depth in DEPTHS:
+        trials.append(trial("passkey", "full", 128, depth, 1.0, grid="sweep", lam=0))
+    for v, _, a, _ in VARIANTS:
+        for length in (64, 128, 256):
+            r["cost"].append({"variant": v, "length": length, "prompt_tokens": length,
+                              "cache_bytes": (length if a == "full" else 24) * 2 * 2 * 16 * 2 * 4 + 1024,
+                              "prefill_tok_s": 5000.0 / (1 + length / 256), "decode_tok_s": 300.0 - length / 4})
+        for length in LENGTHS:
+            r["perplexity"].append({"variant": v, "length": length, "windows": 2, "tokens_scored": length,
+                                    "nll": 2.0, "ppl": 8.0 + (0 if a == "full" else length / 32)})
+    r["residency"] = {"task": "passkey", "variant": "lola", "length": 128, "depth": 0.5, "prompt_tokens": 125,
+                      "needles": [[58, 64]], "chunk": 8, "sparse": 8,
+                      "layers": [{"layer": 0, "heads": [{"head": 0, "sparse": [0, 3, 59, 60, 61], "window": list(range(109, 125))},
+                                                        {"head": 1, "sparse": [60, 61, 62, 90], "window": list(range(109, 125))}]},
+                                 {"layer": 1, "heads": [{"head": 0, "sparse": [1, 2, 100], "window": list(range(109, 125))},
+                                                        {"head": 1, "sparse": [58, 59], "window": list(range(109, 125))}]}]}
+    return r
 
 
-def test_the_residency_image_counts_heads_per_layer():
-    sparse, window, width = plots.residency_image(report()["residency"], bins=10)
-    assert width == 10
-    assert sparse[0][4] == pytest.approx(1.0)  # position 41: both heads of layer 0
-    assert sparse[0][0] == pytest.approx(0.5)  # position 1: one head of two
-    assert sparse[1][0] == pytest.approx(0.5) and sum(sparse[1]) == pytest.approx(0.5)
-    assert window[1][9] == pytest.approx(1.0)
+EXPECTED = ["accuracy_vs_budget.png", "cache_vs_length.png", "heatmap_niah_prose.png", "heatmap_passkey.png",
+            "perplexity.png", "residency.png", "throughput.png"]
 
 
-def test_every_plot_is_written(tmp_path):
-    written = plots.draw(report(), str(tmp_path))
-    names = [os.path.basename(p) for p in written]
-    assert names == sorted(["heatmap_passkey.png", "heatmap_niah_prose.png", "accuracy_vs_budget.png",
-                            "cache_vs_length.png", "throughput.png", "perplexity.png", "residency.png"])
-    for p in written:
-        with open(p, "rb") as f:
-            assert f.read(8) == b"\x89PNG\r\n\x1a\n", p
-        assert os.path.getsize(p) > 2000, p
+def test_draw_writes_every_plot_as_png(tmp_path):
+    out = tmp_path / "plots"
+    paths = plots.draw(full_report(), str(out))
+    assert paths == sorted(paths)
+    assert [os.path.basename(p) for p in paths] == EXPECTED
+    assert sorted(os.listdir(out)) == EXPECTED  # nothing else is written
+    for p in paths:
+        data = open(p, "rb").read()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n"), p
+        assert 1000 < len(data) < 1_000_000, (p, len(data))
+
+
+def test_accuracy_grid_is_the_mean_score():
+    r = empty_report()
+    r["trials"] = [trial("passkey", "lola", 64, 0.0, 1.0), trial("passkey", "lola", 64, 0.0, 0.5, index=1),
+                   trial("passkey", "lola", 128, 0.0, 0.0), trial("passkey", "lola", 128, 1.0, 1.0),
+                   trial("passkey", "lola", 64, 0.5, 0.5),
+                   # not counted: another variant, task or grid
+                   trial("passkey", "full", 64, 0.0, 0.0), trial("mqar", "lola", 64, 0.0, 0.0),
+                   trial("passkey", "lola", 64, 0.0, 0.0, grid="sweep")]
+    lengths, depths, matrix = plots.accuracy_grid(r, "passkey", "lola")
+    assert lengths == [64, 128]
+    assert depths == [0.0, 0.5, 1.0]
+    assert matrix == [[0.75, 0.0], [0.5, None], [None, 1.0]]
+    assert plots.accuracy_grid(r, "passkey", "window") == ([], [], [])
+    assert plots.accuracy_grid(r, "niah_prose", "lola") == ([], [], [])
+
+
+def test_sweep_curves_and_residency_image():
+    lambdas, curves, flat = plots.sweep_curves(full_report())
+    assert lambdas == [4, 8, 16]
+    assert curves["lola"] == [(4, 0.25), (8, 0.5), (16, 1.0)]
+    assert curves["window"] == [(4, pytest.approx(1 / 3)), (8, pytest.approx(1 / 3)), (16, pytest.approx(1 / 3))]
+    assert flat == {"full": 1.0}
+    layers, sparse, window = plots.residency_image(full_report()["residency"])
+    assert layers == [0, 1]
+    assert sparse.shape == window.shape == (2, 125)
+    assert sparse[0, 60] == 1.0 and sparse[0, 0] == 0.5 and sparse[0, 1] == 0.0
+    assert window[1, 124] == 1.0 and window[1, 0] == 0.0
+    _, sparse, _ = plots.residency_image(full_report()["residency"], bins=5)  # 25 positions a bin
+    assert sparse.shape == (2, 5)
+    assert list(sparse[0]) == [0.5, 0.0, 1.0, 0.5, 0.0]
 
 
 def test_a_report_without_data_writes_nothing(tmp_path):
-    r = report()
-    r.update(trials=[], cost=[], perplexity=[], residency=None)
-    assert plots.draw(r, str(tmp_path)) == []
-    assert os.listdir(tmp_path) == []
+    out = tmp_path / "empty"
+    assert plots.draw(empty_report(), str(out)) == []
+    assert not out.exists() or os.listdir(out) == []
+    r = empty_report()
+    r["variants"] = []
+    r["residency"] = {"task": "passkey", "variant": "lola", "length": 64, "depth": 0.0, "prompt_tokens": 61,
+                      "needles": [], "chunk": 8, "sparse": 8, "layers": []}
+    assert plots.draw(r, str(out)) == []
 
 
-def test_the_script_refuses_what_is_not_a_report(tmp_path):
+def run_script(*args):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_script_prints_the_files(tmp_path):
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(full_report()), encoding="utf-8")
+    done = run_script(str(report), str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert [os.path.basename(l) for l in done.stdout.splitlines()] == EXPECTED
+
+
+@pytest.mark.parametrize("content", ['{"format": "something-else", "version": 1}',
+                                     '{"format": "lola-eval-report", "version": 2}', "[1, 2", None])
+def test_script_refuses_a_bad_report_in_one_line(tmp_path, content):
     bad = tmp_path / "bad.json"
-    bad.write_text('{"format": "something else"}')
-    out = subprocess.run([sys.executable, SCRIPT, str(bad), str(tmp_path / "out")], capture_output=True, text=True)
-    assert out.returncode == 1
-    assert "is not a lola eval report" in out.stderr and "Traceback" not in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
-    missing = subprocess.run([sys.executable, SCRIPT, str(tmp_path / "none.json"), str(tmp_path)],
-                             capture_output=True, text=True)
-    assert missing.returncode == 1 and "cannot read the report" in missing.stderr
-    usage = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True)
-    assert usage.returncode == 2 and "usage" in usage.stderr
+    if content is not None:
+        bad.write_text(content, encoding="utf-8")
+    done = run_script(str(bad), str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("plots.py: ")
+    assert done.stdout == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_script_usage_error():
+    done = run_script("only-one-argument")
+    assert done.returncode == 2
+    assert "usage" in done.stderr and "Traceback" not in done.stderr
