@@ -245,7 +245,8 @@ lola_eval::Config tiny_config() {
     lola_eval::Config c;
     c.model_path = LOLA_TEST_MODEL;
     c.context.attention(lolapp::AttentionParams().chunk_size(8).sparse_capacity(8));
-    c.tasks = {"passkey", "niah_prose", "mqar", "perplexity", "cost"};
+    c.tasks = {"passkey", "niah_prose", "niah_multikey", "niah_multivalue", "niah_multiquery", "mqar",
+               "perplexity", "cost"};
     c.variants = {"full", "window", "lola"};
     c.lengths = {900, 1300};
     c.depths = {0.0, 1.0};
@@ -274,7 +275,7 @@ TEST(EvalRunner, TheReportHoldsEveryTrialAndPart) {
     EXPECT_EQ(r["version"], 1);
     EXPECT_EQ(r["command"], "lola eval -m tiny.gguf");
     EXPECT_EQ(r["settings"]["budget"], 24);
-    EXPECT_EQ(r["settings"]["tasks"].size(), 5u);
+    EXPECT_EQ(r["settings"]["tasks"].size(), 8u);
     ASSERT_EQ(r["variants"].size(), 3u);
     EXPECT_EQ(r["variants"][1]["chunk"], 12);  // window only: (8 + 2*8) / 2
     size_t main = 0, sweep = 0;
@@ -288,9 +289,12 @@ TEST(EvalRunner, TheReportHoldsEveryTrialAndPart) {
         (t["grid"] == "main" ? main : sweep) += 1;
         tasks.insert(t["task"].get<std::string>());
     }
-    EXPECT_EQ(main, 3u * 2 * 2 * 3) << "tasks x lengths x depths x variants";
+    EXPECT_EQ(main, 6u * 2 * 2 * 3) << "needle tasks x lengths x depths x variants";
     EXPECT_EQ(sweep, 2u * (1 + 2 * 2)) << "depths x (full + lambdas x the other variants)";
-    EXPECT_EQ(tasks, (std::set<std::string>{"passkey", "niah_prose", "mqar"}));
+    EXPECT_EQ(tasks, (std::set<std::string>{"passkey", "niah_prose", "niah_multikey", "niah_multivalue",
+                                            "niah_multiquery", "mqar"}));
+    for (const auto &t : r["trials"])  // the multi-value questions expect four values, the others one
+        EXPECT_EQ(t["expected"].size(), t["task"] == "niah_multivalue" || t["task"] == "niah_multiquery" ? 4u : 1u);
     EXPECT_EQ(r["perplexity"].size(), 3u * 2);
     for (const auto &p : r["perplexity"]) {
         EXPECT_GT(p["ppl"].get<double>(), 1.0);
@@ -398,7 +402,8 @@ TEST(EvalRunner, BadConfigurationsAreRefusedWithAReason) {
 TEST(EvalSummary, TheSummaryHasATablePerPart) {
     const lola_eval::Report r = lola_eval::run(tiny_config());
     const std::string md = lola_eval::summary_markdown(r, {"heatmap_passkey.png"});
-    for (const char *part : {"# lola eval: tiny random llama", "### passkey", "### niah_prose", "### mqar",
+    for (const char *part : {"# lola eval: tiny random llama", "### passkey", "### niah_prose", "### niah_multikey",
+                             "### niah_multivalue", "### niah_multiquery", "### mqar",
                              "## Accuracy against the cache budget", "| λ=4 (20) | λ=8 (24) |", "## Perplexity",
                              "## Cost", "## What the sparse cache holds", "![heatmap_passkey.png](heatmap_passkey.png)",
                              "lola eval -m tiny.gguf", "| window only |", "| LoLA |", "| full attention |"})
