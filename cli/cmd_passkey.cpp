@@ -43,7 +43,7 @@ int cmd_passkey(Args &args) {
                 path.c_str(), budget, chunk, sparse);
     std::printf("| context | depth | %s |\n", [&] {
         std::string h;
-        for (const lola_eval::Variant &v : variants) h += (h.empty() ? "" : " | ") + v.name;
+        for (const lola_eval::Variant &v : variants) h += (h.empty() ? "" : " | ") + v.label;
         return h;
     }().c_str());
     std::printf("|---:|---:|%s\n", [&] {
