@@ -58,12 +58,6 @@ private:
     int next_ = 0;
 };
 
-std::string quoted(const std::string &s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
 // plots.py installed beside the command (<prefix>/share/liblola/eval), else in the source tree.
 std::string plots_script() {
     char exe[PATH_MAX];
@@ -81,8 +75,8 @@ std::string plots_script() {
 std::vector<std::string> draw_plots(const std::string &python, const fs::path &report, const fs::path &out) {
     const std::string script = plots_script();
     if (!fs::exists(script)) throw Failure("plots not drawn: " + script + " is missing");
-    const std::string cmd = quoted(python) + " " + quoted(script) + " " + quoted(report.string()) + " " +
-                            quoted(out.string());
+    const std::string cmd = shell_quoted(python) + " " + shell_quoted(script) + " " + shell_quoted(report.string()) +
+                            " " + shell_quoted(out.string());
     FILE *pipe = popen(cmd.c_str(), "r");
     if (!pipe) throw Failure("plots not drawn: cannot run " + python);
     std::vector<std::string> files;

@@ -20,8 +20,6 @@ bool is_value(const std::string &a) {
 
 }  // namespace
 
-namespace {
-
 std::string shell_quoted(const std::string &a) {
     const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                                          "0123456789-_.,/:=+@%") == std::string::npos;
@@ -30,8 +28,6 @@ std::string shell_quoted(const std::string &a) {
     for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return q + "'";
 }
-
-}  // namespace
 
 Args::Args(int argc, char **argv, int first) {
     command_line_ = "lola";

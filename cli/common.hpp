@@ -31,6 +31,9 @@ auto checked(const std::string &doing, F &&f) -> decltype(f()) {
     }
 }
 
+// `a` as one shell word: as is when it holds only safe characters, else in single quotes.
+std::string shell_quoted(const std::string &a);
+
 // --name value / --flag arguments after the subcommand.
 class Args {
 public:
