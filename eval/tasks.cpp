@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace lola_eval {
 
@@ -76,12 +77,10 @@ private:
 std::vector<uint64_t> distinct(Rng &rng, uint64_t count, uint64_t lo, uint64_t span) {
     if (count > span) throw std::invalid_argument("internal: too few distinct values");
     std::vector<uint64_t> out;
-    std::vector<uint64_t> seen;
+    std::unordered_set<uint64_t> seen;
     while (out.size() < count) {
         const uint64_t v = lo + rng.below(span);
-        if (std::find(seen.begin(), seen.end(), v) != seen.end()) continue;
-        seen.push_back(v);
-        out.push_back(v);
+        if (seen.insert(v).second) out.push_back(v);
     }
     return out;
 }
@@ -271,25 +270,25 @@ std::vector<Prompt> mqar(const TaskInput &in) {
     const std::string widest = std::string(longest(kAdjectives, kNA)) + "-" + longest(kNouns, kNN) +
                                "-" + longest(kNouns, kNN);
     const auto longest_question = static_cast<int64_t>(question(widest).size()) + 8;
-    // The pairs in key order of a random permutation; codes distinct five-digit numbers.
+    // Pairs until the length is filled: distinct random keys, distinct five-digit codes (each
+    // drawn again while it repeats one already in the list).
     const int64_t room = in.length - static_cast<int64_t>(prefix.size()) - longest_question;
-    std::vector<std::string> pair_keys, codes;
     std::vector<Span> spans;
-    const uint64_t max_pairs = 90000;
     std::vector<uint64_t> code_values, key_ids;
-    while (true) {
-        if (code_values.size() == max_pairs) break;
-        // draw the next distinct key and code lazily (rejection against what is drawn so far)
+    std::unordered_set<uint64_t> codes_used, keys_used;
+    while (code_values.size() < 90000) {
         uint64_t code = 0, key = 0;
         do code = 10000 + rng.below(90000);
-        while (std::find(code_values.begin(), code_values.end(), code) != code_values.end());
+        while (codes_used.count(code));
         do key = rng.below(kNA * kNN * kNN);
-        while (std::find(key_ids.begin(), key_ids.end(), key) != key_ids.end());
+        while (keys_used.count(key));
         const std::vector<int32_t> pair =
             in.tokenize(" The code for " + key_name(key) + " is " + std::to_string(code) + ".");
         if (static_cast<int64_t>(prefix.size() + pair.size()) > in.length - longest_question) break;
         code_values.push_back(code);
         key_ids.push_back(key);
+        codes_used.insert(code);
+        keys_used.insert(key);
         const auto begin = static_cast<int64_t>(prefix.size());
         prefix.insert(prefix.end(), pair.begin(), pair.end());
         spans.push_back({begin, static_cast<int64_t>(prefix.size())});
