@@ -211,22 +211,27 @@ private:
         return lolapp::Context(model_, cp);
     }
 
-    // Feeds tokens in steps, reporting progress; all_logits keeps every row of the last step.
-    void feed(lolapp::Context &ctx, const std::vector<int32_t> &tokens, size_t from = 0) {
-        for (size_t i = from; i < tokens.size(); i += kStep) {
+    // Feeds tokens in steps of kStep, reporting progress after each.
+    void feed(lolapp::Context &ctx, const std::vector<int32_t> &tokens) {
+        for (size_t i = 0; i < tokens.size(); i += kStep) {
             const size_t n = std::min<size_t>(kStep, tokens.size() - i);
             ctx.feed(tokens.data() + i, n, 0);
             advance(static_cast<int64_t>(n));
         }
     }
 
+    // The largest logit of the last row (the lowest id on ties), read in place.
+    static int32_t greedy(const lolapp::Context &ctx) {
+        const lolapp::LogitsView lv = ctx.logits_view();
+        const float *row = lv.data + (lv.n_rows - 1) * lv.n_vocab;
+        return static_cast<int32_t>(std::max_element(row, row + lv.n_vocab) - row);
+    }
+
     std::string answer(lolapp::Context &ctx, const Query &q) {
         ctx.feed(q.tokens);
         std::vector<int32_t> out;
         for (int32_t step = 0; step < q.answer_tokens; ++step) {
-            const lolapp::LogitsView lv = ctx.logits_view();
-            const float *row = lv.data + (lv.n_rows - 1) * lv.n_vocab;
-            const auto t = static_cast<int32_t>(std::max_element(row, row + lv.n_vocab) - row);
+            const int32_t t = greedy(ctx);
             if (model_.is_eog(t)) break;
             out.push_back(t);
             ctx.feed(&t, 1, 0);
@@ -388,9 +393,7 @@ private:
             int32_t t = 0;
             const auto t1 = Clock::now();
             for (int32_t i = 0; i < cfg_.decode_tokens; ++i) {
-                const lolapp::LogitsView lv = ctx.logits_view();
-                const float *row = lv.data + (lv.n_rows - 1) * lv.n_vocab;
-                t = static_cast<int32_t>(std::max_element(row, row + lv.n_vocab) - row);
+                t = greedy(ctx);
                 ctx.feed(&t, 1, 0);
             }
             const double decode = seconds_since(t1);
