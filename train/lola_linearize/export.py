@@ -82,7 +82,11 @@ def write_adapter(path, layers: Sequence, hp, base_fingerprint: int, chunk: int,
     return Path(path)
 
 
-def write_full(path, base_path, layers: Sequence, hp, chunk: int, sparse: int, mixing: str) -> Path:
+def write_full(path, base_path, layers: Sequence, hp, chunk: int, sparse: int, mixing: str,
+               replace=None) -> Path:
+    """``replace``: tensors by name (float32 [rows, cols]) written as F16 instead of the base's
+    (the LoRA stage's merged projections)."""
+    replace = replace or {}
     g = _gguf()
     r = g.GGUFReader(str(base_path))
     w = _writer(path, hp.architecture)
@@ -97,6 +101,9 @@ def write_full(path, base_path, layers: Sequence, hp, chunk: int, sparse: int, m
     _lola_metadata(w, layers, chunk, sparse, mixing)
     for t in r.tensors:
         if ".lola." in t.name:
+            continue
+        if t.name in replace:
+            w.add_tensor(t.name, np.ascontiguousarray(replace[t.name], dtype=np.float16))
             continue
         data = np.asarray(t.data)
         if t.tensor_type in (g.GGMLQuantizationType.F32, g.GGMLQuantizationType.F16):

@@ -77,6 +77,8 @@ def _fmt_time(s: float) -> str:
 
 
 class Transfer:
+    checkpoint_name = CHECKPOINT
+
     def __init__(self, teacher, train_seqs: np.ndarray, holdout_seqs: np.ndarray, cfg: TrainConfig,
                  work: Path, data_hash: str, log: Callable[[str], None] = None):
         if cfg.mixing not in MIXING:
@@ -86,11 +88,8 @@ class Transfer:
         self.t, self.cfg, self.work, self.data_hash = teacher, cfg, Path(work), data_hash
         self.train_seqs, self.holdout_seqs = train_seqs, holdout_seqs[:cfg.holdout_sequences]
         self.log = log or (lambda s: print(s, file=sys.stderr, flush=True))
-        hp = teacher.hp
         torch.manual_seed(cfg.seed)
-        self.layers = torch.nn.ModuleList(
-            HedgehogLayer(hp.n_head, hp.head_dim, cfg.half or hp.head_dim, cfg.gate_init)
-            for _ in range(hp.n_layer)).to(teacher.device)
+        self.layers = self.make_parameters().to(teacher.device)
         self.opt = torch.optim.Adam(self.layers.parameters(), lr=cfg.lr)
         self.step = 0
         self.history: List[Dict[str, object]] = []
@@ -98,6 +97,16 @@ class Transfer:
         self.best: Optional[Dict[str, object]] = None
         self.snapshots: Dict[int, Dict[str, torch.Tensor]] = {}
         self.resumed_from = 0
+
+    def make_parameters(self) -> torch.nn.ModuleList:
+        """What this stage trains: one HedgehogLayer per layer."""
+        hp = self.t.hp
+        return torch.nn.ModuleList(
+            HedgehogLayer(hp.n_head, hp.head_dim, self.cfg.half or hp.head_dim, self.cfg.gate_init)
+            for _ in range(hp.n_layer))
+
+    def identity(self) -> Dict[str, object]:
+        return self.cfg.identity()
 
     # -- data order: a function of (seed, step) ------------------------------------------------
 
@@ -144,17 +153,17 @@ class Transfer:
 
     def save(self):
         self.work.mkdir(parents=True, exist_ok=True)
-        blob = {"format": FORMAT, "config": self.cfg.identity(), "data_hash": self.data_hash,
+        blob = {"format": FORMAT, "config": self.identity(), "data_hash": self.data_hash,
                 "base": str(self.t.path), "threads": torch.get_num_threads(), "step": self.step,
                 "layers": self.layers.state_dict(), "optimizer": self.opt.state_dict(),
                 "history": self.history, "evals": self.evals, "best": self.best,
                 "snapshots": self.snapshots}
-        tmp = self.work / (CHECKPOINT + ".tmp")
+        tmp = self.work / (self.checkpoint_name + ".tmp")
         torch.save(blob, tmp)
-        os.replace(tmp, self.work / CHECKPOINT)
+        os.replace(tmp, self.work / self.checkpoint_name)
 
     def try_resume(self) -> bool:
-        path = self.work / CHECKPOINT
+        path = self.work / self.checkpoint_name
         if not path.exists():
             return False
         blob = torch.load(path, map_location=self.t.device)
@@ -163,7 +172,7 @@ class Transfer:
         if blob["data_hash"] != self.data_hash:
             raise ResumeError(f"{path} was trained on other data (token hash {blob['data_hash'][:12]}, "
                               f"now {self.data_hash[:12]}); use another --work folder or --fresh")
-        want = self.cfg.identity()
+        want = self.identity()
         diff = {k: (blob["config"].get(k), v) for k, v in want.items() if blob["config"].get(k) != v}
         if diff:
             raise ResumeError(f"{path} has other settings: " +

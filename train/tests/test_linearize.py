@@ -236,3 +236,30 @@ def test_bad_inputs_are_clear_errors(base, text_dir, tmp_path):
     with pytest.raises(cli.LinearizeError, match="no such file"):
         cli.run(args(base, tmp_path / "missing", tmp_path / "o.gguf", tmp_path / "w"))
     assert cli.main(args(base, text_dir, tmp_path / "o.gguf", tmp_path / "w", "--feature-dim", "7")) == 1
+
+
+def test_lora_stage(base, text_dir, tmp_path):
+    out = tmp_path / "lora.gguf"
+    s = cli.run(args(base, text_dir, out, tmp_path / "work", "--full", "--tokens", "2K",
+                     "--lora-tokens", "3K", "--lora-rank", "4", "--lora-lr", "3e-3"))
+    ev = s["lora"]["evals"]
+    assert s["lora"]["tokens_trained"] >= 3000 and ev[-1]["loss"] < ev[0]["loss"], ev
+    g = __import__("gguf")
+    tensors = {t.name: t for t in g.GGUFReader(str(out)).tensors}
+    assert tensors["blk.0.attn_q.weight"].tensor_type == g.GGMLQuantizationType.F16
+    # liblola runs the merged model exactly as the torch student with those weights
+    teacher = GGUFLlama(out)
+    from lola_linearize.student import HedgehogLayer
+    layers = []
+    for l in range(teacher.hp.n_layer):
+        h = HedgehogLayer(teacher.hp.n_head, teacher.hp.head_dim)
+        m = maps_of(out)
+        h.fmap_q.data = torch.from_numpy(m[f"blk.{l}.lola.fmap_q.weight"].copy())
+        h.fmap_k.data = torch.from_numpy(m[f"blk.{l}.lola.fmap_k.weight"].copy())
+        h.window_factors.data = torch.from_numpy(m[f"blk.{l}.lola.window_factors"].copy())
+        layers.append(h)
+    model = lola.Model(out)
+    tokens = model.tokenize(" ".join(WORDS[3:33]))
+    assert rel(liblola_logits(model, tokens, sparse_capacity=0), torch_logits(teacher, tokens, layers)) < 1e-5
+    with pytest.raises(cli.LinearizeError, match="add --full"):
+        cli.run(args(base, text_dir, out, tmp_path / "w2", "--lora-tokens", "1K"))
