@@ -33,7 +33,9 @@
  *              parameter struct: the fields it does not know take their defaults; a smaller info
  *              struct: only the fields it knows are written). Any other size is refused with
  *              LOLA_ERR_VERSION_MISMATCH and a message naming the sizes accepted. ABI version 2
- *              is the first of its line: each struct has one published size so far.
+ *              is the first of its line. lola_model_params and lola_model_info have two
+ *              published sizes (the second appends adapter_path, has_adapter and
+ *              fingerprint); every other struct has one.
  *
  * Threading.   lola_layer objects are independent of one another: any number of layers may be
  *              used concurrently from different threads. One layer must not be used from two
@@ -394,6 +396,15 @@ typedef struct lola_model_params {
     uint64_t memory_budget;  /**< bytes the model may hold (weights and tables); 0 = no limit.
                                   A load that would exceed it fails with LOLA_ERR_OUT_OF_MEMORY
                                   and the sizes in the message */
+    /* appended (second published size): a caller compiled without it loads no adapter */
+    const char *adapter_path; /**< a LoLA adapter GGUF for this model (docs/ADAPTERS.md: the
+                                  hedgehog feature maps, gates and chunk/lambda/mixing defaults
+                                  lola-linearize trained for it), or NULL (default): none. Read
+                                  during the load only; the adapter's values replace any the
+                                  model file carries. The adapter records the fingerprint of the
+                                  model it was trained for (lola_model_info.fingerprint of that
+                                  model loaded without an adapter) and is refused on any other.
+                                  An empty string is LOLA_ERR_INVALID_ARGUMENT */
 } lola_model_params;
 
 /** Fills *params with struct_size and defaults. */
@@ -404,7 +415,13 @@ LOLA_API lola_status lola_model_params_init(lola_model_params *params);
  *  size), LOLA_ERR_IO (cannot open or map), LOLA_ERR_CORRUPT_DATA (malformed file, or a weight
  *  that is NaN or infinite: every weight is checked at load, and the message names the tensor),
  *  LOLA_ERR_UNSUPPORTED (architecture, tensor type or device), LOLA_ERR_OUT_OF_MEMORY (budget,
- *  checked on the file size before it is read). */
+ *  checked on the file sizes before they are read).
+ *  With params->adapter_path, the adapter's errors say "adapter '<path>': ...":
+ *  LOLA_ERR_IO (cannot open), LOLA_ERR_CORRUPT_DATA (not a LoLA adapter, a field or tensor
+ *  missing, malformed or non-finite, a tensor liblola does not read), LOLA_ERR_VERSION_MISMATCH
+ *  (another adapter format version), LOLA_ERR_INCOMPATIBLE (trained for another model: the
+ *  message gives both fingerprints; or its shapes differ), LOLA_ERR_UNSUPPORTED (a feature map
+ *  other than hedgehog). */
 LOLA_API lola_status lola_model_load(const char *path, const lola_model_params *params,
                                      lola_model **out);
 
@@ -424,7 +441,14 @@ typedef struct lola_model_info {
     int32_t n_vocab;
     int64_t n_ctx_train;       /**< trained context length (0 if the file does not say) */
     uint64_t weight_bytes;     /**< bytes of tensor data in the file */
-    int32_t has_lola_tensors;  /**< 1 if the file carries hedgehog feature maps and gates */
+    int32_t has_lola_tensors;  /**< 1 if the model has hedgehog feature maps and gates (from its
+                                    file or its adapter) */
+    /* appended (second published size) */
+    int32_t has_adapter;       /**< 1 if loaded with lola_model_params.adapter_path */
+    uint64_t fingerprint;      /**< identifies the weights the model computes with: its file's
+                                    tensors and, with an adapter, every adapter value. Context
+                                    state blobs record it (a blob restores only on a model of the
+                                    same fingerprint); an adapter records its base's */
 } lola_model_info;
 
 LOLA_API lola_status lola_model_get_info(const lola_model *model, lola_model_info *info);

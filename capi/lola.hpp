@@ -455,11 +455,28 @@ public:
         return *this;
     }
 
-    const lola_model_params &c_struct() const noexcept { return p_; }
-    lola_model_params &c_struct() noexcept { return p_; }
+    /** A LoLA adapter GGUF to apply at load (lola_model_params.adapter_path); "" (default):
+     *  none. The path is kept in this object. */
+    const std::string &adapter() const noexcept { return adapter_; }
+    ModelParams &adapter(std::string path) {
+        adapter_ = std::move(path);
+        return *this;
+    }
+
+    /** The C struct; its adapter_path points into this object (NULL without an adapter), so it
+     *  is valid while this object lives unchanged. */
+    const lola_model_params &c_struct() const noexcept {
+        p_.adapter_path = adapter_.empty() ? nullptr : adapter_.c_str();
+        return p_;
+    }
+    lola_model_params &c_struct() noexcept {
+        p_.adapter_path = adapter_.empty() ? nullptr : adapter_.c_str();
+        return p_;
+    }
 
 private:
-    lola_model_params p_{};
+    mutable lola_model_params p_{};
+    std::string adapter_;
 };
 
 /** Sampling parameters (lola_sampler_params; ranges and order of the steps in lola.h). */

@@ -30,6 +30,7 @@ lola_model_params default_model_params() {
     p.device = LOLA_DEVICE_CPU;
     p.device_index = 0;
     p.memory_budget = 0;
+    p.adapter_path = nullptr;
     return p;
 }
 
@@ -153,12 +154,20 @@ lola_status lola_model_load(const char *path, const lola_model_params *params_in
                                                  " bytes, over memory_budget = " +
                                                  std::to_string(params->memory_budget) + " bytes");
         };
+        const std::string adapter = params->adapter_path ? params->adapter_path : "";
+        if (params->adapter_path && adapter.empty())
+            fail(LOLA_ERR_INVALID_ARGUMENT, "adapter_path is an empty string (NULL loads no adapter)");
         std::error_code size_error;
-        const uintmax_t file_bytes = std::filesystem::file_size(path, size_error);
+        uintmax_t file_bytes = std::filesystem::file_size(path, size_error);
+        if (!size_error && !adapter.empty()) {
+            std::error_code adapter_error;
+            const uintmax_t adapter_bytes = std::filesystem::file_size(adapter, adapter_error);
+            if (!adapter_error) file_bytes += adapter_bytes;
+        }
         if (!size_error) check_budget(file_bytes);  // else the load reports why it cannot open it
         std::shared_ptr<const lola::model::Model> model;
         try {
-            model = lola::model::Model::load(path);
+            model = lola::model::Model::load(path, adapter);
         } catch (const lola::Error &e) {
             fail(static_cast<lola_status>(e.status()), std::string("'") + path + "': " + e.what());
         }
@@ -166,7 +175,8 @@ lola_status lola_model_load(const char *path, const lola_model_params *params_in
         const auto &hp = model->hparams();
         lola::log(lola::LogLevel::info, "loaded '" + std::string(path) + "': " + hp.architecture + ", " +
                                        std::to_string(hp.n_layer) + " layers, " +
-                                       std::to_string(hp.n_vocab) + " tokens");
+                                       std::to_string(hp.n_vocab) + " tokens" +
+                                       (adapter.empty() ? "" : ", adapter '" + adapter + "'"));
         *out = new lola_model{std::move(model)};
         return LOLA_OK;
     });
@@ -194,6 +204,8 @@ lola_status lola_model_get_info(const lola_model *model, lola_model_info *info) 
         for (const auto &t : model->impl->file().tensors()) weights += t.n_bytes;
         out.weight_bytes = weights;
         out.has_lola_tensors = model->impl->has_lola_tensors() ? 1 : 0;
+        out.has_adapter = model->impl->has_adapter() ? 1 : 0;
+        out.fingerprint = model->impl->fingerprint();
         write_struct(info, "info", out);
         return LOLA_OK;
     });

@@ -34,18 +34,33 @@ struct StructVersion {
         static constexpr const char *name = #S;                             \
         static constexpr StructVersion versions[] = {{sizeof(S), sizeof(S)}}; \
     };
-// ABI version 2: the first of its line, one published size each.
+// ABI version 2: the first of its line, one published size each but for the two below.
 LOLA_PUBLISHED_STRUCT(lola_attention_params)
 LOLA_PUBLISHED_STRUCT(lola_layer_params)
 LOLA_PUBLISHED_STRUCT(lola_layer_info)
 LOLA_PUBLISHED_STRUCT(lola_head_state)
-LOLA_PUBLISHED_STRUCT(lola_model_params)
-LOLA_PUBLISHED_STRUCT(lola_model_info)
 LOLA_PUBLISHED_STRUCT(lola_context_params)
 LOLA_PUBLISHED_STRUCT(lola_context_info)
 LOLA_PUBLISHED_STRUCT(lola_special_tokens)
 LOLA_PUBLISHED_STRUCT(lola_sampler_params)
 #undef LOLA_PUBLISHED_STRUCT
+
+// The first sizes of these two ended where the appended fields begin (has_adapter sits in the
+// old lola_model_info's tail padding: an old caller's struct is written only up to its size).
+template <>
+struct Published<lola_model_params> {
+    static constexpr const char *name = "lola_model_params";
+    static constexpr StructVersion versions[] = {
+        {offsetof(lola_model_params, adapter_path), offsetof(lola_model_params, adapter_path)},
+        {sizeof(lola_model_params), sizeof(lola_model_params)}};
+};
+template <>
+struct Published<lola_model_info> {
+    static constexpr const char *name = "lola_model_info";
+    static constexpr StructVersion versions[] = {
+        {offsetof(lola_model_info, fingerprint), offsetof(lola_model_info, has_adapter)},
+        {sizeof(lola_model_info), sizeof(lola_model_info)}};
+};
 
 // The caller's struct: present, and of a published size; returns that version. `Versions` is
 // the list to check against (Published<S> unless a test brings its own).

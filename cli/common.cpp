@@ -219,13 +219,16 @@ lolapp::ModelParams model_params(Args &args) {
     } else {
         throw Failure("--device: '" + device + "' is not cpu, cuda or cuda:N", 2);
     }
+    p.adapter(args.get("adapter", ""));
     return p;
 }
 
 const char *model_options_help() {
     return "model:\n"
            "  --device cpu|cuda|cuda:N   where the model runs (cpu; the CUDA backend cannot run\n"
-           "                       models yet: a CUDA device is refused with the reason)\n";
+           "                       models yet: a CUDA device is refused with the reason)\n"
+           "  --adapter FILE       a LoLA adapter (lola-linearize output) for this model: its\n"
+           "                       feature maps, gates and C/lambda/mixing defaults\n";
 }
 
 lolapp::Model load_model(const std::string &path, const lolapp::ModelParams &params) {

@@ -14,7 +14,7 @@ void usage(FILE *out) {
                  "usage:\n"
                  "  lola run -m MODEL -p PROMPT [-n N] [--system TEXT] [--raw] [--stats] [options]\n"
                  "      stream a continuation (instruct models: PROMPT is a user message unless --raw)\n"
-                 "  lola info -m MODEL\n"
+                 "  lola info -m MODEL [--adapter FILE]\n"
                  "      metadata and tensors of a GGUF file, and whether liblola can run it\n"
                  "  lola passkey -m MODEL [--lengths 1024,2048] [--depths 0.2,0.5,0.8] [--trials 2]\n"
                  "               [--lola-only] [options]\n"

@@ -128,6 +128,8 @@ static lola_status lola_swig_take_status(void) {
  * can outlive the proxy it points into. */
 %ignore lola_layer_params::attention;
 %ignore lola_context_params::attention;
+/* The adapter's path likewise: an argument of the lola_model constructor. */
+%ignore lola_model_params::adapter_path;
 %immutable lola_model_params::struct_size;
 %immutable lola_attention_params::struct_size;
 %immutable lola_context_params::struct_size;

@@ -75,15 +75,15 @@ struct lola_abort_flag {};
 }
 
 %extend lola_model {
-    /* lola_model_load; params NULL means the defaults. */
-    lola_model(const char *path, const lola_model_params *params) {
-        lola_model_params defaults;
+    /* lola_model_load; params NULL means the defaults; adapter_path NULL means none (set in a
+     * copy of the params for the call only). */
+    lola_model(const char *path, const lola_model_params *params, const char *adapter_path) {
+        lola_model_params p;
         lola_model *m = NULL;
-        if (!params) {
-            lola_model_params_init(&defaults);
-            params = &defaults;
-        }
-        if (lola_swig_fail(lola_model_load(path, params, &m))) return NULL;
+        lola_model_params_init(&p);
+        if (params) p = *params;
+        p.adapter_path = adapter_path;
+        if (lola_swig_fail(lola_model_load(path, &p, &m))) return NULL;
         return m;
     }
     ~lola_model() { lola_model_free($self); }

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "base/error.hpp"
+#include "base/fnv.hpp"
 
 namespace lola {
 
@@ -137,24 +138,6 @@ LayerConfig validated(LayerConfig config) {
     }
     return c;
 }
-
-namespace {
-
-struct Fnv {
-    uint64_t h = 1469598103934665603ull;
-    void bytes(const void *p, size_t n) {
-        const auto *b = static_cast<const unsigned char *>(p);
-        for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-    }
-    template <class V>
-    void value(const V &v) { bytes(&v, sizeof v); }
-    void doubles(const std::vector<double> &v) {
-        value(v.size());
-        if (!v.empty()) bytes(v.data(), v.size() * sizeof(double));
-    }
-};
-
-}  // namespace
 
 uint64_t fingerprint(const LayerConfig &c) {
     Fnv f;

@@ -8,6 +8,8 @@
 #include <initializer_list>
 
 #include "base/error.hpp"
+#include "base/fnv.hpp"
+#include "model/lola_tensors.hpp"
 #include "quant/quant.hpp"
 #include "text/tokenizer.hpp"
 
@@ -17,12 +19,6 @@ namespace {
 
 std::string blk(int64_t layer, const char *what) {
     return "blk." + std::to_string(layer) + "." + what;
-}
-
-uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const auto *b = static_cast<const unsigned char *>(p);
-    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
 }
 
 // The byte offset of the first NaN or infinity in a tensor's data, or -1. Quantized blocks are
@@ -60,14 +56,34 @@ int64_t first_non_finite(uint32_t type, const uint8_t *data, uint64_t n_bytes) {
 
 Model::Model(std::unique_ptr<gguf::File> file) : file_(std::move(file)) {}
 
-std::unique_ptr<Model> Model::load(const std::string &path) {
-    return from_file(gguf::File::open(path));
+std::unique_ptr<Model> Model::load(const std::string &path, const std::string &adapter_path) {
+    std::unique_ptr<gguf::File> base = gguf::File::open(path);
+    if (adapter_path.empty()) return from_file(std::move(base));
+    std::unique_ptr<gguf::File> adapter;
+    try {
+        adapter = gguf::File::open(adapter_path);
+    } catch (const Error &e) {
+        fail(e.status(), "adapter '" + adapter_path + "': " + e.what());
+    }
+    return from_file(std::move(base), adapter.get());
 }
 
-std::unique_ptr<Model> Model::from_file(std::unique_ptr<gguf::File> file) {
+std::unique_ptr<Model> Model::from_file(std::unique_ptr<gguf::File> file, const gguf::File *adapter) {
     std::unique_ptr<Model> m(new Model(std::move(file)));
     m->read_hparams();
     m->bind_tensors();
+    m->base_fingerprint_ = m->fingerprint_;
+    if (adapter) {
+        try {
+            m->hedgehog_dim_ = read_lola_adapter(*adapter, m->hp_, m->base_fingerprint_, m->layers_);
+        } catch (const Error &e) {
+            const std::string where = adapter->path().empty() ? "the adapter" : "adapter '" + adapter->path() + "'";
+            fail(e.status(), where + ": " + e.what());
+        }
+        m->has_lola_ = true;
+        m->has_adapter_ = true;
+        m->fingerprint_ = fingerprint_with_adapter(m->base_fingerprint_, m->hp_, m->layers_);
+    }
     try {
         auto tok = std::make_shared<const text::Tokenizer>(*m->file_);
         if (tok->n_tokens() > static_cast<size_t>(m->hp_.n_vocab))
@@ -139,28 +155,7 @@ void Model::read_hparams() {
     read_lola_defaults();
 }
 
-void Model::read_lola_defaults() {
-    const gguf::File &f = *file_;
-    auto count = [&](const char *key, int64_t lo, int &out) {
-        if (!f.has(key)) return;
-        const uint64_t v = f.get_u64(key);
-        if (v < static_cast<uint64_t>(lo) || v > 65536)
-            fail(Status::corrupt_data, std::string("metadata '") + key + "' = " + std::to_string(v) +
-                                           " is out of range [" + std::to_string(lo) + ", 65536]");
-        out = static_cast<int>(v);
-    };
-    count("lola.chunk_size", 1, hp_.lola.chunk);
-    count("lola.sparse_capacity", 0, hp_.lola.sparse_capacity);
-    if (f.has("lola.mixing")) {
-        const std::string &m = f.get_string("lola.mixing");
-        if (m == "lola") hp_.lola.mixing = 0;
-        else if (m == "lolcats") hp_.lola.mixing = 1;
-        else fail(Status::corrupt_data, "metadata 'lola.mixing' = '" + m + "' (expected lola or lolcats)");
-    }
-    if (f.has("lola.feature_map") && f.get_string("lola.feature_map") != "hedgehog")
-        fail(Status::unsupported, "metadata 'lola.feature_map' = '" + f.get_string("lola.feature_map") +
-                                      "' (liblola reads hedgehog maps from files)");
-}
+void Model::read_lola_defaults() { read_lola_metadata(*file_, hp_.lola); }
 
 void Model::bind_tensors() {
     const gguf::File &f = *file_;
@@ -223,7 +218,6 @@ void Model::bind_tensors() {
         }
     }
 
-    has_lola_ = f.tensor(blk(0, "lola.fmap_q.weight")) != nullptr;
     // Grown layer by layer, not sized from block_count: a count the file's tensors do not back
     // fails at the first missing tensor instead of allocating for it.
     const int64_t H = hp_.n_head, Hkv = hp_.n_head_kv;
@@ -238,56 +232,25 @@ void Model::bind_tensors() {
         w.w_gate = matrix(blk(l, "ffn_gate.weight"), E, hp_.n_ff);
         w.w_up = matrix(blk(l, "ffn_up.weight"), E, hp_.n_ff);
         w.w_down = matrix(blk(l, "ffn_down.weight"), hp_.n_ff, E);
-        if (has_lola_) {
-            const gguf::TensorInfo *fq = f.tensor(blk(l, "lola.fmap_q.weight"));
-            if (!fq) fail(Status::corrupt_data, "tensor '" + blk(l, "lola.fmap_q.weight") + "' is missing");
-            const int64_t half = fq->ne[0];
-            if (l == 0) hedgehog_dim_ = static_cast<int>(2 * half);
-            if (2 * half != hedgehog_dim_)
-                fail(Status::corrupt_data, "LoLA feature maps differ in size between layers");
-            auto weights = [&](const char *what) {
-                const std::string name = blk(l, what);
-                const gguf::TensorInfo &ti = f.require_tensor(name, {half, hd, H});
-                if (ti.type != 0) fail(Status::unsupported, "tensor '" + name + "' must be F32");
-                const size_t n = static_cast<size_t>(half * hd * H);
-                std::vector<double> out(n);
-                for (size_t i = 0; i < n; ++i) {
-                    float x;
-                    std::memcpy(&x, ti.data + 4 * i, 4);
-                    out[i] = x;
-                }
-                return out;
-            };
-            w.hedgehog_q = weights("lola.fmap_q.weight");
-            w.hedgehog_k = weights("lola.fmap_k.weight");
-            const std::vector<float> wf = vector(blk(l, "lola.window_factors"), H);
-            w.window_factors.assign(wf.begin(), wf.end());
-        }
     }
+    hedgehog_dim_ = read_lola_tensors(f, hp_, layers_);
+    has_lola_ = hedgehog_dim_ > 0;
 
-    if (f.has("lola.feature_map") && !has_lola_)
-        fail(Status::corrupt_data, "metadata 'lola.feature_map' names hedgehog maps but tensor '" +
-                                       blk(0, "lola.fmap_q.weight") + "' is missing");
-    if (f.has("lola.feature_dim") && f.get_u64("lola.feature_dim") != static_cast<uint64_t>(hedgehog_dim_))
-        fail(Status::corrupt_data, "metadata 'lola.feature_dim' = " +
-                                       std::to_string(f.get_u64("lola.feature_dim")) +
-                                       ", the hedgehog tensors have F = " + std::to_string(hedgehog_dim_));
-
-    uint64_t h = 1469598103934665603ull;
-    h = fnv(h, hp_.architecture.data(), hp_.architecture.size());
+    Fnv h;
+    h.bytes(hp_.architecture.data(), hp_.architecture.size());
     for (int64_t v : {hp_.n_vocab, hp_.n_embd, hp_.n_layer, hp_.n_head, hp_.n_head_kv, hp_.head_dim, hp_.n_ff})
-        h = fnv(h, &v, sizeof v);
+        h.value(v);
     for (const gguf::TensorInfo &t : f.tensors()) {
-        h = fnv(h, t.name.data(), t.name.size());
-        h = fnv(h, &t.type, sizeof t.type);
-        h = fnv(h, t.ne, sizeof t.ne);
+        h.bytes(t.name.data(), t.name.size());
+        h.value(t.type);
+        h.bytes(t.ne, sizeof t.ne);
         // The first and last bytes of every tensor's data: models of the same shapes with other
         // weights (another fine-tune) get another fingerprint, so their states are not mixed.
         const size_t n = static_cast<size_t>(std::min<uint64_t>(t.n_bytes, 64));
-        h = fnv(h, t.data, n);
-        h = fnv(h, t.data + (t.n_bytes - n), n);
+        h.bytes(t.data, n);
+        h.bytes(t.data + (t.n_bytes - n), n);
     }
-    fingerprint_ = h;
+    fingerprint_ = h.h;
 }
 
 void Model::embed(int32_t token, float *out) const {

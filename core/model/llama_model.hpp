@@ -62,9 +62,13 @@ struct LayerWeights {
 
 class Model {
 public:
-    // Loads and validates; throws lola::Error (io, corrupt_data, unsupported).
-    static std::unique_ptr<Model> load(const std::string &path);
-    static std::unique_ptr<Model> from_file(std::unique_ptr<gguf::File> file);
+    // Loads and validates; throws lola::Error (io, corrupt_data, unsupported). With an adapter
+    // (a LoLA adapter GGUF, see model/lola_tensors.hpp), its feature maps, gates and defaults
+    // replace the base's once it is checked against the base (its errors are prefixed with
+    // "adapter '<path>': "); the adapter file is closed again after the load.
+    static std::unique_ptr<Model> load(const std::string &path, const std::string &adapter_path = {});
+    static std::unique_ptr<Model> from_file(std::unique_ptr<gguf::File> file,
+                                            const gguf::File *adapter = nullptr);
 
     const HParams &hparams() const { return hp_; }
     const std::vector<LayerWeights> &layers() const { return layers_; }
@@ -73,7 +77,12 @@ public:
     const std::vector<float> &output_norm() const { return output_norm_; }
     bool has_lola_tensors() const { return has_lola_; }
     int hedgehog_feature_dim() const { return hedgehog_dim_; }
+    // Identifies the weights this model computes with: the base file's tensors, combined with
+    // every value of the adapter when there is one (state blobs record it). base_fingerprint()
+    // is the file's alone: what an adapter records as the model it was trained for.
     uint64_t fingerprint() const { return fingerprint_; }
+    uint64_t base_fingerprint() const { return base_fingerprint_; }
+    bool has_adapter() const { return has_adapter_; }
     const gguf::File &file() const { return *file_; }
     // The tokenizer of the file's vocabulary, or nullptr when it has none liblola can use
     // (tokenizer_error() says why); a tokenizer that cannot be built never fails the load.
@@ -94,9 +103,9 @@ private:
     Matrix token_embd_, output_;
     std::vector<float> output_norm_;
     std::vector<LayerWeights> layers_;
-    bool has_lola_ = false;
+    bool has_lola_ = false, has_adapter_ = false;
     int hedgehog_dim_ = 0;
-    uint64_t fingerprint_ = 0;
+    uint64_t fingerprint_ = 0, base_fingerprint_ = 0;
     std::shared_ptr<const text::Tokenizer> tokenizer_;
     std::string tokenizer_error_;
 };

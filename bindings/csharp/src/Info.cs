@@ -17,8 +17,15 @@ namespace Lola
         /// <summary>Trained context length; 0 when the file does not say.</summary>
         public long TrainContextLength { get; internal set; }
         public ulong WeightBytes { get; internal set; }
-        /// <summary>True when the file carries hedgehog feature maps and gates.</summary>
+        /// <summary>True when the model has hedgehog feature maps and gates (from its file or
+        /// its adapter).</summary>
         public bool HasLolaTensors { get; internal set; }
+        /// <summary>True when loaded with <see cref="ModelParams.AdapterPath"/>.</summary>
+        public bool HasAdapter { get; internal set; }
+        /// <summary>Identifies the weights the model computes with (its file and its adapter):
+        /// saved context state restores only on a model with the same fingerprint, and an
+        /// adapter records its base's.</summary>
+        public ulong Fingerprint { get; internal set; }
     }
 
     /// <summary>Special tokens of a model's vocabulary; -1 where there is none.</summary>

@@ -14,9 +14,10 @@ namespace Lola
         readonly ModelInfo info;
         int disposed;
 
-        /// <summary>Loads `path`. Throws <see cref="LolaException"/> (IO, CorruptData,
-        /// Unsupported, OutOfMemory...) with the library's message naming the file and field.
-        /// </summary>
+        /// <summary>Loads `path` (and <see cref="ModelParams.AdapterPath"/>, when set). Throws
+        /// <see cref="LolaException"/> (IO, CorruptData, Unsupported, OutOfMemory; with an
+        /// adapter also Incompatible, VersionMismatch) with the library's message naming the
+        /// file and field.</summary>
         public Model(string path, ModelParams parameters = null)
         {
             if (path == null)
@@ -25,11 +26,14 @@ namespace Lola
             if (path.IndexOf('\0') >= 0)
                 throw new ArgumentException("the path contains a NUL character", "path");
             Library.EnsureCompatible();
-            var p = (parameters ?? new ModelParams()).ToNative();
+            var managed = parameters ?? new ModelParams();
+            if (managed.AdapterPath != null && managed.AdapterPath.IndexOf('\0') >= 0)
+                throw new ArgumentException("the adapter path contains a NUL character", "parameters");
+            var p = managed.ToNative();
             Native.lola_model proxy;
             try
             {
-                proxy = new Native.lola_model(path, p);
+                proxy = new Native.lola_model(path, p, managed.AdapterPath);
             }
             finally
             {
@@ -187,6 +191,7 @@ namespace Lola
                     EmbeddingSize = i.n_embd, FeedForwardSize = i.n_ff, VocabSize = i.n_vocab,
                     TrainContextLength = i.n_ctx_train, WeightBytes = i.weight_bytes,
                     HasLolaTensors = i.has_lola_tensors != 0,
+                    HasAdapter = i.has_adapter != 0, Fingerprint = i.fingerprint,
                 };
             }
         }

@@ -9,6 +9,11 @@ namespace Lola
         public int DeviceIndex { get; set; }
         /// <summary>Bytes the model may hold (weights and tables); 0: no limit.</summary>
         public ulong MemoryBudget { get; set; }
+        /// <summary>A LoLA adapter GGUF trained for this model (lola-linearize writes one): its
+        /// feature maps, gates and chunk/lambda/mixing defaults replace the file's. It records
+        /// the fingerprint of the model it was trained for and is refused (Incompatible) on any
+        /// other. Null (default): none.</summary>
+        public string AdapterPath { get; set; }
 
         public ModelParams()
         {

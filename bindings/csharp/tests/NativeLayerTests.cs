@@ -21,7 +21,7 @@ namespace Lola.Tests
             using (var p = new Native.lola_context_params())
                 ExpectNullHandle(() => new Native.lola_context(null, p, null));
 
-            var model = new Native.lola_model(TestModel.Path, null);
+            var model = new Native.lola_model(TestModel.Path, null, null);
             var context = new Native.lola_context(model, null, null);
             context.feed(new[] { 1, 2 }, 0);
             context.Dispose();
@@ -37,7 +37,7 @@ namespace Lola.Tests
         [Test]
         public void FailedConstructorThrowsTheLibraryStatus()
         {
-            var e = Assert.Throws<LolaException>(() => new Native.lola_model("/nonexistent/x.gguf", null));
+            var e = Assert.Throws<LolaException>(() => new Native.lola_model("/nonexistent/x.gguf", null, null));
             Assert.AreEqual(Status.IO, e.Status);
             StringAssert.Contains("/nonexistent/x.gguf", e.NativeMessage);
         }

@@ -33,18 +33,27 @@ class Model(Closable):
         device_index: the GPU for ``"cuda"``.
         memory_budget: bytes the model may hold (0: no limit); a load beyond it raises
             :class:`lola.OutOfMemoryError`.
+        adapter: a LoLA adapter GGUF trained for this model (``lola-linearize`` writes one):
+            its hedgehog feature maps, gates and chunk/λ/mixing defaults replace the file's.
+            It records the :attr:`fingerprint` of the model it was trained for and is refused
+            on any other (:class:`lola.IncompatibleError`).
 
     Raises:
         LolaIOError: the file cannot be opened or mapped.
         CorruptDataError: the file is malformed (the message names the field or tensor).
         UnsupportedError: the architecture, a tensor type or the device is not supported.
+        IncompatibleError: the adapter was trained for another model.
     """
 
-    def __init__(self, path: Union[str, os.PathLike], **params) -> None:
+    def __init__(self, path: Union[str, os.PathLike], *,
+                 adapter: Optional[Union[str, os.PathLike]] = None, **params) -> None:
         native_params = _lola.ModelParams()
         fill(native_params, params)
         self.path = os.fspath(path)
-        self._native = _lola.Model(self.path, native_params)
+        self.adapter = None if adapter is None else os.fspath(adapter)
+        if self.adapter == "":
+            raise ValueError("lola.Model: adapter is an empty path (None loads no adapter)")
+        self._native = _lola.Model(self.path, native_params, self.adapter or "")
 
     def __repr__(self) -> str:
         if self.closed:
@@ -56,8 +65,20 @@ class Model(Closable):
     def info(self) -> "_lola.ModelInfo":
         """Shapes and sizes (``lola_model_info``): n_layer, n_head, n_head_kv, head_dim,
         n_embd, n_ff, n_vocab, n_ctx_train, weight_bytes, architecture, name,
-        has_lola_tensors."""
+        has_lola_tensors, has_adapter, fingerprint."""
         return self._native.info()
+
+    @property
+    def fingerprint(self) -> int:
+        """Identifies the weights this model computes with (its file's tensors and, with an
+        adapter, every adapter value): saved context state restores only on a model with the
+        same fingerprint, and an adapter records its base's."""
+        return self.info.fingerprint
+
+    @property
+    def has_adapter(self) -> bool:
+        """True when loaded with ``adapter=``."""
+        return self.info.has_adapter
 
     @property
     def n_vocab(self) -> int:

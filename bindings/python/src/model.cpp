@@ -30,14 +30,16 @@ std::vector<T> fill_sized(size_t guess, Fill &&fill) {
     return out;
 }
 
-Model load(const std::string &path, const lola_model_params &params) {
+Model load(const std::string &path, const lola_model_params &params, const std::string &adapter) {
     // C would stop at a NUL and open another file; Python's open() refuses such a path too.
-    if (path.find('\0') != std::string::npos)
+    if (path.find('\0') != std::string::npos || adapter.find('\0') != std::string::npos)
         throw py::value_error("lola.Model: embedded null character in path");
+    lola_model_params p = params;
+    p.adapter_path = adapter.empty() ? nullptr : adapter.c_str();
     lola_model *ptr = nullptr;
     {
         py::gil_scoped_release nogil;
-        check(lola_model_load(path.c_str(), &params, &ptr));
+        check(lola_model_load(path.c_str(), &p, &ptr));
     }
     return Model{Handle<NativeModel>(std::make_shared<NativeModel>(ptr), "lola.Model")};
 }
@@ -122,7 +124,9 @@ void bind_model(py::module_ &m) {
         .def_readonly("n_vocab", &lola_model_info::n_vocab)
         .def_readonly("n_ctx_train", &lola_model_info::n_ctx_train)
         .def_readonly("weight_bytes", &lola_model_info::weight_bytes)
-        .def_property_readonly("has_lola_tensors", [](const lola_model_info &i) { return i.has_lola_tensors != 0; });
+        .def_property_readonly("has_lola_tensors", [](const lola_model_info &i) { return i.has_lola_tensors != 0; })
+        .def_property_readonly("has_adapter", [](const lola_model_info &i) { return i.has_adapter != 0; })
+        .def_readonly("fingerprint", &lola_model_info::fingerprint);
 
     py::class_<lola_special_tokens>(m, "SpecialTokens", "lola_special_tokens: -1 where the vocabulary has none.")
         .def_readonly("bos", &lola_special_tokens::bos)
@@ -132,7 +136,7 @@ void bind_model(py::module_ &m) {
         .def_readonly("pad", &lola_special_tokens::pad);
 
     py::class_<Model>(m, "Model", "A loaded GGUF model (lola_model).")
-        .def(py::init(&load), py::arg("path"), py::arg("params"))
+        .def(py::init(&load), py::arg("path"), py::arg("params"), py::arg("adapter") = std::string())
         .def("close", [](Model &self) { self.handle.close(); })
         .def_property_readonly("closed", [](const Model &self) { return self.handle.closed(); })
         .def("info", &info)

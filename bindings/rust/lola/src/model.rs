@@ -1,7 +1,7 @@
 //! `Model`: a loaded GGUF model (immutable, shareable across threads) and its tokenizer.
 use std::ffi::CString;
 use std::mem::{size_of, MaybeUninit};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::ptr::{self, NonNull};
 
 use lola_sys as sys;
@@ -14,8 +14,15 @@ use crate::kinds::Device;
 /// Parameters of [`Model::load_with`], starting from liblola's defaults.
 #[derive(Clone, Debug)]
 pub struct ModelParams {
-    raw: sys::lola_model_params,
+    raw: sys::lola_model_params, // adapter_path stays NULL: set from `adapter` at the load
+    adapter: Option<PathBuf>,
 }
+
+// SAFETY: the only pointer in `raw`, adapter_path, is always NULL here (the adapter's path is
+// owned by `adapter` and set on a copy for the duration of the load); the rest are integers.
+unsafe impl Send for ModelParams {}
+// SAFETY: as for Send; no interior mutability.
+unsafe impl Sync for ModelParams {}
 
 impl Default for ModelParams {
     fn default() -> Self {
@@ -28,8 +35,8 @@ impl ModelParams {
         let mut raw = MaybeUninit::<sys::lola_model_params>::zeroed();
         // SAFETY: a valid pointer to a params struct; init cannot fail on a non-NULL pointer.
         unsafe { sys::lola_model_params_init(raw.as_mut_ptr()) };
-        // SAFETY: zeroed, then filled by init: every field is a plain integer.
-        ModelParams { raw: unsafe { raw.assume_init() } }
+        // SAFETY: zeroed, then filled by init: plain integers and a NULL adapter_path.
+        ModelParams { raw: unsafe { raw.assume_init() }, adapter: None }
     }
     pub fn device(mut self, device: Device) -> Self {
         self.raw.device = device.raw();
@@ -42,6 +49,14 @@ impl ModelParams {
     /// Bytes the model may hold; 0 means no limit. A larger load fails with `OutOfMemory`.
     pub fn memory_budget(mut self, bytes: u64) -> Self {
         self.raw.memory_budget = bytes;
+        self
+    }
+    /// A LoLA adapter GGUF trained for this model (`lola-linearize` writes one): its feature
+    /// maps, gates and chunk/λ/mixing defaults replace the file's. It records the
+    /// [`ModelInfo::fingerprint`] of the model it was trained for; on any other model the load
+    /// fails with `Incompatible`.
+    pub fn adapter(mut self, path: impl AsRef<Path>) -> Self {
+        self.adapter = Some(path.as_ref().to_path_buf());
         self
     }
 }
@@ -61,6 +76,11 @@ pub struct ModelInfo {
     pub n_ctx_train: i64,
     pub weight_bytes: u64,
     pub has_lola_tensors: bool,
+    /// Loaded with [`ModelParams::adapter`].
+    pub has_adapter: bool,
+    /// Identifies the weights the model computes with (its file and its adapter); saved context
+    /// state restores only on a model with the same fingerprint.
+    pub fingerprint: u64,
 }
 
 /// The special tokens of a vocabulary; `None` where it has none.
@@ -135,13 +155,18 @@ impl Model {
     }
 
     /// Loads a GGUF model. Errors: `Io` (cannot open or map), `CorruptData`, `Unsupported`,
-    /// `OutOfMemory` (memory budget), each with the file and field in the message.
+    /// `OutOfMemory` (memory budget), each with the file and field in the message; with an
+    /// adapter also `Incompatible` (trained for another model) and `VersionMismatch`.
     pub fn load_with(path: impl AsRef<Path>, params: &ModelParams) -> Result<Model> {
         ensure_abi()?;
         let c_path = path_to_cstring(path.as_ref())?;
+        let c_adapter = params.adapter.as_deref().map(path_to_cstring).transpose()?;
+        let mut c_params = params.raw.clone();
+        c_params.adapter_path = c_adapter.as_ref().map_or(ptr::null(), |a| a.as_ptr());
         let mut raw = ptr::null_mut();
-        // SAFETY: valid NUL-terminated path, initialised params, a valid out pointer.
-        check(unsafe { sys::lola_model_load(c_path.as_ptr(), &params.raw, &mut raw) })?;
+        // SAFETY: valid NUL-terminated paths (alive for the call), initialised params, a valid
+        // out pointer.
+        check(unsafe { sys::lola_model_load(c_path.as_ptr(), &c_params, &mut raw) })?;
         let raw = NonNull::new(raw).ok_or_else(|| Error::new(Status::Internal, "lola_model_load returned NULL"))?;
         let mut model = Model { raw, info: empty_info() };
         model.info = model.query_info()?; // on error `model` drops and frees the handle
@@ -171,6 +196,8 @@ impl Model {
             n_ctx_train: info.n_ctx_train,
             weight_bytes: info.weight_bytes,
             has_lola_tensors: info.has_lola_tensors != 0,
+            has_adapter: info.has_adapter != 0,
+            fingerprint: info.fingerprint,
         })
     }
 
@@ -328,6 +355,8 @@ fn empty_info() -> ModelInfo {
         n_ctx_train: 0,
         weight_bytes: 0,
         has_lola_tensors: false,
+        has_adapter: false,
+        fingerprint: 0,
     }
 }
 

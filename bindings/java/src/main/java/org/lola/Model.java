@@ -44,12 +44,13 @@ public final class Model implements AutoCloseable {
      * Loads a GGUF model.
      *
      * @throws LolaException IO (cannot open), CORRUPT_DATA (malformed file), UNSUPPORTED,
-     *     OUT_OF_MEMORY (budget), with liblola's message naming the file and the field
+     *     OUT_OF_MEMORY (budget), with liblola's message naming the file and the field; with an
+     *     adapter also INCOMPATIBLE (trained for another model) and VERSION_MISMATCH
      */
     public static Model load(String path, ModelParams params) {
         lola_model_params p = params.toNative();
         try {
-            return new Model(new lola_model(path, p));
+            return new Model(new lola_model(path, p, params.adapter()));
         } finally {
             p.delete();
         }
@@ -61,7 +62,8 @@ public final class Model implements AutoCloseable {
         try {
             return new ModelInfo(i.getArchitecture(), i.getName(), i.getN_layer(), i.getN_head(),
                     i.getN_head_kv(), i.getHead_dim(), i.getN_embd(), i.getN_ff(), i.getN_vocab(),
-                    i.getN_ctx_train(), i.getWeight_bytes(), i.getHas_lola_tensors() != 0);
+                    i.getN_ctx_train(), i.getWeight_bytes(), i.getHas_lola_tensors() != 0,
+                    i.getHas_adapter() != 0, i.getFingerprint());
         } finally {
             i.delete();
         }

@@ -8,11 +8,18 @@ public final class ModelParams {
     private final Device device;
     private final Integer deviceIndex;
     private final Long memoryBudget;
+    private final String adapter;
 
     private ModelParams(Builder b) {
         device = b.device;
         deviceIndex = b.deviceIndex;
         memoryBudget = b.memoryBudget;
+        adapter = b.adapter;
+    }
+
+    /** The adapter's path, or null for none. */
+    public String adapter() {
+        return adapter;
     }
 
     public static Builder builder() {
@@ -32,6 +39,7 @@ public final class ModelParams {
         private Device device;
         private Integer deviceIndex;
         private Long memoryBudget;
+        private String adapter;
 
         private Builder() {}
 
@@ -50,6 +58,17 @@ public final class ModelParams {
         /** Bytes the model may hold; 0 (default) = no limit. */
         public Builder memoryBudget(long bytes) {
             memoryBudget = bytes;
+            return this;
+        }
+
+        /**
+         * A LoLA adapter GGUF trained for this model (lola-linearize writes one): its feature
+         * maps, gates and chunk/lambda/mixing defaults replace the file's. It records the
+         * fingerprint of the model it was trained for and is refused (INCOMPATIBLE) on any other.
+         */
+        public Builder adapter(String path) {
+            if (path != null && path.isEmpty()) throw new IllegalArgumentException("adapter: empty path");
+            adapter = path;
             return this;
         }
 

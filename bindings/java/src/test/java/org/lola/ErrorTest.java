@@ -107,7 +107,7 @@ class ErrorTest {
 
     @Test
     void lowLevelDeleteTwiceAndUseAfterDelete() {
-        lola_model m = new lola_model(TestModel.path(), null);
+        lola_model m = new lola_model(TestModel.path(), null, null);
         lola_context c = new lola_context(m, null, null);
         assertSame(m, c.getModel(), "the context proxy holds its model proxy");
         assertSame(m, c.clone().getModel());
