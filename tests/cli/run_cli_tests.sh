@@ -26,6 +26,11 @@ expect "unknown option" 2 "unknown option --bogus" -- "$lola" info -m x --bogus
 expect "missing file" 1 "cannot read '/nonexistent.gguf'" -- "$lola" info -m /nonexistent.gguf
 printf 'GGUF\x03\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\x0f\x00\x00\x00\x00\x00\x00\x00\x00' > "$scratch/bad.gguf"
 expect "corrupt file" 1 "tensor_count" -- "$lola" info -m "$scratch/bad.gguf"
+# --adapter (every command): the tiny model's adapter, written beside it by tests/.
+adapter="${tiny%.gguf}.adapter.gguf"
+expect "info with an adapter" 0 "with LoLA feature maps \(from the adapter\)" -- "$lola" info -m "$tiny" --adapter "$adapter"
+expect "a model as its own adapter" 1 "not a LoLA adapter" -- "$lola" info -m "$tiny" --adapter "$tiny"
+expect "missing adapter" 1 "adapter '/nonexistent.gguf'" -- "$lola" info -m "$tiny" --adapter /nonexistent.gguf
 expect "bad option value" 2 "--attention must be one of" -- "$lola" run -m x -p y --attention sideways
 expect "bad device" 2 "--device: 'gpu' is not cpu, cuda or cuda:N" -- "$lola" run -m x -p y --device gpu
 # The CUDA backend cannot run models yet: the refusal names the device and says why.

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "model/llama_model.hpp"
 #include "text/tokenizer.hpp"
+#include "tiny_adapter.hpp"
 #include "tiny_llama.hpp"
 
 namespace lola_fuzz {
@@ -48,6 +50,21 @@ inline std::vector<uint8_t> small_llama(bool vocab, const std::string &pre = "de
     t.n_ff = 24;
     if (vocab) t.extra_kv = [pre](lola_test::GgufBuilder &g) { byte_level_vocab(g, pre, kByteVocab); };
     return t.bytes();
+}
+
+// The base of fuzz_adapter: small_llama without a vocabulary (2 layers, 2 heads, head dim 8).
+inline std::vector<uint8_t> adapter_base() { return small_llama(false); }
+
+// A valid adapter for adapter_base(): feature dimension F, the given mixing.
+inline std::vector<uint8_t> small_adapter(int feature_dim, const std::string &mixing) {
+    lola_test::TinyAdapter a;
+    a.n_layer = 2;
+    a.n_head = 2;
+    a.head_dim = 8;
+    a.feature_dim = feature_dim;
+    a.mixing = mixing;
+    a.base_fingerprint = lola::model::Model::from_file(lola::gguf::File::from_memory(adapter_base()))->fingerprint();
+    return a.bytes();
 }
 
 }  // namespace lola_fuzz

@@ -71,6 +71,10 @@ int main(int argc, char **argv) {
         for (const int sel : {0, 1, 2, 6, 9, 14})
             put(root / "fuzz_tokenizer", "text" + std::to_string(i) + "_" + std::to_string(sel), bytes_of(texts[i], static_cast<uint8_t>(sel)));
 
+    // fuzz_adapter: adapters for its fixed base, each mixing, two feature dimensions.
+    put(root / "fuzz_adapter", "adapter_f8_lolcats.gguf", lola_fuzz::small_adapter(8, "lolcats"));
+    put(root / "fuzz_adapter", "adapter_f2_lola.gguf", lola_fuzz::small_adapter(2, "lola"));
+
     // fuzz_capi: FuzzedDataProvider reads its integers from the end of the input and its byte
     // strings from the start, so any bytes drive some sequence; these are a few of each size.
     for (size_t n : {16, 64, 256, 1024}) {
