@@ -524,6 +524,35 @@ LOLA_API lola_status lola_context_logits(const lola_context *ctx, const float **
 LOLA_API lola_status lola_context_copy_logits(const lola_context *ctx, int64_t row, float *out,
                                               size_t capacity);
 
+/* ---- Perplexity of a text, sliding over it as llama.cpp's perplexity tool does ----------- */
+
+/** What lola_perplexity measured. */
+typedef struct lola_perplexity_result {
+    size_t struct_size;   /**< set by the caller to sizeof(lola_perplexity_result) */
+    int64_t n_windows;    /**< windows evaluated */
+    int64_t n_scored;     /**< tokens whose probability was scored */
+    double nll;           /**< mean negative log-likelihood of a scored token, in nats */
+    double perplexity;    /**< exp(nll) */
+} lola_perplexity_result;
+
+/** Perplexity of `tokens` at context length n_ctx under contexts made with `params` (NULL: the
+ *  defaults), so any attention variant (full, window, LoLA with any settings) is measured the
+ *  same way: the tokens are cut into consecutive windows of n_ctx tokens (the last, partial
+ *  one dropped); when the model's vocabulary adds a BOS token (lola_tokenize with
+ *  LOLA_TOKENIZE_ADD_SPECIAL), a window's first token is replaced by it. Each window is fed to a
+ *  fresh context, and every token of its second half (positions n_ctx/2 .. n_ctx-1) is scored
+ *  by the log-softmax of the logits before it, in double precision. max_windows > 0 evaluates
+ *  at most that many windows (from the start), 0 all of them. The call blocks for as long as
+ *  the feeds take (n_threads and batch_size of params apply); it creates and frees its own
+ *  contexts, so it may run concurrently with anything else on the same model. Statuses:
+ *  LOLA_ERR_NULL_HANDLE, LOLA_ERR_NULL_POINTER, LOLA_ERR_VERSION_MISMATCH (a struct size),
+ *  LOLA_ERR_INVALID_ARGUMENT (n_ctx < 2, max_windows < 0, fewer than n_ctx tokens, a token id
+ *  out of range, a bad context parameter), LOLA_ERR_OUT_OF_MEMORY; *result is written only on
+ *  success. */
+LOLA_API lola_status lola_perplexity(lola_model *model, const lola_context_params *params,
+                                     const int32_t *tokens, size_t n_tokens, int64_t n_ctx,
+                                     int64_t max_windows, lola_perplexity_result *result);
+
 /* ---- Batched decode: one token for each of many contexts, every weight read once ---------- */
 
 /** Opaque handle: the activations of one decode step for up to max_contexts contexts of one

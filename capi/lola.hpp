@@ -710,6 +710,11 @@ public:
     /** Takes ownership of (the caller's reference on) a handle made by lola_model_load. */
     static Model adopt(lola_model *owned) noexcept { return Model(Adopt{}, owned); }
 
+    /** Perplexity of `tokens` at context length n_ctx under contexts of `params`
+     *  (lola_perplexity: windows of n_ctx, the second half of each scored); max_windows 0: all. */
+    lola_perplexity_result perplexity(const std::vector<int32_t> &tokens, int64_t n_ctx,
+                                      const ContextParams &params, int64_t max_windows = 0) const;
+
     lola_model_info info() const {
         auto i = detail::info_struct<lola_model_info>();
         check(lola_model_get_info(get(), &i));
@@ -764,6 +769,15 @@ private:
 inline AttentionParams AttentionParams::resolved(const Model &model) const {
     AttentionParams r = *this;
     check(lola_attention_params_resolve(model.get(), &r.p_));
+    return r;
+}
+
+inline lola_perplexity_result Model::perplexity(const std::vector<int32_t> &tokens, int64_t n_ctx,
+                                                const ContextParams &params, int64_t max_windows) const {
+    lola_context_params p = params.c_struct();
+    p.attention = &params.attention().c_struct();
+    auto r = detail::info_struct<lola_perplexity_result>();
+    check(lola_perplexity(get(), &p, tokens.data(), tokens.size(), n_ctx, max_windows, &r));
     return r;
 }
 

@@ -43,6 +43,7 @@ LOLA_PUBLISHED_STRUCT(lola_context_params)
 LOLA_PUBLISHED_STRUCT(lola_context_info)
 LOLA_PUBLISHED_STRUCT(lola_special_tokens)
 LOLA_PUBLISHED_STRUCT(lola_sampler_params)
+LOLA_PUBLISHED_STRUCT(lola_perplexity_result)
 #undef LOLA_PUBLISHED_STRUCT
 
 // The first sizes of these two ended where the appended fields begin (has_adapter sits in the

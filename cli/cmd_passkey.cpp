@@ -1,6 +1,7 @@
 // cmd_passkey.cpp: `lola passkey`: the classic pass-key retrieval test (a number hidden in
 // filler text, asked for at the end) over context lengths and needle depths, for full
-// attention, window only, window + linear state (lambda = 0) and LoLA at the same cache size.
+// attention, window only, window + linear state (lambda = 0), LoLA (the model's or its
+// adapter's feature maps) and LoLA with performer features, at the same cache size.
 //
 // The cache budget is LoLA's: lambda + 2C pairs per head. The window baselines get a chunk of
 // (lambda + 2C) / 2 so their window holds as many pairs. Answers are greedy continuations of
@@ -24,6 +25,9 @@ int cmd_passkey(Args &args) {
     const std::vector<double> depths = float_list("depths", args.get("depths", "0.2,0.5,0.8"));
     const long long trials = args.get_int("trials", 2);
     const bool only_lola = args.flag("lola-only");
+    const std::vector<std::string> names =
+        only_lola ? std::vector<std::string>{"lola"}
+                  : word_list("variants", args.get("variants", "full,window,linear,lola,performer"));
     lolapp::ContextParams base = context_params(args);
     const lolapp::ModelParams mp = model_params(args);
     args.finish();
@@ -34,8 +38,13 @@ int cmd_passkey(Args &args) {
     const int32_t chunk = base.attention().chunk_size(), sparse = base.attention().sparse_capacity();
     const int32_t budget = sparse + 2 * chunk;
     std::vector<lola_eval::Variant> variants;
-    for (const char *name : {"full", "window", "linear", "lola"})
-        if (!only_lola || std::string(name) == "lola") variants.push_back(lola_eval::make_variant(name, chunk, sparse));
+    for (const std::string &name : names) {
+        try {
+            variants.push_back(lola_eval::make_variant(name, chunk, sparse));
+        } catch (const std::invalid_argument &e) {
+            throw Failure(std::string("--variants: ") + e.what(), 2);
+        }
+    }
     const std::vector<int32_t> bos = tokenize(model, "", true);
     const lola_eval::Tokenizer tokenizer = [&](const std::string &s) { return tokenize(model, s, false); };
     const bool tty = isatty(2);
@@ -78,12 +87,7 @@ int cmd_passkey(Args &args) {
                         std::fprintf(stderr, "\r\x1b[K[%5.0fs] context %lld, depth %.2f, trial %lld/%lld: %s",
                                      secs, length, depth, trial + 1, trials, variants[v].label.c_str());
                     }
-                    lolapp::ContextParams cp = base;
-                    cp.attention()
-                        .attention(variants[v].attention)
-                        .chunk_size(variants[v].chunk)
-                        .sparse_capacity(variants[v].sparse);
-                    lolapp::Context ctx = new_context(model, cp);
+                    lolapp::Context ctx = new_context(model, lola_eval::context_params(variants[v], base));
                     feed(ctx, prompt.prefix);
                     feed(ctx, question.tokens);
                     const lola_context_info info = checked("context info", [&] { return ctx.info(); });

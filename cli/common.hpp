@@ -90,5 +90,6 @@ int cmd_run(Args &args);
 int cmd_passkey(Args &args);
 int cmd_cache(Args &args);
 int cmd_eval(Args &args);
+int cmd_perplexity(Args &args);
 
 }  // namespace cli

@@ -17,14 +17,18 @@ void usage(FILE *out) {
                  "  lola info -m MODEL [--adapter FILE]\n"
                  "      metadata and tensors of a GGUF file, and whether liblola can run it\n"
                  "  lola passkey -m MODEL [--lengths 1024,2048] [--depths 0.2,0.5,0.8] [--trials 2]\n"
-                 "               [--lola-only] [options]\n"
-                 "      pass-key retrieval: full attention, window only, lambda = 0 and LoLA at\n"
-                 "      the same cache size\n"
+                 "               [--variants full,window,linear,lola,performer] [--lola-only] [options]\n"
+                 "      pass-key retrieval: full attention, window only, lambda = 0, LoLA and LoLA\n"
+                 "      with performer features at the same cache size\n"
+                 "  lola perplexity -m MODEL -f FILE [--ctx 2048] [--windows 0 (all)]\n"
+                 "               [--variants full,window,linear,lola,performer] [options]\n"
+                 "      perplexity of a text file in windows of --ctx tokens (the second half of\n"
+                 "      each scored), for the attention given or for each variant\n"
                  "  lola cache -m MODEL -p PROMPT [--layer L] [--no-color] [options]\n"
                  "      which prompt tokens each layer's sparse cache kept\n"
                  "  lola eval -m MODEL [--tasks all|passkey,niah_prose,niah_multikey,niah_multivalue,\n"
                  "            niah_multiquery,mqar,perplexity,cost] [--variants all|full,window,linear,\n"
-                 "            lola,recency,random,value_norm] [--lengths 1024,2048]\n"
+                 "            lola,performer,recency,random,value_norm] [--lengths 1024,2048]\n"
                  "            [--depths 0,0.25,0.5,0.75,1] [--trials 1] [--seed 1]\n"
                  "            [--lambdas 16,64,256|none] [--sweep-task passkey] [--sweep-length N]\n"
                  "            [--cost-lengths L,..] [--decode-tokens 32] [--haystack FILE] [--text FILE]\n"
@@ -57,7 +61,8 @@ int main(int argc, char **argv) {
         if (command == "passkey") return cli::cmd_passkey(args);
         if (command == "cache") return cli::cmd_cache(args);
         if (command == "eval") return cli::cmd_eval(args);
-        throw cli::Failure("unknown command '" + command + "' (run, info, passkey, cache, eval)", 2);
+        if (command == "perplexity") return cli::cmd_perplexity(args);
+        throw cli::Failure("unknown command '" + command + "' (run, info, passkey, cache, eval, perplexity)", 2);
     } catch (const cli::Failure &f) {
         std::fprintf(stderr, "lola: %s\n", f.what());
         if (f.code == 2) std::fprintf(stderr, "run 'lola --help' for usage\n");

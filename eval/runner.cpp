@@ -203,13 +203,7 @@ private:
         if (progress_ && !progress_(p_)) throw lolapp::Error(LOLA_ERR_ABORTED, "the evaluation was stopped");
     }
 
-    lolapp::Context context(const Variant &v) {
-        lolapp::ContextParams cp = base_;
-        lolapp::AttentionParams a = cp.attention();
-        a.attention(v.attention).chunk_size(v.chunk).sparse_capacity(v.sparse).scoring(v.scoring);
-        cp.attention(a);
-        return lolapp::Context(model_, cp);
-    }
+    lolapp::Context context(const Variant &v) { return lolapp::Context(model_, context_params(v, base_)); }
 
     // Feeds tokens in steps of kStep, reporting progress after each.
     void feed(lolapp::Context &ctx, const std::vector<int32_t> &tokens) {
@@ -345,29 +339,14 @@ private:
             p_.what = "perplexity " + std::to_string(length) + " · " + v.label;
             double nll = 0;
             int64_t scored = 0;
+            const lolapp::ContextParams cp = context_params(v, base_);
             for (int64_t w = 0; w < windows; ++w) {
-                // Like llama.cpp's perplexity: each window on its own, the second half scored.
-                std::vector<int32_t> tokens = bos_;
-                tokens.insert(tokens.end(), text_.begin() + w * length,
-                              text_.begin() + w * length + (length - static_cast<int64_t>(bos_.size())));
-                lolapp::Context ctx = context(v);
-                const int64_t first = length / 2;  // the first position whose token is scored
-                for (int64_t i = 0; i < length; i += kStep) {
-                    const int64_t n = std::min<int64_t>(kStep, length - i);
-                    ctx.feed(tokens.data() + i, static_cast<size_t>(n), LOLA_FEED_ALL_LOGITS);
-                    const lolapp::LogitsView lv = ctx.logits_view();
-                    for (int64_t r = 0; r < n; ++r) {
-                        const int64_t pos = i + r;  // logits of pos predict token pos + 1
-                        if (pos + 1 < first || pos + 1 >= length) continue;
-                        const float *row = lv.data + static_cast<size_t>(r) * lv.n_vocab;
-                        const float mx = *std::max_element(row, row + lv.n_vocab);
-                        double sum = 0;
-                        for (size_t k = 0; k < lv.n_vocab; ++k) sum += std::exp(static_cast<double>(row[k]) - mx);
-                        nll += std::log(sum) + mx - row[tokens[static_cast<size_t>(pos + 1)]];
-                        ++scored;
-                    }
-                    advance(n);
-                }
+                // One window per call (lola_perplexity: the second half scored), for the progress.
+                const std::vector<int32_t> slice(text_.begin() + w * length, text_.begin() + (w + 1) * length);
+                const lola_perplexity_result r = model_.perplexity(slice, length, cp, 1);
+                nll += r.nll * static_cast<double>(r.n_scored);
+                scored += r.n_scored;
+                advance(length);
             }
             perplexity_.push_back({{"variant", v.name}, {"length", length}, {"windows", windows},
                                    {"tokens_scored", scored}, {"nll", nll / static_cast<double>(scored)},

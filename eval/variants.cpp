@@ -7,7 +7,7 @@
 namespace lola_eval {
 
 const std::vector<std::string> &variant_names() {
-    static const std::vector<std::string> names = {"full",    "window", "linear",    "lola",
+    static const std::vector<std::string> names = {"full",    "window", "linear", "lola", "performer",
                                                    "recency", "random", "value_norm"};
     return names;
 }
@@ -23,6 +23,11 @@ Variant make_variant(const std::string &name, int32_t chunk, int32_t lambda) {
     if (name == "linear")
         return {name, "window + linear (λ=0)", Attention::lola, half, 0, Scoring::sre, lambda, budget};
     if (name == "lola") return {name, "LoLA", Attention::lola, chunk, lambda, Scoring::sre, lambda, budget};
+    if (name == "performer") {
+        Variant v{name, "LoLA, performer", Attention::lola, chunk, lambda, Scoring::sre, lambda, budget};
+        v.performer = true;
+        return v;
+    }
     if (name == "recency")
         return {name, "LoLA, recency scoring", Attention::lola, chunk, lambda, Scoring::recency, lambda, budget};
     if (name == "random")
@@ -33,6 +38,17 @@ Variant make_variant(const std::string &name, int32_t chunk, int32_t lambda) {
     std::string all;
     for (const std::string &n : variant_names()) all += (all.empty() ? "" : ", ") + n;
     throw std::invalid_argument("unknown variant '" + name + "' (" + all + ")");
+}
+
+lolapp::ContextParams context_params(const Variant &v, lolapp::ContextParams base) {
+    lolapp::AttentionParams a = base.attention();
+    a.attention(v.attention).chunk_size(v.chunk).sparse_capacity(v.sparse).scoring(v.scoring);
+    if (v.performer) {
+        a.feature_map(lolapp::FeatureMap::performer);
+        base.gate_logit(0.f);
+    }
+    base.attention(a);
+    return base;
 }
 
 const char *attention_name(lolapp::Attention a) {

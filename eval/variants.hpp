@@ -4,6 +4,9 @@
 //   window      window only, chunk (lambda + 2C) / 2 so that its window holds the budget
 //   linear      window + linear state (lambda = 0), the same window
 //   lola        LoLA: chunk C, sparse cache lambda chosen by self-recall error
+//   performer   LoLA with random performer features and gate logit 0 (g = 1/2): the
+//               training-free LoLA of a softmax model, whatever maps the model or its
+//               adapter carries (the row learned maps are compared against)
 //   recency, random, value_norm   LoLA with the sparse cache chosen by that ablation policy
 #pragma once
 
@@ -24,6 +27,7 @@ struct Variant {
     lolapp::Scoring scoring = lolapp::Scoring::sre;
     int32_t lambda = 0;  // the sweep point it was made for (0 for full attention)
     int32_t budget = 0;  // pairs per head; 0 for full attention
+    bool performer = false;  // performer features and gate logit 0 instead of the model's
 };
 
 const std::vector<std::string> &variant_names();
@@ -31,6 +35,10 @@ const std::vector<std::string> &variant_names();
 // The variant `name` at chunk C and sparse capacity lambda; std::invalid_argument for an
 // unknown name or C < 1, lambda < 0.
 Variant make_variant(const std::string &name, int32_t chunk, int32_t lambda);
+
+// `base` with the variant's attention, chunk, sparse capacity, scoring (and, for performer,
+// feature map and gate logit) set: the parameters of a context of this variant.
+lolapp::ContextParams context_params(const Variant &v, lolapp::ContextParams base);
 
 // Names of lolapp enum values in the report ("lola", "full", "window"; "sre", ...).
 const char *attention_name(lolapp::Attention a);

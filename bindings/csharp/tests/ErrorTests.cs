@@ -149,5 +149,45 @@ namespace Lola.Tests
             c.Dispose();
             m.Dispose();
         }
+
+        static string AdapterPath
+        {
+            // The adapter tests/ writes beside the tiny model (F = 8, C = 4, lambda = 3).
+            get { return TestModel.Path.Substring(0, TestModel.Path.Length - ".gguf".Length) + ".adapter.gguf"; }
+        }
+
+        [Test]
+        public void AdapterAppliesAndIsRefusedOnAnotherModel()
+        {
+            using (var m = new Model(TestModel.Path, new ModelParams { AdapterPath = AdapterPath }))
+            {
+                Assert.IsTrue(m.Info.HasAdapter);
+                Assert.IsTrue(m.Info.HasLolaTensors);
+                Assert.IsFalse(model.Info.HasAdapter);
+                Assert.AreNotEqual(model.Info.Fingerprint, m.Info.Fingerprint);
+                var a = new AttentionParams().Resolve(m);
+                Assert.AreEqual(4, a.ChunkSize);
+                Assert.AreEqual(3, a.SparseCapacity);
+            }
+            byte[] bytes = File.ReadAllBytes(AdapterPath);
+            byte[] key = System.Text.Encoding.ASCII.GetBytes("lola.adapter.base_fingerprint");
+            int at = -1;
+            for (int i = 0; i + key.Length <= bytes.Length && at < 0; i++)
+                if (bytes.Skip(i).Take(key.Length).SequenceEqual(key)) at = i;
+            Assert.Greater(at, 0);
+            bytes[at + key.Length + 4] ^= 1;  // the u64 after the key and its type
+            string other = Path.Combine(Path.GetTempPath(), "lola-cs-" + Guid.NewGuid().ToString("N") + ".adapter.gguf");
+            File.WriteAllBytes(other, bytes);
+            try
+            {
+                var e = Expect(Status.Incompatible, () => new Model(TestModel.Path, new ModelParams { AdapterPath = other }));
+                StringAssert.Contains("fingerprint", e.NativeMessage);
+            }
+            finally
+            {
+                File.Delete(other);
+            }
+            Expect(Status.IO, () => new Model(TestModel.Path, new ModelParams { AdapterPath = "/nonexistent/a.gguf" }));
+        }
     }
 }

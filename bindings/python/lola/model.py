@@ -10,7 +10,7 @@ from typing import (TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional,
 from ._native import _lola
 from ._arrays import tokens_array
 from ._handle import Closable
-from ._params import fill, resolve_attention
+from ._params import fill, fill_with_attention, resolve_attention
 
 if TYPE_CHECKING:
     from .completion import CompletionStream
@@ -239,6 +239,28 @@ class Model(Closable):
         return chat(self, messages, max_tokens, stream, sampling, stop, context_params)
 
     create_chat_completion = chat
+
+    def perplexity(self, text: Union[str, bytes, Sequence[int]], n_ctx: int = 2048, *,
+                   max_windows: int = 0, **params) -> "_lola.PerplexityResult":
+        """Perplexity of a text (or its token ids) at context length ``n_ctx``, as
+        ``lola_perplexity`` measures it: consecutive windows of ``n_ctx`` tokens, each fed to a
+        fresh context made with ``params`` (any :class:`lola.Context` keyword: ``attention``,
+        ``chunk_size``, ``sparse_capacity``, ``feature_map``, ``gate_logit``, ``n_threads``...),
+        the second half of each window scored; ``max_windows`` > 0 evaluates at most that many.
+        Releases the GIL while it runs.
+
+        Returns:
+            ``PerplexityResult`` with ``perplexity``, ``nll`` (mean nats per scored token),
+            ``n_scored`` and ``n_windows``.
+
+        Raises:
+            InvalidArgumentError: ``n_ctx`` < 2, fewer than ``n_ctx`` tokens, a bad parameter.
+        """
+        tokens = self.tokenize(text) if isinstance(text, (str, bytes)) else text
+        native_params = _lola.ContextParams()
+        attention = fill_with_attention(native_params, dict(params))
+        return self._native.perplexity(tokens_array(tokens), int(n_ctx), native_params, attention,
+                                       int(max_windows))
 
     def create_context(self, **params) -> "Context":
         """A new :class:`lola.Context` on this model; see it for the parameters."""

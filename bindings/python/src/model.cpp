@@ -103,6 +103,26 @@ std::string chat_template(const Model &m,
     return std::string(text.data(), text.empty() ? 0 : text.size() - 1);
 }
 
+lola_perplexity_result perplexity(const Model &m, const CArray<int32_t> &tokens, int64_t n_ctx,
+                                  const lola_context_params &params, const lola_attention_params &attention,
+                                  int64_t max_windows) {
+    auto n = m.handle.get();
+    if (tokens.ndim() != 1) throw StatusError{LOLA_ERR_SIZE_MISMATCH, "tokens must be one-dimensional"};
+    // Copies, taken with the GIL held: another thread may change the Python objects meanwhile.
+    const lola_attention_params a = attention;
+    lola_context_params p = params;
+    p.attention = &a;
+    lola_perplexity_result r{};
+    r.struct_size = sizeof r;
+    lola_status s;
+    {
+        py::gil_scoped_release nogil;
+        s = lola_perplexity(n->ptr, &p, tokens.data(), static_cast<size_t>(tokens.size()), n_ctx, max_windows, &r);
+    }
+    check(s);
+    return r;
+}
+
 }  // namespace
 
 void bind_model(py::module_ &m) {
@@ -128,6 +148,18 @@ void bind_model(py::module_ &m) {
         .def_property_readonly("has_adapter", [](const lola_model_info &i) { return i.has_adapter != 0; })
         .def_readonly("fingerprint", &lola_model_info::fingerprint);
 
+    py::class_<lola_perplexity_result>(m, "PerplexityResult",
+                                       "lola_perplexity_result: what Model.perplexity measured.")
+        .def_readonly("n_windows", &lola_perplexity_result::n_windows)
+        .def_readonly("n_scored", &lola_perplexity_result::n_scored)
+        .def_readonly("nll", &lola_perplexity_result::nll)
+        .def_readonly("perplexity", &lola_perplexity_result::perplexity)
+        .def("__repr__", [](const lola_perplexity_result &r) {
+            return "<lola.PerplexityResult perplexity=" + std::to_string(r.perplexity) + " nll=" +
+                   std::to_string(r.nll) + " n_scored=" + std::to_string(r.n_scored) + " n_windows=" +
+                   std::to_string(r.n_windows) + ">";
+        });
+
     py::class_<lola_special_tokens>(m, "SpecialTokens", "lola_special_tokens: -1 where the vocabulary has none.")
         .def_readonly("bos", &lola_special_tokens::bos)
         .def_readonly("eos", &lola_special_tokens::eos)
@@ -140,6 +172,8 @@ void bind_model(py::module_ &m) {
         .def("close", [](Model &self) { self.handle.close(); })
         .def_property_readonly("closed", [](const Model &self) { return self.handle.closed(); })
         .def("info", &info)
+        .def("perplexity", &perplexity, py::arg("tokens"), py::arg("n_ctx"), py::arg("params"),
+             py::arg("attention"), py::arg("max_windows"))
         .def("tokenize", &tokenize, py::arg("text"), py::arg("flags"))
         .def("detokenize", &detokenize, py::arg("tokens"), py::arg("flags"))
         .def("token_to_piece", &token_to_piece, py::arg("token"), py::arg("flags"))

@@ -127,3 +127,34 @@ fn device_counts() {
     let cuda = lola::device_count(lola::Device::Cuda).unwrap();
     assert_eq!(lola::device_count(lola::Device::Cuda).unwrap(), cuda);
 }
+
+/// The LoLA adapter that tests/ writes beside the tiny model (make_test_model.cpp): F = 8,
+/// C = 4, lambda = 3, for the tiny model's fingerprint.
+fn adapter_path() -> String {
+    let model = model_path();
+    format!("{}.adapter.gguf", model.strip_suffix(".gguf").unwrap_or(&model))
+}
+
+#[test]
+fn adapter_applies_and_is_refused_on_another_model() {
+    let base = load_model();
+    let m = Model::load_with(model_path(), &ModelParams::new().adapter(adapter_path())).unwrap();
+    assert!(m.info().has_adapter && m.info().has_lola_tensors);
+    assert!(!base.info().has_adapter && !base.info().has_lola_tensors);
+    assert_ne!(m.info().fingerprint, base.info().fingerprint);
+    let resolved = AttentionParams::new().resolve(Some(&m)).unwrap();
+    assert_eq!((resolved.chunk_size, resolved.sparse_capacity), (4, 3));
+
+    // The adapter records its base's fingerprint: change it and the load is Incompatible.
+    let mut bytes = std::fs::read(adapter_path()).unwrap();
+    let key = b"lola.adapter.base_fingerprint";
+    let at = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len() + 4;
+    bytes[at] ^= 1;
+    let other = TempFile::with_bytes("other.adapter.gguf", &bytes);
+    let err = Model::load_with(model_path(), &ModelParams::new().adapter(&other.0)).unwrap_err();
+    assert_eq!(err.status, Status::Incompatible, "{err}");
+    assert!(err.message.contains("fingerprint"), "{err}");
+    let err = Model::load_with(model_path(), &ModelParams::new().adapter("/nonexistent/a.gguf")).unwrap_err();
+    assert_eq!(err.status, Status::Io, "{err}");
+    assert!(err.message.contains("adapter '/nonexistent/a.gguf'"), "{err}");
+}
