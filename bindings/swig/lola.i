@@ -116,6 +116,7 @@ static lola_status lola_swig_take_status(void) {
 %rename("%s") lola_layer_info;
 %rename("%s") lola_head_state;
 %rename("%s") lola_special_tokens;
+%rename("%s") lola_perplexity_result;
 %rename("%s", %$isvariable, %$ismember) "";
 /* Pointer fields would let a proxy store a pointer to memory the GC owns (the "setter flips
  * ownership" trap); the arrays are arguments of the lola_layer constructor instead. */
@@ -201,6 +202,7 @@ static lola_status lola_swig_take_status(void) {
 /* Returns new objects the caller owns. */
 %newobject lola_model::w_info;
 %newobject lola_model::w_special_tokens;
+%newobject lola_model::w_perplexity;
 %newobject lola_context::w_clone;
 %newobject lola_context::w_info;
 %newobject lola_context::w_head_state;

@@ -95,6 +95,24 @@ struct lola_abort_flag {};
         if (lola_swig_fail(lola_model_get_info($self, i))) { free(i); return NULL; }
         return i;
     }
+    /* lola_perplexity; params NULL: the defaults. `attention` (NULL: every default) is set into
+     * a copy of params for this call only, as for the lola_context constructor. */
+    lola_perplexity_result *w_perplexity(const int32_t *tokens, size_t n_tokens, int64_t n_ctx,
+                                         const lola_context_params *params,
+                                         const lola_attention_params *attention,
+                                         int64_t max_windows) {
+        lola_context_params p;
+        lola_perplexity_result *r = (lola_perplexity_result *)calloc(1, sizeof *r);
+        if (!r) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }
+        if (params) p = *params; else lola_context_params_init(&p);
+        p.attention = attention;
+        r->struct_size = sizeof *r;
+        if (lola_swig_fail(lola_perplexity($self, &p, tokens, n_tokens, n_ctx, max_windows, r))) {
+            free(r);
+            return NULL;
+        }
+        return r;
+    }
     lola_special_tokens *w_special_tokens() const {
         lola_special_tokens *t = (lola_special_tokens *)calloc(1, sizeof *t);
         if (!t) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }

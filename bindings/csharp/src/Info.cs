@@ -28,6 +28,19 @@ namespace Lola
         public ulong Fingerprint { get; internal set; }
     }
 
+    /// <summary>What <see cref="Model.Perplexity"/> measured (lola_perplexity_result).</summary>
+    public sealed class PerplexityResult
+    {
+        /// <summary>Windows evaluated.</summary>
+        public long WindowCount { get; internal set; }
+        /// <summary>Tokens whose probability was scored (the second half of each window).</summary>
+        public long ScoredCount { get; internal set; }
+        /// <summary>Mean negative log-likelihood of a scored token, in nats.</summary>
+        public double Nll { get; internal set; }
+        /// <summary>exp(Nll).</summary>
+        public double Value { get; internal set; }
+    }
+
     /// <summary>Special tokens of a model's vocabulary; -1 where there is none.</summary>
     public sealed class SpecialTokens
     {

@@ -62,6 +62,37 @@ namespace Lola
             get { return Info.VocabSize; }
         }
 
+        /// <summary>The perplexity of `tokens` at context length `contextLength`
+        /// (lola_perplexity): consecutive windows of that many tokens, each fed to a fresh
+        /// context made with `parameters` (any attention settings; null: the defaults), the
+        /// second half of each scored; `maxWindows` &gt; 0 evaluates at most that many. Throws
+        /// <see cref="LolaException"/> InvalidArgument (a context length below 2, fewer tokens
+        /// than one window, an id out of range, a bad parameter).</summary>
+        public PerplexityResult Perplexity(int[] tokens, long contextLength, ContextParams parameters = null,
+                                     long maxWindows = 0)
+        {
+            if (tokens == null)
+                throw new ArgumentNullException("tokens");
+            var given = parameters ?? new ContextParams();
+            var p = given.ToNative();
+            var a = given.Attention == null ? null : given.Attention.ToNative();
+            try
+            {
+                using (var l = Acquire())
+                using (var r = l.Proxy.perplexity(tokens, contextLength, p, a, maxWindows))
+                    return new PerplexityResult
+                    {
+                        WindowCount = r.n_windows, ScoredCount = r.n_scored, Nll = r.nll, Value = r.perplexity,
+                    };
+            }
+            finally
+            {
+                p.Dispose();
+                if (a != null)
+                    a.Dispose();
+            }
+        }
+
         public SpecialTokens SpecialTokens
         {
             get

@@ -189,5 +189,21 @@ namespace Lola.Tests
             }
             Expect(Status.IO, () => new Model(TestModel.Path, new ModelParams { AdapterPath = "/nonexistent/a.gguf" }));
         }
+
+        [Test]
+        public void PerplexityOfAnyAttention()
+        {
+            var text = string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog ", 8));
+            int[] tokens = model.Tokenize(text);
+            var full = new ContextParams { Attention = new AttentionParams { Attention = Attention.Full } };
+            var p = model.Perplexity(tokens, 64, full);
+            Assert.AreEqual(tokens.Length / 64, p.WindowCount);
+            Assert.AreEqual(p.WindowCount * 32, p.ScoredCount);
+            Assert.AreEqual(Math.Exp(p.Nll), p.Value, 1e-9 * p.Value);
+            var one = model.Perplexity(tokens, 64, null, 1);
+            Assert.AreEqual(1, one.WindowCount);
+            Assert.AreNotEqual(p.Nll, one.Nll);
+            Expect(Status.InvalidArgument, () => model.Perplexity(tokens, 1, full));
+        }
     }
 }

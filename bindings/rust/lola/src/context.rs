@@ -47,6 +47,13 @@ impl Default for ContextParams {
 }
 
 impl ContextParams {
+    /// The C struct with its attention pointer set into `self`: valid while `self` is borrowed,
+    /// for a call that reads the parameters during the call only.
+    pub(crate) fn raw_with_attention(&self) -> sys::lola_context_params {
+        let mut raw = self.raw;
+        raw.attention = self.attention.as_ref().map_or(ptr::null(), AttentionParams::as_raw);
+        raw
+    }
     pub fn new() -> ContextParams {
         let mut raw = MaybeUninit::<sys::lola_context_params>::zeroed();
         // SAFETY: a valid pointer; init fills struct_size and every default.
@@ -116,11 +123,10 @@ unsafe impl Sync for Context<'_> {}
 impl<'m> Context<'m> {
     /// Creates a context on `model`. `InvalidArgument` names a parameter out of range.
     pub fn new(model: &'m Model, params: &ContextParams) -> Result<Context<'m>> {
-        let mut raw_params = params.raw;
         // Points into `params`, which the caller lends for this whole call, so the struct it
         // points at outlives lola_context_create, the only reader (lola.h: "read during the
         // create call only"); `raw_params` never leaves this function.
-        raw_params.attention = params.attention.as_ref().map_or(ptr::null(), AttentionParams::as_raw);
+        let raw_params = params.raw_with_attention();
         let mut raw = ptr::null_mut();
         // SAFETY: live model, initialised params whose attention pointer is NULL or live (see
         // above), valid out pointer.

@@ -51,6 +51,7 @@ mod generate;
 mod kinds;
 mod layer;
 mod model;
+mod perplexity;
 mod sampler;
 
 pub use attention::{AttentionParams, ResolvedAttention};
@@ -58,6 +59,7 @@ pub use batch::Batch;
 pub use cache::{HeadCache, HeadState};
 pub use chat::{ChatMessage, Completion, FinishReason, GenerateOptions, Stream};
 pub use context::{Context, ContextInfo, ContextParams};
+pub use perplexity::Perplexity;
 pub use error::{check_abi_version, Error, Result, Status};
 pub use generate::{generate, Generate, Text, Token, Utf8Buffer};
 pub use kinds::{Attention, Device, FeatureMap, Memory, Mixing, Scoring};

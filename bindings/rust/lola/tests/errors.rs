@@ -158,3 +158,22 @@ fn adapter_applies_and_is_refused_on_another_model() {
     assert_eq!(err.status, Status::Io, "{err}");
     assert!(err.message.contains("adapter '/nonexistent/a.gguf'"), "{err}");
 }
+
+#[test]
+fn perplexity_of_any_attention_and_its_refusals() {
+    use lola::Attention;
+    let m = load_model();
+    let tokens = m.tokenize(&"the quick brown fox jumps over the lazy dog ".repeat(8)).unwrap();
+    let full = ContextParams::new().attention(AttentionParams::new().attention(Attention::Full));
+    let p = m.perplexity(&tokens, 64, &full, 0).unwrap();
+    assert_eq!(p.n_windows, (tokens.len() / 64) as i64);
+    assert_eq!(p.n_scored, p.n_windows * 32);
+    assert!((p.perplexity - p.nll.exp()).abs() < 1e-9 * p.perplexity && p.perplexity > 1.0);
+    let lola_one = m.perplexity(&tokens, 64, &small_lola(), 1).unwrap();
+    assert_eq!(lola_one.n_windows, 1);
+    assert_ne!(lola_one.nll, p.nll);
+    let err = m.perplexity(&tokens, 1, &full, 0).unwrap_err();
+    assert_eq!(err.status, Status::InvalidArgument, "{err}");
+    let err = m.perplexity(&tokens[..10], 64, &full, 0).unwrap_err();
+    assert!(err.message.contains("fewer than one window"), "{err}");
+}

@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.Objects;
 import org.lola.swig.lola_model;
 import org.lola.swig.lola_model_info;
+import org.lola.swig.lola_attention_params;
+import org.lola.swig.lola_context_params;
 import org.lola.swig.lola_model_params;
+import org.lola.swig.lola_perplexity_result;
 import org.lola.swig.lola_special_tokens;
 
 /**
@@ -72,6 +75,32 @@ public final class Model implements AutoCloseable {
     /** Vocabulary size (the length of a logits row). */
     public int nVocab() {
         return nVocab;
+    }
+
+    /**
+     * The perplexity of {@code tokens} at context length {@code nCtx} (lola_perplexity):
+     * consecutive windows of {@code nCtx} tokens, each fed to a fresh context made with {@code
+     * params} (any attention settings), the second half of each scored; {@code maxWindows} &gt; 0
+     * evaluates at most that many. Blocks for the feeds; other calls on this model wait for it.
+     *
+     * @throws LolaException INVALID_ARGUMENT (nCtx &lt; 2, fewer than nCtx tokens, an id out of
+     *     range, a bad parameter)
+     */
+    public Perplexity perplexity(int[] tokens, long nCtx, ContextParams params, long maxWindows) {
+        lola_context_params p = params.toNative();
+        AttentionParams a = params.attentionOrNull();
+        lola_attention_params na = a == null ? null : a.toNative();
+        try {
+            lola_perplexity_result r = handle.perplexity(tokens, nCtx, p, na, maxWindows);
+            try {
+                return new Perplexity(r.getN_windows(), r.getN_scored(), r.getNll(), r.getPerplexity());
+            } finally {
+                r.delete();
+            }
+        } finally {
+            p.delete();
+            if (na != null) na.delete();
+        }
     }
 
     public SpecialTokens specialTokens() {

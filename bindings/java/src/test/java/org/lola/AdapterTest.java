@@ -57,4 +57,20 @@ class AdapterTest {
                 () -> Model.load(TestModel.path(), ModelParams.builder().adapter("/nonexistent/a.gguf").build()));
         assertThrows(IllegalArgumentException.class, () -> ModelParams.builder().adapter(""));
     }
+
+    @Test
+    void perplexityOfAnyAttention() {
+        try (Model m = Model.load(TestModel.path())) {
+            int[] tokens = m.tokenize("the quick brown fox jumps over the lazy dog ".repeat(8));
+            ContextParams full = ContextParams.builder().attention(new AttentionParams().attention(Attention.FULL)).build();
+            Perplexity p = m.perplexity(tokens, 64, full, 0);
+            assertEquals(tokens.length / 64, p.nWindows());
+            assertEquals(p.nWindows() * 32, p.nScored());
+            assertEquals(Math.exp(p.nll()), p.perplexity(), 1e-9 * p.perplexity());
+            Perplexity one = m.perplexity(tokens, 64, ContextParams.builder().build(), 1);
+            assertEquals(1, one.nWindows());
+            assertNotEquals(p.nll(), one.nll());
+            ErrorTest.expect(Status.INVALID_ARGUMENT, () -> m.perplexity(tokens, 1, full, 0));
+        }
+    }
 }
