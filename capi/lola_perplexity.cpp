@@ -45,6 +45,11 @@ lola_status lola_perplexity(lola_model *model, const lola_context_params *params
             if (tokens[i] < 0 || tokens[i] >= n_vocab)
                 fail(LOLA_ERR_INVALID_ARGUMENT, "tokens[" + std::to_string(i) + "] = " + std::to_string(tokens[i]) +
                                                     " is out of range [0, " + std::to_string(n_vocab) + ")");
+        lola_context_params defaults;
+        if (!params) {
+            pass(lola_context_params_init(&defaults));
+            params = &defaults;
+        }
         int32_t bos[4];
         size_t n_bos = 0;
         if (lola_tokenize(model, "", 0, LOLA_TOKENIZE_ADD_SPECIAL, bos, 4, &n_bos) != LOLA_OK) n_bos = 0;
