@@ -30,6 +30,12 @@ expect "corrupt file" 1 "tensor_count" -- "$lola" info -m "$scratch/bad.gguf"
 adapter="${tiny%.gguf}.adapter.gguf"
 expect "info with an adapter" 0 "with LoLA feature maps \(from the adapter\)" -- "$lola" info -m "$tiny" --adapter "$adapter"
 expect "a model as its own adapter" 1 "not a LoLA adapter" -- "$lola" info -m "$tiny" --adapter "$tiny"
+expect "perplexity, variants" 0 "\| LoLA, performer \| 2 \| 64 \|" -- \
+  "$lola" perplexity -m "$tiny" -f "$src/README.md" --ctx 64 --windows 2 --variants full,lola,performer --chunk 8 --sparse 8
+expect "perplexity with the adapter" 0 "LoLA chunk 4, sparse 3" -- \
+  "$lola" perplexity -m "$tiny" --adapter "$adapter" -f "$src/README.md" --ctx 64 --windows 1
+expect "perplexity, short text" 1 "fewer than --ctx" -- "$lola" perplexity -m "$tiny" -f "$scratch/bad.gguf" --ctx 4096
+expect "perplexity, bad variant" 2 "unknown variant 'flash'" -- "$lola" perplexity -m "$tiny" -f "$src/README.md" --variants flash
 expect "missing adapter" 1 "adapter '/nonexistent.gguf'" -- "$lola" info -m "$tiny" --adapter /nonexistent.gguf
 expect "bad option value" 2 "--attention must be one of" -- "$lola" run -m x -p y --attention sideways
 expect "bad device" 2 "--device: 'gpu' is not cpu, cuda or cuda:N" -- "$lola" run -m x -p y --device gpu
