@@ -29,7 +29,7 @@ __all__ = ["TASKS", "VARIANTS", "run", "summary", "plot", "write", "accuracy", "
 TASKS = ("passkey", "niah_prose", "niah_multikey", "niah_multivalue", "niah_multiquery",
          "mqar", "perplexity", "cost")
 #: The attention variants, each at the same cache budget (lambda + 2C pairs per head).
-VARIANTS = ("full", "window", "linear", "lola", "recency", "random", "value_norm")
+VARIANTS = ("full", "window", "linear", "lola", "performer", "recency", "random", "value_norm")
 
 Progress = Callable[[int, int, float, float, str], Optional[bool]]
 
