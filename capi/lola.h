@@ -472,6 +472,17 @@ typedef struct lola_context_params {
                                     tensors, else 0 (g = 0.5: the plain hybrid); a number: the
                                     gate logit w of every head, g = sigmoid(w), the weight of the
                                     window and sparse cache against the linear state */
+    /* appended (second published size): a caller compiled without them gets one kind for all */
+    const int32_t *layer_attention; /**< per-layer attention kinds, or NULL (default): every
+                                    layer computes attention->attention. Else n_layer_attention
+                                    values, one per layer of the model, each a lola_attention
+                                    value or LOLA_MODEL_DEFAULT (attention->attention): a hybrid
+                                    such as a few full-attention layers among LoLA ones (the
+                                    full layers' cache grows with the tokens fed). Every other
+                                    setting of `attention` applies to every layer. Read during
+                                    the create call only */
+    size_t n_layer_attention;  /**< entries of layer_attention: the model's n_layer (any other
+                                    count is LOLA_ERR_INVALID_ARGUMENT); 0 with NULL */
 } lola_context_params;
 
 LOLA_API lola_status lola_context_params_init(lola_context_params *params);

@@ -427,14 +427,36 @@ public:
         return *this;
     }
 
-    /** The C struct: its scalar fields as lola.h documents them; its attention pointer is not
-     *  read (Context points it at attention()). */
-    const lola_context_params &c_struct() const noexcept { return p_; }
-    lola_context_params &c_struct() noexcept { return p_; }
+    /** Per-layer attention kinds (lola_context_params.layer_attention): empty (default), every
+     *  layer computes attention().attention(); else one per layer of the model, each an
+     *  Attention or nullopt for attention().attention(). */
+    const std::vector<std::optional<Attention>> &layer_attention() const noexcept { return layers_; }
+    ContextParams &layer_attention(std::vector<std::optional<Attention>> kinds) {
+        layers_ = std::move(kinds);
+        kinds_.clear();
+        for (const std::optional<Attention> &k : layers_)
+            kinds_.push_back(k ? static_cast<int32_t>(*k) : LOLA_MODEL_DEFAULT);
+        return *this;
+    }
+
+    /** The C struct: its scalar fields as lola.h documents them, its layer_attention pointing
+     *  into this object (valid while it lives unchanged); its attention pointer is not read
+     *  (Context points it at attention()). */
+    const lola_context_params &c_struct() const noexcept {
+        p_.layer_attention = kinds_.empty() ? nullptr : kinds_.data();
+        p_.n_layer_attention = kinds_.size();
+        return p_;
+    }
+    lola_context_params &c_struct() noexcept {
+        static_cast<const ContextParams &>(*this).c_struct();
+        return p_;
+    }
 
 private:
-    lola_context_params p_{};
+    mutable lola_context_params p_{};
     AttentionParams attention_;
+    std::vector<std::optional<Attention>> layers_;
+    std::vector<int32_t> kinds_;
 };
 
 class ModelParams {

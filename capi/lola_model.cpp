@@ -41,6 +41,8 @@ lola_context_params default_context_params() {
     p.batch_size = 64;
     p.attention = nullptr;
     p.gate_logit = std::numeric_limits<float>::quiet_NaN();
+    p.layer_attention = nullptr;
+    p.n_layer_attention = 0;
     return p;
 }
 
@@ -48,6 +50,33 @@ lola_context_params default_context_params() {
 AttentionDefaults attention_defaults(const lola::model::Model &model) {
     const lola::model::LolaDefaults &d = model.hparams().lola;
     return AttentionDefaults{d.chunk, d.sparse_capacity, d.mixing};
+}
+
+// lola_context_params.layer_attention as one kind per layer (empty when NULL).
+std::vector<lola::Attention> layer_attention(const lola_context_params &p, int64_t n_layer,
+                                             lola::Attention all) {
+    if (!p.layer_attention) {
+        if (p.n_layer_attention != 0)
+            fail(LOLA_ERR_NULL_POINTER, "layer_attention is NULL but n_layer_attention is " +
+                                            std::to_string(p.n_layer_attention));
+        return {};
+    }
+    if (p.n_layer_attention != static_cast<size_t>(n_layer))
+        fail(LOLA_ERR_INVALID_ARGUMENT, "n_layer_attention is " + std::to_string(p.n_layer_attention) +
+                                            "; the model has " + std::to_string(n_layer) + " layers");
+    std::vector<lola::Attention> kinds;
+    for (size_t l = 0; l < p.n_layer_attention; ++l) {
+        const int32_t k = p.layer_attention[l];
+        if (k == LOLA_MODEL_DEFAULT) {
+            kinds.push_back(all);
+        } else if (k == LOLA_ATTENTION_LOLA || k == LOLA_ATTENTION_FULL || k == LOLA_ATTENTION_WINDOW) {
+            kinds.push_back(static_cast<lola::Attention>(k));
+        } else {
+            fail(LOLA_ERR_INVALID_ARGUMENT, "layer_attention[" + std::to_string(l) + "] is " + std::to_string(k) +
+                                                " (LOLA_ATTENTION_LOLA, _FULL, _WINDOW or LOLA_MODEL_DEFAULT)");
+        }
+    }
+    return kinds;
 }
 
 lola::model::ContextConfig to_context_config(const lola_context_params &p,
@@ -65,6 +94,7 @@ lola::model::ContextConfig to_context_config(const lola_context_params &p,
         if (!std::isfinite(p.gate_logit)) fail(LOLA_ERR_INVALID_ARGUMENT, "gate_logit must be finite or NaN");
         c.gate_logit = p.gate_logit;
     }
+    c.layer_attention = layer_attention(p, model.hparams().n_layer, c.attention.attention);
     return c;
 }
 

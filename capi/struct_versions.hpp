@@ -39,14 +39,13 @@ LOLA_PUBLISHED_STRUCT(lola_attention_params)
 LOLA_PUBLISHED_STRUCT(lola_layer_params)
 LOLA_PUBLISHED_STRUCT(lola_layer_info)
 LOLA_PUBLISHED_STRUCT(lola_head_state)
-LOLA_PUBLISHED_STRUCT(lola_context_params)
 LOLA_PUBLISHED_STRUCT(lola_context_info)
 LOLA_PUBLISHED_STRUCT(lola_special_tokens)
 LOLA_PUBLISHED_STRUCT(lola_sampler_params)
 LOLA_PUBLISHED_STRUCT(lola_perplexity_result)
 #undef LOLA_PUBLISHED_STRUCT
 
-// The first sizes of these two ended where the appended fields begin (has_adapter sits in the
+// The first sizes of these three ended where the appended fields begin (has_adapter sits in the
 // old lola_model_info's tail padding: an old caller's struct is written only up to its size).
 template <>
 struct Published<lola_model_params> {
@@ -54,6 +53,13 @@ struct Published<lola_model_params> {
     static constexpr StructVersion versions[] = {
         {offsetof(lola_model_params, adapter_path), offsetof(lola_model_params, adapter_path)},
         {sizeof(lola_model_params), sizeof(lola_model_params)}};
+};
+template <>
+struct Published<lola_context_params> {
+    static constexpr const char *name = "lola_context_params";
+    static constexpr StructVersion versions[] = {
+        {offsetof(lola_context_params, layer_attention), offsetof(lola_context_params, layer_attention)},
+        {sizeof(lola_context_params), sizeof(lola_context_params)}};
 };
 template <>
 struct Published<lola_model_info> {

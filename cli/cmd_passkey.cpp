@@ -10,6 +10,7 @@
 // passkey task (eval/), which runs this test with more variants and writes a report.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -24,6 +25,10 @@ int cmd_passkey(Args &args) {
     const std::vector<long long> lengths = int_list("lengths", args.get("lengths", "1024,2048"));
     const std::vector<double> depths = float_list("depths", args.get("depths", "0.2,0.5,0.8"));
     const long long trials = args.get_int("trials", 2);
+    std::vector<int32_t> full_layers;
+    if (const std::string list = args.get("full-layers", ""); !list.empty())
+        for (long long l : int_list("full-layers", list))
+            full_layers.push_back(static_cast<int32_t>(std::clamp<long long>(l, -1, 1 << 20)));
     const bool only_lola = args.flag("lola-only");
     const std::vector<std::string> names =
         only_lola ? std::vector<std::string>{"lola"}
@@ -37,10 +42,11 @@ int cmd_passkey(Args &args) {
     base.attention(resolved(base.attention(), model));  // the model's C, lambda
     const int32_t chunk = base.attention().chunk_size(), sparse = base.attention().sparse_capacity();
     const int32_t budget = sparse + 2 * chunk;
+    const int32_t n_layer = model.info().n_layer;
     std::vector<lola_eval::Variant> variants;
     for (const std::string &name : names) {
         try {
-            variants.push_back(lola_eval::make_variant(name, chunk, sparse));
+            variants.push_back(lola_eval::make_variant(name, chunk, sparse, full_layers));
         } catch (const std::invalid_argument &e) {
             throw Failure(std::string("--variants: ") + e.what(), 2);
         }
@@ -87,7 +93,7 @@ int cmd_passkey(Args &args) {
                         std::fprintf(stderr, "\r\x1b[K[%5.0fs] context %lld, depth %.2f, trial %lld/%lld: %s",
                                      secs, length, depth, trial + 1, trials, variants[v].label.c_str());
                     }
-                    lolapp::Context ctx = new_context(model, lola_eval::context_params(variants[v], base));
+                    lolapp::Context ctx = new_context(model, lola_eval::context_params(variants[v], base, n_layer));
                     feed(ctx, prompt.prefix);
                     feed(ctx, question.tokens);
                     const lola_context_info info = checked("context info", [&] { return ctx.info(); });

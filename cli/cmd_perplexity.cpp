@@ -3,6 +3,7 @@
 // context, the second half of each scored, as llama.cpp's perplexity tool does), for the
 // attention the context options give, or for each of --variants at one cache budget (the
 // variants of `lola eval`, made from the resolved C and lambda), beside full attention's.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -19,6 +20,10 @@ int cmd_perplexity(Args &args) {
     const long long n_ctx = args.get_int("ctx", 2048);
     const long long windows = args.get_int("windows", 0);
     const std::string variant_list = args.get("variants", "");
+    std::vector<int32_t> full_layers;
+    if (const std::string list = args.get("full-layers", ""); !list.empty())
+        for (long long l : int_list("full-layers", list))
+            full_layers.push_back(static_cast<int32_t>(std::clamp<long long>(l, -1, 1 << 20)));
     lolapp::ContextParams base = context_params(args);
     const lolapp::ModelParams mp = model_params(args);
     args.finish();
@@ -46,8 +51,8 @@ int cmd_perplexity(Args &args) {
     } else {
         for (const std::string &name : word_list("variants", variant_list)) {
             try {
-                const lola_eval::Variant v = lola_eval::make_variant(name, chunk, sparse);
-                rows.push_back({v.label, lola_eval::context_params(v, base)});
+                const lola_eval::Variant v = lola_eval::make_variant(name, chunk, sparse, full_layers);
+                rows.push_back({v.label, lola_eval::context_params(v, base, model.info().n_layer)});
             } catch (const std::invalid_argument &e) {
                 throw Failure(std::string("--variants: ") + e.what(), 2);
             }

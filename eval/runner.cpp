@@ -203,7 +203,7 @@ private:
         if (progress_ && !progress_(p_)) throw lolapp::Error(LOLA_ERR_ABORTED, "the evaluation was stopped");
     }
 
-    lolapp::Context context(const Variant &v) { return lolapp::Context(model_, context_params(v, base_)); }
+    lolapp::Context context(const Variant &v) { return lolapp::Context(model_, context_params(v, base_, info_.n_layer)); }
 
     // Feeds tokens in steps of kStep, reporting progress after each.
     void feed(lolapp::Context &ctx, const std::vector<int32_t> &tokens) {
@@ -339,7 +339,7 @@ private:
             p_.what = "perplexity " + std::to_string(length) + " · " + v.label;
             double nll = 0;
             int64_t scored = 0;
-            const lolapp::ContextParams cp = context_params(v, base_);
+            const lolapp::ContextParams cp = context_params(v, base_, info_.n_layer);
             for (int64_t w = 0; w < windows; ++w) {
                 // One window per call (lola_perplexity: the second half scored), for the progress.
                 const std::vector<int32_t> slice(text_.begin() + w * length, text_.begin() + (w + 1) * length);

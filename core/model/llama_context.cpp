@@ -13,6 +13,7 @@ namespace lola::model {
 LayerConfig layer_config(const Model &model, const ContextConfig &config, int64_t layer) {
     const HParams &hp = model.hparams();
     LayerConfig c = config.attention;
+    if (!config.layer_attention.empty()) c.attention = config.layer_attention.at(static_cast<size_t>(layer));
     c.n_heads = static_cast<int>(hp.n_head);
     c.n_kv_heads = static_cast<int>(hp.n_head_kv);
     c.head_dim = static_cast<int>(hp.head_dim);
@@ -51,6 +52,10 @@ Context::Context(std::shared_ptr<const backend::Weights> weights, const ContextC
         fail(Status::invalid_argument, "n_threads must be in [1, 1024]");
     if (config_.batch < 1 || config_.batch > 65536)
         fail(Status::invalid_argument, "batch must be in [1, 65536]");
+    const int64_t n_layer = weights_->model().hparams().n_layer;
+    if (!config_.layer_attention.empty() && static_cast<int64_t>(config_.layer_attention.size()) != n_layer)
+        fail(Status::invalid_argument, "layer_attention has " + std::to_string(config_.layer_attention.size()) +
+                                           " entries; the model has " + std::to_string(n_layer) + " layers");
     backend::BackendConfig bc;
     bc.n_threads = config_.n_threads;
     bc.max_tokens = config_.batch;

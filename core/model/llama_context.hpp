@@ -26,6 +26,10 @@ struct ContextConfig {
     // Attention of every layer. Shapes (heads, head_dim) come from the model; the feature map
     // is hedgehog when the model carries LoLA tensors and `feature_map_auto` is set.
     LayerConfig attention;
+    // Per-layer attention kinds: empty, every layer computes attention.attention; else one
+    // per layer of the model (a hybrid, e.g. a few full-attention layers among LoLA ones). The
+    // other fields of `attention` apply to every layer.
+    std::vector<Attention> layer_attention;
     bool feature_map_auto = true;
     // Gate logit for every head (g = sigmoid); empty: the model's gates when it carries LoLA
     // tensors, else 0 (g = 0.5, the plain hybrid).

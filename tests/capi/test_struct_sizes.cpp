@@ -163,6 +163,8 @@ TEST_F(StructSizes, InfoStructs) {
 // The first published sizes on LP64, as the header before the appended fields compiled them.
 static_assert(sizeof(void *) != 8 || offsetof(lola_model_params, adapter_path) == 24, "first size");
 static_assert(sizeof(void *) != 8 || offsetof(lola_model_info, fingerprint) == 224, "first size");
+// lola_context_params' first size (32): test_layer_attention checks a caller of it.
+static_assert(sizeof(void *) != 8 || offsetof(lola_context_params, layer_attention) == 32, "first size");
 
 TEST_F(StructSizes, ModelStructsOfTheFirstSizeStillWork) {
     // A caller compiled before adapter_path: the bytes past its struct (here garbage) are not

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -225,6 +226,26 @@ TEST(EvalVariants, EveryVariantHoldsTheSameBudget) {
     }
     EXPECT_THROW(lola_eval::make_variant("nope", 64, 64), std::invalid_argument);
     EXPECT_THROW(lola_eval::make_variant("lola", 0, 64), std::invalid_argument);
+}
+
+TEST(EvalVariants, HybridKeepsFullAttentionInItsLayersOnly) {
+    const lola_eval::Variant v = lola_eval::make_variant("hybrid", 64, 64, {1, 3});
+    EXPECT_EQ(v.label, "LoLA + full in L1,3");
+    EXPECT_EQ(v.attention, lolapp::Attention::lola);
+    EXPECT_EQ(v.budget, 192);
+    const lolapp::ContextParams p = lola_eval::context_params(v, lolapp::ContextParams(), 5);
+    const std::vector<std::optional<lolapp::Attention>> want = {
+        std::nullopt, lolapp::Attention::full, std::nullopt, lolapp::Attention::full, std::nullopt};
+    EXPECT_EQ(p.layer_attention(), want);
+    EXPECT_EQ(p.c_struct().n_layer_attention, 5u);
+    EXPECT_EQ(p.c_struct().layer_attention[1], LOLA_ATTENTION_FULL);
+    EXPECT_EQ(p.c_struct().layer_attention[0], LOLA_MODEL_DEFAULT);
+    EXPECT_TRUE(lola_eval::context_params(lola_eval::make_variant("lola", 64, 64), lolapp::ContextParams(), 5)
+                    .layer_attention()
+                    .empty());
+    EXPECT_THROW(lola_eval::context_params(v, lolapp::ContextParams(), 3), std::invalid_argument);  // layer 3 of 3
+    EXPECT_THROW(lola_eval::make_variant("hybrid", 64, 64), std::invalid_argument);            // no layers
+    EXPECT_THROW(lola_eval::make_variant("hybrid", 64, 64, {-1}), std::invalid_argument);
 }
 
 // --- the runner on the tiny model ---------------------------------------------------------------

@@ -92,6 +92,12 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--patience", type=int, default=0, help="stop after this many evaluations without improvement (0: never)")
     t.add_argument("--checkpoint-every", type=int, default=25)
     t.add_argument("--snapshot-tokens", default="", help="also write adapters of the maps at these token counts, e.g. 250K,500K")
+    t.add_argument("--init", metavar="ADAPTER", default="",
+                   help="start from this adapter's maps and gates (one this tool wrote for the base) "
+                        "instead of the identity, with a fresh optimizer: to train a shipped adapter further")
+    t.add_argument("--init-tokens", type=_count, default=0,
+                   help="the tokens --init's adapter was trained on with this data and seed: the data "
+                        "order continues there and --tokens counts them (default 0)")
     t.add_argument("--lora-tokens", type=_count, default=0,
                    help="then LoRA on q/k/v/o with a language-model loss for this many tokens (needs --full; meant for a GPU)")
     t.add_argument("--lora-rank", type=int, default=8)
@@ -149,6 +155,26 @@ def generated_texts(model, n: int, n_tokens: int, seed: int) -> List[data_mod.Do
                            top_p=0.95, seed=seed + i, attention="full")
         out.append(data_mod.Document(f"generated:{i}", r["choices"][0]["text"]))
     return out
+
+
+def adapter_state(lola, base: str, path: str) -> dict:
+    """An adapter's maps and gates by HedgehogLayer parameter name ("N.fmap_q", ...), after
+    liblola has checked that it belongs to ``base`` (fingerprint, shapes, finite values)."""
+    try:
+        lola.Model(base, adapter=path)
+    except lola.LolaError as e:
+        raise LinearizeError(f"--init {path}: {e}") from e
+    import gguf
+    state = {}
+    for t in gguf.GGUFReader(path).tensors:
+        head, _, rest = t.name.partition(".lola.")
+        if not head.startswith("blk.") or not rest:
+            continue
+        name = {"fmap_q.weight": "fmap_q", "fmap_k.weight": "fmap_k", "window_factors": "window_factors"}.get(rest)
+        if name is None:
+            raise LinearizeError(f"--init {path}: unexpected tensor {t.name}")
+        state[f"{head[4:]}.{name}"] = torch.from_numpy(np.array(t.data, dtype=np.float32))
+    return state
 
 
 def gates(layers) -> List[List[float]]:
@@ -235,8 +261,14 @@ def run(argv: Optional[Sequence[str]] = None) -> dict:
         log(f"logit check against liblola: relative L2 {check['max_relative_l2']:.2e} on "
             f"{check['tokens']} tokens (tolerance {check['tolerance']:g})")
 
+    init_state = None
+    if args.init:
+        init_state = adapter_state(lola, args.base, args.init)
+    elif args.init_tokens:
+        raise LinearizeError("--init-tokens needs --init")
+
     # -- attention transfer
-    cfg = TrainConfig(chunk=args.chunk, sparse=args.sparse, mixing=args.mixing,
+    cfg = TrainConfig(init=str(args.init), init_tokens=args.init_tokens,chunk=args.chunk, sparse=args.sparse, mixing=args.mixing,
                       half=args.feature_dim // 2, gate_init=args.gate_init, seq_len=args.seq_len,
                       batch=args.batch, tokens=args.tokens, lr=args.lr, seed=args.seed,
                       eval_every=args.eval_every, holdout_sequences=args.holdout_sequences,
@@ -244,7 +276,8 @@ def run(argv: Optional[Sequence[str]] = None) -> dict:
                       snapshot_tokens=tuple(_count(x) for x in args.snapshot_tokens.split(",") if x.strip()))
     tr = Transfer(teacher, train_seqs, hold_seqs, cfg, work, data_hash, log)
     try:
-        tr.try_resume()
+        if not tr.try_resume() and init_state is not None:
+            tr.start_from(init_state)
     except ResumeError as e:
         raise LinearizeError(str(e)) from e
     status = tr.run(stop_after=args.stop_after)

@@ -50,6 +50,8 @@ class TrainConfig:
     patience: int = 0               # evaluations without improvement before stopping; 0: never
     checkpoint_every: int = 25
     snapshot_tokens: tuple = ()     # also keep the maps as they were at these token counts
+    init: str = ""                  # an adapter whose maps and gates the run starts from
+    init_tokens: int = 0            # the tokens it was trained on, in this data order
 
     @property
     def steps(self) -> int:
@@ -189,6 +191,28 @@ class Transfer:
         self.log(f"resumed from {path} at step {self.step} ({_fmt_count(self.tokens_done())} tokens)")
         return True
 
+    def start_from(self, state: Dict[str, torch.Tensor]):
+        """Continues a finished run: its maps and gates (an adapter's, by name as in
+        ``maps()``), a fresh optimizer, and the data order at ``cfg.init_tokens`` (a whole
+        number of steps), as an uninterrupted run would have reached that point but for the
+        optimizer's moments."""
+        per_step = self.cfg.batch * self.cfg.seq_len
+        if self.cfg.init_tokens % per_step:
+            raise ResumeError(f"--init-tokens {self.cfg.init_tokens} is not a whole number of steps "
+                              f"of {per_step} tokens (batch x seq-len)")
+        mine = self.layers.state_dict()
+        missing = sorted(set(mine) - set(state)), sorted(set(state) - set(mine))
+        if missing[0] or missing[1]:
+            raise ResumeError(f"{self.cfg.init}: tensors missing {missing[0][:3]}, unexpected {missing[1][:3]}")
+        for k, v in state.items():
+            if tuple(v.shape) != tuple(mine[k].shape):
+                raise ResumeError(f"{self.cfg.init}: {k} is {tuple(v.shape)}, this run trains "
+                                  f"{tuple(mine[k].shape)} (another --feature-dim?)")
+        self.layers.load_state_dict({k: v.to(mine[k].dtype) for k, v in state.items()})
+        self.step = self.resumed_from = self.cfg.init_tokens // per_step
+        self.log(f"starting from {self.cfg.init} at step {self.step} "
+                 f"({_fmt_count(self.tokens_done())} tokens), with a fresh optimizer")
+
     def tokens_done(self, step: Optional[int] = None) -> int:
         return (self.step if step is None else step) * self.cfg.batch * self.cfg.seq_len
 
@@ -220,8 +244,8 @@ class Transfer:
         checkpointed, as a kill would leave it). Returns the summary."""
         cfg = self.cfg
         total = cfg.steps
-        if self.step == 0 and not self.evals:
-            self.evaluate()      # the identity maps' loss: the curve's first point
+        if not self.evals:
+            self.evaluate()      # the starting maps' loss: the curve's first point
         start, done_here = time.time(), 0
         tty = sys.stderr.isatty()
         last_line = 0.0

@@ -215,6 +215,34 @@ def test_adapter_equals_full_model_and_is_refused_elsewhere(trained, base, text_
         lola.Model(other, adapter=str(adapter))
 
 
+def test_init_continues_an_adapter_where_it_stopped(base, text_dir, tmp_path):
+    # stage 1: 48 steps of 64 tokens, as an adapter; stage 2 starts from it at step 48
+    first = tmp_path / "first.lola.gguf"
+    s1 = cli.run(args(base, text_dir, first, tmp_path / "w1", "--tokens", "3072"))
+    assert s1["step"] == 48
+    s2 = cli.run(args(base, text_dir, tmp_path / "second.lola.gguf", tmp_path / "w2", "--init", str(first),
+                      "--init-tokens", "3072"))
+    assert s2["resumed_from_step"] == 48 and s2["step"] == 94
+    assert s2["history"][0]["step"] == 49 and len(s2["history"]) == 94 - 48
+    # the continued run starts from exactly the first stage's best maps
+    assert s2["evals"][0]["step"] == 48
+    assert s2["evals"][0]["loss"] == pytest.approx(s1["best"]["loss"], rel=1e-6)
+    assert s2["best"]["loss"] <= s1["best"]["loss"]
+    assert s2["config"]["init"] == str(first) and s2["config"]["init_tokens"] == 3072
+    # refused: a count off the step grid, --init-tokens alone, another model's adapter
+    with pytest.raises(cli.LinearizeError, match="whole number of steps"):
+        cli.run(args(base, text_dir, tmp_path / "x.gguf", tmp_path / "w3", "--init", str(first),
+                     "--init-tokens", "3000"))
+    with pytest.raises(cli.LinearizeError, match="--init-tokens needs --init"):
+        cli.run(args(base, text_dir, tmp_path / "x.gguf", tmp_path / "w4", "--init-tokens", "3072"))
+    import tiny_models as tm
+    other = tmp_path / "other.gguf"
+    tm.write_model(other, tm.ModelSpec(n_vocab=97, n_embd=32, n_layer=2, n_head=4, n_head_kv=2,
+                                       n_ff=64, seed=5))
+    with pytest.raises(cli.LinearizeError, match="fingerprint"):
+        cli.run(args(other, text_dir, tmp_path / "x.gguf", tmp_path / "w5", "--init", str(first)))
+
+
 def test_evaluation_text_is_kept_out(tmp_path):
     (tmp_path / "a.txt").write_text(
         "A paragraph of its own that is long enough to be kept by the reader.\n\n"

@@ -5,7 +5,7 @@ lola.Layer and lola.Context alike, and resolved for Model/Layer.resolve_attentio
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -41,6 +41,19 @@ def fill_with_attention(params: Any, kwargs: Dict[str, Any]) -> "_lola.Attention
     fill(attention, {k: v for k, v in kwargs.items() if k in ATTENTION_FIELDS})
     fill(params, {k: v for k, v in kwargs.items() if k not in ATTENTION_FIELDS})
     return attention
+
+
+def layer_attention(kwargs: Dict[str, Any]) -> List[int]:
+    """Pops ``layer_attention`` from the keywords: None or absent, every layer computes the
+    ``attention`` keyword's attention; else one entry per layer of the model, each an
+    Attention (member, name or int) or None for ``attention``'s (LOLA_MODEL_DEFAULT), as the
+    int list lola_context_params.layer_attention takes (its length is checked there)."""
+    kinds = kwargs.pop("layer_attention", None)
+    if kinds is None:
+        return []
+    if isinstance(kinds, (str, bytes)):
+        raise TypeError("layer_attention is one entry per layer (a list), not a string")
+    return [_lola.LOLA_MODEL_DEFAULT if k is None else to_int(Attention, k) for k in kinds]
 
 
 def resolve_attention(model: Optional["_lola.Model"], kwargs: Dict[str, Any]) -> Dict[str, Any]:

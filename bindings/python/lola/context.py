@@ -11,7 +11,7 @@ import numpy as np
 from ._native import _lola
 from ._arrays import tokens_array
 from ._handle import Closable
-from ._params import fill_with_attention
+from ._params import fill_with_attention, layer_attention
 from .enums import Memory
 from .model import Model
 from .sampler import Sampler
@@ -44,7 +44,9 @@ class Context(Closable):
     "value_norm"), ``performer_orthogonal``, ``seed``, ``eps``; omitted, ``chunk_size``,
     ``sparse_capacity`` and ``mixing`` are the model's (:meth:`lola.Model.resolve_attention`
     shows them) and ``feature_map`` is hedgehog when the model carries LoLA tensors, else
-    performer.
+    performer. ``layer_attention``: None (default), every layer computes ``attention``; or one
+    entry per layer of the model, each an attention ("lola", "full", "window") or None for
+    ``attention``'s: a hybrid, e.g. a few layers kept as full attention (their cache grows).
 
     The context keeps its model alive. Use it from one thread at a time (calls from several
     threads are serialised by a lock); contexts on one model run in parallel, the GIL being
@@ -56,10 +58,12 @@ class Context(Closable):
     """
 
     def __init__(self, model: Model, **params) -> None:
+        params = dict(params)
+        kinds = layer_attention(params)
         native_params = _lola.ContextParams()
         attention = fill_with_attention(native_params, params)
         self.model = model
-        self._native = _lola.Context(model._native, native_params, attention)
+        self._native = _lola.Context(model._native, native_params, attention, kinds)
 
     @classmethod
     def _wrap(cls, model: Model, native: "_lola.Context") -> "Context":

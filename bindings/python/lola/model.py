@@ -10,7 +10,7 @@ from typing import (TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional,
 from ._native import _lola
 from ._arrays import tokens_array
 from ._handle import Closable
-from ._params import fill, fill_with_attention, resolve_attention
+from ._params import fill, fill_with_attention, layer_attention, resolve_attention
 
 if TYPE_CHECKING:
     from .completion import CompletionStream
@@ -245,7 +245,8 @@ class Model(Closable):
         """Perplexity of a text (or its token ids) at context length ``n_ctx``, as
         ``lola_perplexity`` measures it: consecutive windows of ``n_ctx`` tokens, each fed to a
         fresh context made with ``params`` (any :class:`lola.Context` keyword: ``attention``,
-        ``chunk_size``, ``sparse_capacity``, ``feature_map``, ``gate_logit``, ``n_threads``...),
+        ``chunk_size``, ``sparse_capacity``, ``feature_map``, ``gate_logit``, ``n_threads``,
+        ``layer_attention``...),
         the second half of each window scored; ``max_windows`` > 0 evaluates at most that many.
         Releases the GIL while it runs.
 
@@ -257,10 +258,12 @@ class Model(Closable):
             InvalidArgumentError: ``n_ctx`` < 2, fewer than ``n_ctx`` tokens, a bad parameter.
         """
         tokens = self.tokenize(text) if isinstance(text, (str, bytes)) else text
+        params = dict(params)
+        kinds = layer_attention(params)
         native_params = _lola.ContextParams()
-        attention = fill_with_attention(native_params, dict(params))
+        attention = fill_with_attention(native_params, params)
         return self._native.perplexity(tokens_array(tokens), int(n_ctx), native_params, attention,
-                                       int(max_windows))
+                                       int(max_windows), kinds)
 
     def create_context(self, **params) -> "Context":
         """A new :class:`lola.Context` on this model; see it for the parameters."""

@@ -43,12 +43,14 @@ Context wrap(lola_context *ptr, std::shared_ptr<NativeModel> model) {
 }
 
 Context create(const Model &model, const lola_context_params &params,
-               const lola_attention_params &attention) {
+               const lola_attention_params &attention, const std::vector<int32_t> &layer_attention) {
     auto m = model.handle.get();
     // Copies, taken with the GIL held: another thread may change the Python objects meanwhile.
     const lola_attention_params a = attention;
     lola_context_params p = params;
     p.attention = &a;
+    p.layer_attention = layer_attention.empty() ? nullptr : layer_attention.data();
+    p.n_layer_attention = layer_attention.size();
     lola_context *ptr = nullptr;
     {
         py::gil_scoped_release nogil;
@@ -280,7 +282,8 @@ void bind_context(py::module_ &m) {
         .def_property_readonly("valid", &LogitsOwner::valid);
 
     py::class_<Context>(m, "Context", "An inference stream over a model (lola_context).")
-        .def(py::init(&create), py::arg("model"), py::arg("params"), py::arg("attention"))
+        .def(py::init(&create), py::arg("model"), py::arg("params"), py::arg("attention"),
+             py::arg("layer_attention") = std::vector<int32_t>())
         .def("close", [](Context &self) {
             if (!self.handle.closed()) ++self.handle.get()->generation;
             self.handle.close();

@@ -105,13 +105,15 @@ std::string chat_template(const Model &m,
 
 lola_perplexity_result perplexity(const Model &m, const CArray<int32_t> &tokens, int64_t n_ctx,
                                   const lola_context_params &params, const lola_attention_params &attention,
-                                  int64_t max_windows) {
+                                  int64_t max_windows, const std::vector<int32_t> &layer_attention) {
     auto n = m.handle.get();
     if (tokens.ndim() != 1) throw StatusError{LOLA_ERR_SIZE_MISMATCH, "tokens must be one-dimensional"};
     // Copies, taken with the GIL held: another thread may change the Python objects meanwhile.
     const lola_attention_params a = attention;
     lola_context_params p = params;
     p.attention = &a;
+    p.layer_attention = layer_attention.empty() ? nullptr : layer_attention.data();
+    p.n_layer_attention = layer_attention.size();
     lola_perplexity_result r{};
     r.struct_size = sizeof r;
     lola_status s;
@@ -173,7 +175,7 @@ void bind_model(py::module_ &m) {
         .def_property_readonly("closed", [](const Model &self) { return self.handle.closed(); })
         .def("info", &info)
         .def("perplexity", &perplexity, py::arg("tokens"), py::arg("n_ctx"), py::arg("params"),
-             py::arg("attention"), py::arg("max_windows"))
+             py::arg("attention"), py::arg("max_windows"), py::arg("layer_attention") = std::vector<int32_t>())
         .def("tokenize", &tokenize, py::arg("text"), py::arg("flags"))
         .def("detokenize", &detokenize, py::arg("tokens"), py::arg("flags"))
         .def("token_to_piece", &token_to_piece, py::arg("token"), py::arg("flags"))

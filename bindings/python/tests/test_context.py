@@ -127,6 +127,37 @@ def test_cache_state(model):
         assert info.state_bytes > 0
 
 
+def test_layer_attention(model):
+    """Per-layer attention kinds: a hybrid keeps full attention in its full layer only; kinds
+    that all name one attention equal it; a wrong count or name is refused."""
+    n, tokens = model.info.n_layer, np.arange(30, dtype=np.int32) % 90
+    assert n >= 2
+    kinds = ["full"] + [None] * (n - 1)
+    with model.create_context(chunk_size=4, sparse_capacity=3, layer_attention=kinds) as c:
+        c.feed(tokens)
+        counts = c.cache_counts()
+        assert (counts["n_window"][0] == 30).all() and (counts["n_folded"][0] == 0).all()
+        assert (counts["n_folded"][1:] > 0).all()
+        hybrid = c.logits_copy()
+
+    def logits(**p):
+        with model.create_context(chunk_size=4, sparse_capacity=3, **p) as c:
+            c.feed(tokens)
+            return c.logits_copy()
+
+    assert not np.array_equal(hybrid, logits())
+    np.testing.assert_array_equal(logits(layer_attention=[lola.Attention.FULL] * n), logits(attention="full"))
+    np.testing.assert_array_equal(logits(layer_attention=[None] * n), logits())
+    ppl = model.perplexity(tokens, 16, chunk_size=4, sparse_capacity=3, layer_attention=kinds)
+    assert ppl.n_windows == 1 and np.isfinite(ppl.perplexity)
+    with pytest.raises(lola.InvalidArgumentError, match="n_layer_attention is 1"):
+        model.create_context(layer_attention=["full"])
+    with pytest.raises(ValueError, match="unknown Attention"):
+        model.create_context(layer_attention=["fool"] * n)
+    with pytest.raises(TypeError, match="a list"):
+        model.create_context(layer_attention="full")
+
+
 def test_save_restore(model, ctx):
     ctx.feed(model.tokenize("the quick brown fox"))
     blob = ctx.save_state()
