@@ -129,6 +129,10 @@ static lola_status lola_swig_take_status(void) {
  * can outlive the proxy it points into. */
 %ignore lola_layer_params::attention;
 %ignore lola_context_params::attention;
+/* The per-layer kinds likewise: an array argument of the lola_context constructor and of
+ * lola_model::perplexity (null: one kind for every layer). */
+%ignore lola_context_params::layer_attention;
+%ignore lola_context_params::n_layer_attention;
 /* The adapter's path likewise: an argument of the lola_model constructor. */
 %ignore lola_model_params::adapter_path;
 %immutable lola_model_params::struct_size;
@@ -211,7 +215,8 @@ static lola_status lola_swig_take_status(void) {
 %newobject lola_layer::w_head_state;
 
 /* Array patterns (see the top): the descriptive C names map to the generic patterns. */
-%apply (const int32_t *LOLA_IN_I32, size_t LOLA_IN_LEN) { (const int32_t *tokens, size_t n_tokens) };
+%apply (const int32_t *LOLA_IN_I32, size_t LOLA_IN_LEN) { (const int32_t *tokens, size_t n_tokens),
+                                                         (const int32_t *layer_attention, size_t n_layer_attention) };
 %apply (const char *LOLA_IN_BYTES, size_t LOLA_IN_LEN) { (const char *text, size_t text_len),
                                                          (const char *blob, size_t blob_len) };
 %apply (const float *LOLA_IN_F32, size_t LOLA_IN_LEN) {

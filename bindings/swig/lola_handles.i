@@ -100,12 +100,15 @@ struct lola_abort_flag {};
     lola_perplexity_result *w_perplexity(const int32_t *tokens, size_t n_tokens, int64_t n_ctx,
                                          const lola_context_params *params,
                                          const lola_attention_params *attention,
-                                         int64_t max_windows) {
+                                         int64_t max_windows, const int32_t *layer_attention,
+                                         size_t n_layer_attention) {
         lola_context_params p;
         lola_perplexity_result *r = (lola_perplexity_result *)calloc(1, sizeof *r);
         if (!r) { lola_swig_fail(LOLA_ERR_OUT_OF_MEMORY); return NULL; }
         if (params) p = *params; else lola_context_params_init(&p);
         p.attention = attention;
+        p.layer_attention = layer_attention;
+        p.n_layer_attention = n_layer_attention;
         r->struct_size = sizeof *r;
         if (lola_swig_fail(lola_perplexity($self, &p, tokens, n_tokens, n_ctx, max_windows, r))) {
             free(r);
@@ -222,7 +225,8 @@ static int32_t w_device_count(int32_t device) {
      * `attention` (NULL: every default) is set into a copy of params for this call only: the
      * proxy it comes from is an argument, so it is alive while liblola reads it. */
     lola_context(lola_model *model, const lola_context_params *params,
-                 const lola_attention_params *attention) {
+                 const lola_attention_params *attention, const int32_t *layer_attention,
+                 size_t n_layer_attention) {
         lola_context_params p;
         lola_context *c = NULL;
         if (!params) {
@@ -231,6 +235,8 @@ static int32_t w_device_count(int32_t device) {
             p = *params;
         }
         p.attention = attention;
+        p.layer_attention = layer_attention;  /* per-layer kinds: an array argument, as attention */
+        p.n_layer_attention = n_layer_attention;
         if (lola_swig_fail(lola_context_create(model, &p, &c))) return NULL;
         return c;
     }

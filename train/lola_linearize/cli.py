@@ -225,6 +225,11 @@ def run(argv: Optional[Sequence[str]] = None) -> dict:
     except ModelError as e:
         raise LinearizeError(str(e)) from e
     hp = teacher.hp
+    init_state = None  # checked before the data is read: a wrong adapter fails at once
+    if args.init:
+        init_state = adapter_state(lola, args.base, args.init)
+    elif args.init_tokens:
+        raise LinearizeError("--init-tokens needs --init")
     log(f"{hp.name}: {hp.n_layer} layers, {hp.n_head} heads ({hp.n_head_kv} KV), head dim {hp.head_dim}")
 
     # -- data
@@ -260,12 +265,6 @@ def run(argv: Optional[Sequence[str]] = None) -> dict:
         check = check_logits(teacher, model, prompts, tol=1e-3 if dtype == torch.float32 else 5e-2)
         log(f"logit check against liblola: relative L2 {check['max_relative_l2']:.2e} on "
             f"{check['tokens']} tokens (tolerance {check['tolerance']:g})")
-
-    init_state = None
-    if args.init:
-        init_state = adapter_state(lola, args.base, args.init)
-    elif args.init_tokens:
-        raise LinearizeError("--init-tokens needs --init")
 
     # -- attention transfer
     cfg = TrainConfig(init=str(args.init), init_tokens=args.init_tokens,chunk=args.chunk, sparse=args.sparse, mixing=args.mixing,

@@ -29,12 +29,13 @@ namespace Lola
             var p = given.ToNative();
             // Read during lola_context_create only; disposed after it returned.
             var a = given.Attention == null ? null : given.Attention.ToNative();
+            var kinds = given.LayerAttentionCodes();
             try
             {
                 using (var m = model.Acquire())
                 {
                     var modelProxy = m.Proxy;
-                    handle = Adopt(model, () => new Native.lola_context(modelProxy, p, a), out abort);
+                    handle = Adopt(model, () => new Native.lola_context(modelProxy, p, a, kinds), out abort);
                 }
             }
             finally

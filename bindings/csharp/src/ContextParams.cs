@@ -4,8 +4,8 @@
 // so they never drift from the library's.
 namespace Lola
 {
-    /// <summary>Parameters of a <see cref="Context"/>: threads, batch size, gate logit and the
-    /// attention settings of every layer.</summary>
+    /// <summary>Parameters of a <see cref="Context"/>: threads, batch size, gate logit, the
+    /// attention settings of every layer and optional per-layer attention kinds.</summary>
     public sealed class ContextParams
     {
         /// <summary>Worker threads of the context (n_threads, >= 1).</summary>
@@ -19,6 +19,13 @@ namespace Lola
         /// <summary>NaN (default): the model's gates when it has LoLA tensors, else 0. A number:
         /// the gate logit w of every head, g = sigmoid(w).</summary>
         public float GateLogit { get; set; }
+        /// <summary>Per-layer attention kinds (lola_context_params.layer_attention): null
+        /// (default), every layer computes Attention.Attention; else one entry per layer of the
+        /// model, each an <see cref="Lola.Attention"/> or null for Attention.Attention's kind: a
+        /// hybrid such as a few Full layers among LoLA ones (their cache grows with the
+        /// context). A count other than the model's layers is refused (InvalidArgument) when
+        /// the context is created.</summary>
+        public Attention?[] LayerAttention { get; set; }
 
         public ContextParams()
         {
@@ -30,6 +37,18 @@ namespace Lola
                 GateLogit = p.gate_logit;
             }
             Attention = new AttentionParams();
+        }
+
+        /// <summary>LayerAttention as C values (null when unset), passed beside the struct.
+        /// </summary>
+        internal int[] LayerAttentionCodes()
+        {
+            if (LayerAttention == null)
+                return null;
+            var codes = new int[LayerAttention.Length];
+            for (int i = 0; i < codes.Length; i++)
+                codes[i] = LayerAttention[i].HasValue ? (int)LayerAttention[i].Value : AttentionParams.ModelDefault;
+            return codes;
         }
 
         /// <summary>A native struct filled from these properties (the caller disposes it).

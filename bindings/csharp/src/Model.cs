@@ -79,7 +79,7 @@ namespace Lola
             try
             {
                 using (var l = Acquire())
-                using (var r = l.Proxy.perplexity(tokens, contextLength, p, a, maxWindows))
+                using (var r = l.Proxy.perplexity(tokens, contextLength, p, a, maxWindows, given.LayerAttentionCodes()))
                     return new PerplexityResult
                     {
                         WindowCount = r.n_windows, ScoredCount = r.n_scored, Nll = r.nll, Value = r.perplexity,

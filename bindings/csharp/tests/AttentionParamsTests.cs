@@ -117,6 +117,42 @@ namespace Lola.Tests
             }
         }
 
+        [Test]
+        public void PerLayerKindsMakeAHybrid()
+        {
+            using (var model = new Model(TestModel.Path))
+            {
+                int n = model.Info.LayerCount;
+                var tokens = new[] { 1, 5, 9, 2, 7, 3, 8, 4, 6, 1, 2, 9, 4, 4, 7, 1 };
+                var kinds = new Attention?[n];
+                kinds[0] = Attention.Full;
+                var p = TestModel.SmallLola();
+                p.LayerAttention = kinds;
+                using (var hybrid = model.CreateContext(p))
+                {
+                    hybrid.Feed(tokens);
+                    Assert.AreEqual(tokens.Length, hybrid.GetPositions(0, 0, Memory.Window).Length,
+                                    "the full layer keeps every token");
+                    Assert.AreEqual(3, hybrid.GetPositions(1, 0, Memory.Sparse).Length, "layer 1 is LoLA");
+                }
+                var allFull = TestModel.SmallLola();
+                allFull.LayerAttention = Enumerable.Repeat<Attention?>(Attention.Full, n).ToArray();
+                var full = new ContextParams { Attention = { ChunkSize = 4, SparseCapacity = 3, Attention = Attention.Full } };
+                using (var a = model.CreateContext(allFull))
+                using (var b = model.CreateContext(full))
+                {
+                    a.Feed(tokens);
+                    b.Feed(tokens);
+                    CollectionAssert.AreEqual(b.GetLogits(), a.GetLogits());
+                }
+                var wrong = TestModel.SmallLola();
+                wrong.LayerAttention = new Attention?[] { Attention.Full };
+                var e = Assert.Throws<LolaException>(() => model.CreateContext(wrong));
+                Assert.AreEqual(Status.InvalidArgument, e.Status, e.Message);
+                StringAssert.Contains("n_layer_attention is 1", e.Message);
+            }
+        }
+
         static void Covers(Type publicEnum, Type generated, int sentinels)
         {
             foreach (int v in Enum.GetValues(generated).Cast<object>().Select(x => Convert.ToInt32(x)))

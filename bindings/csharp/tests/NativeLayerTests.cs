@@ -19,10 +19,10 @@ namespace Lola.Tests
         public void NullAndDeletedProxiesAreRefused()
         {
             using (var p = new Native.lola_context_params())
-                ExpectNullHandle(() => new Native.lola_context(null, p, null));
+                ExpectNullHandle(() => new Native.lola_context(null, p, null, null));
 
             var model = new Native.lola_model(TestModel.Path, null, null);
-            var context = new Native.lola_context(model, null, null);
+            var context = new Native.lola_context(model, null, null, null);
             context.feed(new[] { 1, 2 }, 0);
             context.Dispose();
             ExpectNullHandle(() => context.feed(new[] { 3 }, 0));

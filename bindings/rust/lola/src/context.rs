@@ -11,7 +11,7 @@ use crate::attention::AttentionParams;
 use crate::buffers::read_sized;
 use crate::cache::{read_head_cache, read_positions, HeadCache, HeadState, PositionsFn};
 use crate::error::{check, Error, Result, Status};
-use crate::kinds::Memory;
+use crate::kinds::{Attention, Memory};
 use crate::model::Model;
 
 /// Parameters of a context: its threads, batch, gates and [`AttentionParams`], starting from
@@ -32,10 +32,12 @@ pub struct ContextParams {
     /// Its `attention` pointer stays NULL here; `Context::new` points a copy at `attention`.
     raw: sys::lola_context_params,
     attention: Option<AttentionParams>,
+    /// lola_context_params.layer_attention (empty: none); `raw`'s pointer to it stays NULL.
+    layers: Vec<i32>,
 }
 
-// SAFETY: the only pointer in `raw` (attention) is always NULL in a stored ContextParams; the
-// rest are plain numbers.
+// SAFETY: the pointers in `raw` (attention, layer_attention) are always NULL in a stored
+// ContextParams; the rest are plain numbers, and `layers` is owned.
 unsafe impl Send for ContextParams {}
 // SAFETY: as for Send; no interior mutability.
 unsafe impl Sync for ContextParams {}
@@ -52,6 +54,8 @@ impl ContextParams {
     pub(crate) fn raw_with_attention(&self) -> sys::lola_context_params {
         let mut raw = self.raw;
         raw.attention = self.attention.as_ref().map_or(ptr::null(), AttentionParams::as_raw);
+        raw.layer_attention = if self.layers.is_empty() { ptr::null() } else { self.layers.as_ptr() };
+        raw.n_layer_attention = self.layers.len();
         raw
     }
     pub fn new() -> ContextParams {
@@ -59,7 +63,7 @@ impl ContextParams {
         // SAFETY: a valid pointer; init fills struct_size and every default.
         unsafe { sys::lola_context_params_init(raw.as_mut_ptr()) };
         // SAFETY: zeroed then initialised; numbers and a NULL attention pointer.
-        ContextParams { raw: unsafe { raw.assume_init() }, attention: None }
+        ContextParams { raw: unsafe { raw.assume_init() }, attention: None, layers: Vec::new() }
     }
     /// Worker threads of this context (default 1).
     pub fn n_threads(mut self, n: i32) -> Self {
@@ -75,6 +79,15 @@ impl ContextParams {
     /// may not be `Precomputed`.
     pub fn attention(mut self, attention: AttentionParams) -> Self {
         self.attention = Some(attention);
+        self
+    }
+    /// Per-layer attention kinds (`lola_context_params.layer_attention`): one entry per layer of
+    /// the model, each an [`Attention`] or `None` for the `attention` settings' kind; a hybrid
+    /// such as a few full-attention layers among LoLA ones (their cache grows with the
+    /// context). Empty (default): every layer computes the `attention` settings' kind. A
+    /// count other than the model's layers is refused when the context is created.
+    pub fn layer_attention(mut self, kinds: &[Option<Attention>]) -> Self {
+        self.layers = kinds.iter().map(|k| k.map_or(sys::LOLA_MODEL_DEFAULT as i32, Attention::raw)).collect();
         self
     }
     /// The gate logit w of every head (g = sigmoid(w)); `None` (default): the model's gates,

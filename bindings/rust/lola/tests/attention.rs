@@ -69,3 +69,31 @@ fn a_context_is_created_with_the_builders_settings() {
     ctx.feed(&(0..24).collect::<Vec<i32>>()).unwrap();
     assert_eq!(ctx.positions(1, 3, Memory::Window).unwrap(), (0..24).collect::<Vec<i64>>());
 }
+
+#[test]
+fn per_layer_kinds_make_a_hybrid() {
+    let model = load_model();
+    let n = model.info().n_layer as usize;
+    let tokens: Vec<i32> = (0..24).collect();
+    let mut kinds = vec![None; n];
+    kinds[0] = Some(Attention::Full);
+    let params = ContextParams::new().attention(small_attention()).layer_attention(&kinds);
+    let mut ctx = model.new_context(&params).unwrap();
+    ctx.feed(&tokens).unwrap();
+    // layer 0 keeps every token in its window; layer 1 is LoLA and keeps its sparse cache
+    assert_eq!(ctx.positions(0, 0, Memory::Window).unwrap(), (0..24).collect::<Vec<i64>>());
+    assert_eq!(ctx.positions(1, 0, Memory::Sparse).unwrap().len(), 2);
+    // every layer named full equals a full-attention context
+    let logits = |p: &ContextParams| {
+        let mut c = model.new_context(p).unwrap();
+        c.feed(&tokens).unwrap();
+        c.logits().unwrap().to_vec()
+    };
+    let all_full = ContextParams::new().attention(small_attention()).layer_attention(&vec![Some(Attention::Full); n]);
+    let full = ContextParams::new().attention(small_attention().attention(Attention::Full));
+    assert_eq!(logits(&all_full), logits(&full));
+    // a count other than the model's layers is refused
+    let err = model.new_context(&ContextParams::new().layer_attention(&[Some(Attention::Full)])).unwrap_err();
+    assert_eq!(err.status, Status::InvalidArgument, "{err}");
+    assert!(err.message.contains("n_layer_attention is 1"), "{err}");
+}

@@ -44,7 +44,7 @@ public final class Context implements AutoCloseable {
             // Under the model proxy's lock (see lola_java.i): a Model.close() on another thread
             // waits until the context holds its own reference to the model.
             synchronized (model.handle) {
-                return new lola_context(model.handle, p, na);
+                return new lola_context(model.handle, p, na, params.layerAttentionOrNull());
             }
         } finally {
             p.delete();

@@ -5,8 +5,8 @@ package org.lola;
 import org.lola.swig.lola_context_params;
 
 /**
- * Immutable parameters of a {@link Context}: threads, batch size, gate logit and the attention
- * settings. Fields left unset keep liblola's defaults (lola_context_params_init), so a newer
+ * Immutable parameters of a {@link Context}: threads, batch size, gate logit, the attention
+ * settings and optional per-layer attention kinds. Fields left unset keep liblola's defaults (lola_context_params_init), so a newer
  * liblola's defaults apply.
  */
 public final class ContextParams {
@@ -14,12 +14,15 @@ public final class ContextParams {
     private final Float gateLogit;
     /** A private copy; null: every default (the C struct's attention = NULL). */
     private final AttentionParams attention;
+    /** lola_context_params.layer_attention as C values; null: one kind for every layer. */
+    private final int[] layerAttention;
 
     private ContextParams(Builder b) {
         nThreads = b.nThreads;
         batchSize = b.batchSize;
         gateLogit = b.gateLogit;
         attention = b.attention == null ? null : new AttentionParams(b.attention);
+        layerAttention = b.layerAttention == null ? null : b.layerAttention.clone();
     }
 
     public static Builder builder() {
@@ -41,6 +44,12 @@ public final class ContextParams {
         return attention;
     }
 
+    /** The per-layer kinds as C values (a copy), or null; passed to the native calls beside
+     *  the struct. */
+    int[] layerAttentionOrNull() {
+        return layerAttention == null ? null : layerAttention.clone();
+    }
+
     /** A native struct with liblola's defaults and the fields set here (the caller deletes it). */
     lola_context_params toNative() {
         lola_context_params p = new lola_context_params();
@@ -54,6 +63,7 @@ public final class ContextParams {
         private Integer nThreads, batchSize;
         private Float gateLogit;
         private AttentionParams attention;
+        private int[] layerAttention;
 
         private Builder() {}
 
@@ -66,6 +76,17 @@ public final class ContextParams {
         public Builder attention(AttentionParams a) { attention = a; return this; }
         /** The gate logit w of every head (g = sigmoid(w)); NaN (default): the model's gates. */
         public Builder gateLogit(float w) { gateLogit = w; return this; }
+        /** Per-layer attention kinds (lola_context_params.layer_attention): one entry per layer
+         *  of the model, each an {@link Attention} or null for the attention settings' kind: a
+         *  hybrid such as a few FULL layers among LoLA ones (their cache grows with the
+         *  context). Unset (default): every layer computes the attention settings' kind. A
+         *  count other than the model's layers is refused (INVALID_ARGUMENT) at creation. */
+        public Builder layerAttention(Attention... kinds) {
+            layerAttention = new int[kinds.length];
+            for (int i = 0; i < kinds.length; i++)
+                layerAttention[i] = kinds[i] == null ? AttentionParams.MODEL_DEFAULT : kinds[i].code();
+            return this;
+        }
 
         public ContextParams build() {
             return new ContextParams(this);

@@ -91,7 +91,7 @@ public final class Model implements AutoCloseable {
         AttentionParams a = params.attentionOrNull();
         lola_attention_params na = a == null ? null : a.toNative();
         try {
-            lola_perplexity_result r = handle.perplexity(tokens, nCtx, p, na, maxWindows);
+            lola_perplexity_result r = handle.perplexity(tokens, nCtx, p, na, maxWindows, params.layerAttentionOrNull());
             try {
                 return new Perplexity(r.getN_windows(), r.getN_scored(), r.getNll(), r.getPerplexity());
             } finally {

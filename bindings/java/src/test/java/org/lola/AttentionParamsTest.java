@@ -69,6 +69,35 @@ class AttentionParamsTest {
     }
 
     @Test
+    void perLayerKindsMakeAHybrid() {
+        try (Model m = Model.load(TestModel.path())) {
+            int n = m.info().nLayer();
+            int[] tokens = {1, 5, 9, 2, 7, 3, 8, 4, 6, 1, 2, 9, 4, 4, 7, 1};
+            AttentionParams small = new AttentionParams().chunkSize(4).sparseCapacity(3);
+            Attention[] kinds = new Attention[n];
+            kinds[0] = Attention.FULL;
+            try (Context h = m.newContext(ContextParams.builder().attention(small).layerAttention(kinds).build())) {
+                h.feed(tokens);
+                assertEquals(tokens.length, h.positions(0, 0, Memory.WINDOW).length, "the full layer keeps every token");
+                assertEquals(3, h.positions(1, 0, Memory.SPARSE).length, "layer 1 is LoLA");
+            }
+            Attention[] allFull = new Attention[n];
+            java.util.Arrays.fill(allFull, Attention.FULL);
+            try (Context a = m.newContext(ContextParams.builder().attention(small).layerAttention(allFull).build());
+                 Context b = m.newContext(ContextParams.builder()
+                         .attention(new AttentionParams().chunkSize(4).sparseCapacity(3).attention(Attention.FULL)).build())) {
+                a.feed(tokens);
+                b.feed(tokens);
+                assertArrayEquals(b.logits(), a.logits());
+            }
+            LolaException e = assertThrows(LolaException.class,
+                    () -> m.newContext(ContextParams.builder().layerAttention(Attention.FULL).build()));
+            assertEquals(Status.INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().contains("n_layer_attention is 1"), e.getMessage());
+        }
+    }
+
+    @Test
     void oneBuilderReachesTheLayer() {
         AttentionParams a = new AttentionParams().attention(Attention.LOLA).chunkSize(4).sparseCapacity(3);
         LayerParams p = layer(a);

@@ -108,13 +108,13 @@ class ErrorTest {
     @Test
     void lowLevelDeleteTwiceAndUseAfterDelete() {
         lola_model m = new lola_model(TestModel.path(), null, null);
-        lola_context c = new lola_context(m, null, null);
+        lola_context c = new lola_context(m, null, null, null);
         assertSame(m, c.getModel(), "the context proxy holds its model proxy");
         assertSame(m, c.clone().getModel());
         c.delete();
         c.delete();
         expect(Status.NULL_HANDLE, () -> c.feed(new int[] {1}, 0));
         m.delete();
-        expect(Status.NULL_HANDLE, () -> new lola_context(m, null, null));
+        expect(Status.NULL_HANDLE, () -> new lola_context(m, null, null, null));
     }
 }
