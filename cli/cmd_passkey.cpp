@@ -47,6 +47,7 @@ int cmd_passkey(Args &args) {
     for (const std::string &name : names) {
         try {
             variants.push_back(lola_eval::make_variant(name, chunk, sparse, full_layers));
+            (void)lola_eval::context_params(variants.back(), base, n_layer);  // a layer past the model's
         } catch (const std::invalid_argument &e) {
             throw Failure(std::string("--variants: ") + e.what(), 2);
         }

@@ -35,6 +35,12 @@ expect "perplexity, variants" 0 "\| LoLA, performer \| 2 \| 64 \|" -- \
 expect "perplexity with the adapter" 0 "LoLA chunk 4, sparse 3" -- \
   "$lola" perplexity -m "$tiny" --adapter "$adapter" -f "$src/README.md" --ctx 64 --windows 1
 expect "perplexity, short text" 1 "fewer than --ctx" -- "$lola" perplexity -m "$tiny" -f "$scratch/bad.gguf" --ctx 4096
+expect "perplexity, hybrid" 0 "\| LoLA \+ full in L1 \| 1 \| 32 \|" -- \
+  "$lola" perplexity -m "$tiny" -f "$src/README.md" --ctx 64 --windows 1 --variants hybrid --full-layers 1 --chunk 8 --sparse 8
+expect "perplexity, hybrid without layers" 2 "needs the layers that keep full attention" -- \
+  "$lola" perplexity -m "$tiny" -f "$src/README.md" --ctx 64 --variants hybrid
+expect "perplexity, hybrid past the layers" 2 "past the model's 2 layers" -- \
+  "$lola" perplexity -m "$tiny" -f "$src/README.md" --ctx 64 --variants hybrid --full-layers 2
 expect "perplexity, bad variant" 2 "unknown variant 'flash'" -- "$lola" perplexity -m "$tiny" -f "$src/README.md" --variants flash
 expect "missing adapter" 1 "adapter '/nonexistent.gguf'" -- "$lola" info -m "$tiny" --adapter /nonexistent.gguf
 expect "bad option value" 2 "--attention must be one of" -- "$lola" run -m x -p y --attention sideways
