@@ -77,6 +77,8 @@ expect "eval, no matplotlib, report kept" 0 "lola-eval-report" -- cat "$scratch/
 echo "fetching the default model for the end-to-end checks (skipped if that fails)"
 if model=$("$src/scripts/fetch_default_model.sh"); then
   expect "info on the default model" 0 "liblola runs it: llama, 30 layers" -- "$lola" info -m "$model"
+  expect "the shipped adapter fits the default model" 0 "with LoLA feature maps \(from the adapter\)" -- \
+    "$lola" info -m "$model" --adapter "$src/models/smollm2-135m-instruct.lola.gguf"
   expect "run, greedy" 0 "Paris" -- "$lola" run -m "$model" -p "What is the capital of France?" --temp 0 -n 12
   expect "run, bad token budget" 2 "-n must be" -- "$lola" run -m "$model" -p hi -n -3
   expect "passkey, short" 0 "\| 256 \| 0.50 \| 1/1 \|" -- "$lola" passkey -m "$model" --lengths 256 --depths 0.5 --trials 1

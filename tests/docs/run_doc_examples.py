@@ -212,6 +212,7 @@ def main() -> int:
     failed, skipped, passed = [], [], 0
     for d in docs:
         work = None
+        skipped_before = None  # a program of this doc that could not run: the sh steps after it use its files
         for b in blocks[d]:
             if not b.marked:
                 continue
@@ -243,7 +244,12 @@ def main() -> int:
                 if why:
                     (failed if lang in required else skipped).append(f"{b.where}: {lang}: {why}")
                     print(f"{'FAIL' if lang in required else 'skip'} {b.where} {lang}: {why}")
+                    skipped_before = skipped_before or f"{b.where} ({lang}) did not run"
                     continue
+            elif skipped_before:
+                skipped.append(f"{b.where}: sh: follows {skipped_before}")
+                print(f"skip {b.where} sh: follows {skipped_before}")
+                continue
             if MODEL_FILE in b.text and model is None:
                 skipped.append(f"{b.where}: needs the default model")
                 print(f"skip {b.where}: needs the default model ({why_no_model})")
