@@ -189,6 +189,12 @@ void Driver::create_context() {
     resolve(a);
     p.attention = in.ConsumeIntegralInRange<int>(0, 7) ? &a : nullptr;
     if (in.ConsumeBool()) p.gate_logit = any_float();
+    int32_t kinds[4] = {0, 0, 0, 0};  // per-layer attention kinds: any count, any value, or NULL
+    if (in.ConsumeBool()) {
+        p.n_layer_attention = in.ConsumeIntegralInRange<size_t>(0, 4);
+        for (size_t i = 0; i < p.n_layer_attention; ++i) kinds[i] = in.ConsumeIntegralInRange<int32_t>(-2, 3);
+        p.layer_attention = in.ConsumeIntegralInRange<int>(0, 7) ? kinds : nullptr;
+    }
     lola_context *c = reinterpret_cast<lola_context *>(0x1);
     const lola_status s = check(lola_context_create(in.ConsumeIntegralInRange<int>(0, 15) ? model : nullptr, &p, &c));
     if ((s == LOLA_OK) != (c != nullptr)) std::abort();
