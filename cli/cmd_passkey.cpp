@@ -10,7 +10,6 @@
 // passkey task (eval/), which runs this test with more variants and writes a report.
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -25,10 +24,7 @@ int cmd_passkey(Args &args) {
     const std::vector<long long> lengths = int_list("lengths", args.get("lengths", "1024,2048"));
     const std::vector<double> depths = float_list("depths", args.get("depths", "0.2,0.5,0.8"));
     const long long trials = args.get_int("trials", 2);
-    std::vector<int32_t> full_layers;
-    if (const std::string list = args.get("full-layers", ""); !list.empty())
-        for (long long l : int_list("full-layers", list))
-            full_layers.push_back(static_cast<int32_t>(std::clamp<long long>(l, -1, 1 << 20)));
+    const std::vector<int32_t> full_layers = layer_list(args, "full-layers");
     const bool only_lola = args.flag("lola-only");
     const std::vector<std::string> names =
         only_lola ? std::vector<std::string>{"lola"}

@@ -3,7 +3,6 @@
 // context, the second half of each scored, as llama.cpp's perplexity tool does), for the
 // attention the context options give, or for each of --variants at one cache budget (the
 // variants of `lola eval`, made from the resolved C and lambda), beside full attention's.
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -20,10 +19,7 @@ int cmd_perplexity(Args &args) {
     const long long n_ctx = args.get_int("ctx", 2048);
     const long long windows = args.get_int("windows", 0);
     const std::string variant_list = args.get("variants", "");
-    std::vector<int32_t> full_layers;
-    if (const std::string list = args.get("full-layers", ""); !list.empty())
-        for (long long l : int_list("full-layers", list))
-            full_layers.push_back(static_cast<int32_t>(std::clamp<long long>(l, -1, 1 << 20)));
+    const std::vector<int32_t> full_layers = layer_list(args, "full-layers");
     lolapp::ContextParams base = context_params(args);
     const lolapp::ModelParams mp = model_params(args);
     args.finish();

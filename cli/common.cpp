@@ -113,6 +113,13 @@ std::vector<long long> int_list(const std::string &option, const std::string &va
     return out;
 }
 
+std::vector<int32_t> layer_list(Args &args, const std::string &option) {
+    std::vector<int32_t> out;
+    if (const std::string list = args.get(option, ""); !list.empty())
+        for (long long l : int_list(option, list)) out.push_back(static_cast<int32_t>(std::clamp<long long>(l, -1, 1 << 20)));
+    return out;
+}
+
 std::vector<double> float_list(const std::string &option, const std::string &value) {
     std::vector<double> out;
     for (const std::string &item : word_list(option, value)) {

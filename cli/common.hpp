@@ -58,6 +58,9 @@ private:
 std::vector<long long> int_list(const std::string &option, const std::string &value);
 std::vector<double> float_list(const std::string &option, const std::string &value);
 std::vector<std::string> word_list(const std::string &option, const std::string &value);
+// The layer indices of a list option (e.g. --full-layers); empty when the option is absent.
+// Each is clamped to [-1, 2^20], so a range check against the model names the bad value.
+std::vector<int32_t> layer_list(Args &args, const std::string &option);
 
 // The LoLA options every command takes (--attention, --chunk, --sparse, --feature-map,
 // --feature-dim, --mixing, --scoring, --lola-seed, --gate-logit, --threads, --batch), as the

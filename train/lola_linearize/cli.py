@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from . import data as data_mod
-from .export import write_adapter, write_full
+from .export import read_maps, write_adapter, write_full
 from .gguf_llama import GGUFLlama, ModelError
 from .lora import LoraStage
 from .student import LOLCATS_GATE_INIT, MIXING
@@ -164,17 +164,10 @@ def adapter_state(lola, base: str, path: str) -> dict:
         lola.Model(base, adapter=path)
     except lola.LolaError as e:
         raise LinearizeError(f"--init {path}: {e}") from e
-    import gguf
-    state = {}
-    for t in gguf.GGUFReader(path).tensors:
-        head, _, rest = t.name.partition(".lola.")
-        if not head.startswith("blk.") or not rest:
-            continue
-        name = {"fmap_q.weight": "fmap_q", "fmap_k.weight": "fmap_k", "window_factors": "window_factors"}.get(rest)
-        if name is None:
-            raise LinearizeError(f"--init {path}: unexpected tensor {t.name}")
-        state[f"{head[4:]}.{name}"] = torch.from_numpy(np.array(t.data, dtype=np.float32))
-    return state
+    try:
+        return {k: torch.from_numpy(v) for k, v in read_maps(path).items()}
+    except ValueError as e:
+        raise LinearizeError(f"--init {path}: {e}") from e
 
 
 def gates(layers) -> List[List[float]]:
@@ -267,7 +260,8 @@ def run(argv: Optional[Sequence[str]] = None) -> dict:
             f"{check['tokens']} tokens (tolerance {check['tolerance']:g})")
 
     # -- attention transfer
-    cfg = TrainConfig(init=str(args.init), init_tokens=args.init_tokens,chunk=args.chunk, sparse=args.sparse, mixing=args.mixing,
+    cfg = TrainConfig(chunk=args.chunk, sparse=args.sparse, mixing=args.mixing,
+                      init=str(args.init), init_tokens=args.init_tokens,
                       half=args.feature_dim // 2, gate_init=args.gate_init, seq_len=args.seq_len,
                       batch=args.batch, tokens=args.tokens, lr=args.lr, seed=args.seed,
                       eval_every=args.eval_every, holdout_sequences=args.holdout_sequences,

@@ -56,6 +56,22 @@ def _lola_tensors(w, layers):
         w.add_tensor(p + "window_factors", np.ascontiguousarray(layer.window_factors.detach().cpu().numpy(), np.float32))
 
 
+def read_maps(path) -> dict:
+    """The LoLA tensors of an adapter (or full model) this module wrote, as the float32 state of
+    a list of HedgehogLayer ("N.fmap_q", "N.fmap_k", "N.window_factors"); ValueError for a
+    ``blk.N.lola.*`` tensor it does not write."""
+    names = {"fmap_q.weight": "fmap_q", "fmap_k.weight": "fmap_k", "window_factors": "window_factors"}
+    state = {}
+    for t in _gguf().GGUFReader(str(path)).tensors:
+        head, _, rest = t.name.partition(".lola.")
+        if not head.startswith("blk.") or not rest:
+            continue
+        if rest not in names:
+            raise ValueError(f"unexpected tensor {t.name}")
+        state[f"{head[4:]}.{names[rest]}"] = np.array(t.data, dtype=np.float32)
+    return state
+
+
 def _finish(w):
     w.write_header_to_file()
     w.write_kv_data_to_file()
