@@ -52,8 +52,12 @@ public:
     CpuBackend(std::shared_ptr<const CpuWeights> weights, const backend::BackendConfig &config)
         : weights_(std::move(weights)), config_(config),
           pool_(std::make_unique<ThreadPool>(config.n_threads)) {
-        for (const LayerConfig &c : config_.layers)
+        for (const LayerConfig &c : config_.layers) {
             layers_.push_back(std::make_unique<Layer<float>>(c, pool_.get()));
+            // A forced level ("cpu:scalar", ...) holds for the attention kernels too: cpu:scalar
+            // is the whole reference. The bits are the same at every level.
+            if (weights_->isa()) layers_.back()->set_isa(*weights_->isa());
+        }
         normed_ = alloc(static_cast<size_t>(config_.max_tokens * hp().n_embd));
         rope_table_ = alloc(static_cast<size_t>(config_.max_tokens) * weights_->inv_freq().size() * 2);
     }

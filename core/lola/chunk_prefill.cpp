@@ -2,13 +2,15 @@
 //   S = scale Q [K_G; K_prev; K_cur]^T (causal mask on K_cur), P = exp(S - rowmax),
 //   N' = P V, and the linear read-out Phi_q H.
 // gemm_nt / gemm_nn_acc compute every element with the same operations in the same order as the
-// reference token step, so the two paths agree bit for bit (tests check it).
+// reference token step, so the two paths agree bit for bit (tests check it); at a SIMD level
+// the same primitives run as lola/simd's kernels (primitives.hpp), with the same bits.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "lola/head.hpp"
 #include "lola/math.hpp"
+#include "lola/primitives.hpp"
 
 namespace lola {
 
@@ -33,8 +35,8 @@ void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<
         // scores, one block of columns per memory
         int col0 = 0;
         for (const Pairs<T> *mem : memories) {
-            gemm_nt(n, mem->size(), d, p.scale, Q, seg.q_stride, mem->k.data(), size_t(d),
-                    sc.scores.data() + col0, size_t(cols));
+            scores_nt(p, n, mem->size(), d, p.scale, Q, seg.q_stride, mem->k.data(), size_t(d),
+                      sc.scores.data() + col0, size_t(cols));
             col0 += mem->size();
         }
         // causal softmax weights: row t sees every column before G+prev+n_window_before+t+1
@@ -45,12 +47,8 @@ void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<
         for (int t = 0; t < n; ++t) {
             T *row = sc.scores.data() + static_cast<size_t>(t) * cols;
             const int visible = fixed + n_window_before + t + 1;
-            T m = -std::numeric_limits<T>::infinity();
-            for (int c = 0; c < visible; ++c) m = std::max(m, row[c]);
-            for (int c = 0; c < visible; ++c) {
-                row[c] = exp_of(row[c] - m);
-                z[t] += row[c];
-            }
+            const T m = max_of(p, row, visible);
+            z[t] = exp_shift(p, row, visible, m);
             for (int c = visible; c < cols; ++c) row[c] = 0;
             sc.weights[t] = m;
         }
@@ -58,8 +56,8 @@ void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<
         std::fill(sc.num.begin(), sc.num.end(), T(0));
         col0 = 0;
         for (const Pairs<T> *mem : memories) {
-            gemm_nn_acc(n, mem->size(), d, sc.scores.data() + col0, size_t(cols), mem->v.data(),
-                        size_t(d), sc.num.data(), size_t(d));
+            accumulate_nn(p, n, mem->size(), d, sc.scores.data() + col0, size_t(cols), mem->v.data(),
+                          size_t(d), sc.num.data(), size_t(d));
             col0 += mem->size();
         }
         // linear read-out Phi_q H and Phi_q s
@@ -71,8 +69,8 @@ void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<
                                              fq_row, sc.feat.data() + static_cast<size_t>(t) * F);
             }
             std::fill(sc.lin.begin(), sc.lin.end(), T(0));
-            gemm_nn_acc(n, F, d, sc.feat.data(), size_t(F), st.H.data(), size_t(d),
-                        sc.lin.data(), size_t(d));
+            accumulate_nn(p, n, F, d, sc.feat.data(), size_t(F), st.H.data(), size_t(d),
+                          sc.lin.data(), size_t(d));
         }
         for (int t = 0; t < n; ++t) {
             const T *lin_row = read_linear ? sc.lin.data() + static_cast<size_t>(t) * d : nullptr;

@@ -55,6 +55,11 @@ template <class T>
 void attend_token(const HeadParams<T> &p, const HeadState<T> &st, const Segment<T> &seg,
                   Scratch<T> &scratch);
 
+// The same outputs through the SIMD kernels (p.kernels, float only): the query heads of the
+// state are the rows of one product, so every key and value is read once for all of them.
+void attend_token_simd(const HeadParams<float> &p, const HeadState<float> &st,
+                       const Segment<float> &seg, Scratch<float> &scratch);
+
 // The same outputs, computed for the whole segment with matrix products.
 template <class T>
 void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<T> &seg,

@@ -12,6 +12,10 @@
 
 namespace lola {
 
+namespace simd {
+struct Kernels;
+}
+
 // Ensures capacity for n elements, growing geometrically so that repeated small requests (full
 // attention, one token at a time) reallocate O(log n) times, not every call.
 template <class V>
@@ -103,6 +107,9 @@ struct HeadParams {
     T scale = 0, eps = 0;
     T log_eps = 0;             // log(eps) (-inf for eps 0), computed once on the host
     std::vector<T> gate;       // [n_query_heads] g = sigmoid(window_factor)
+    // The float path's SIMD kernels (lola/simd/kernels.hpp, the same bits), or null: the
+    // reference loops of lola/math.hpp.
+    const simd::Kernels *kernels = nullptr;
 };
 
 }  // namespace lola

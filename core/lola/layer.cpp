@@ -6,10 +6,12 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include <unistd.h>
 
 #include "base/error.hpp"
+#include "lola/simd/kernels.hpp"
 
 namespace lola {
 
@@ -66,13 +68,14 @@ template <class T>
 Layer<T>::Layer(const LayerConfig &config, ThreadPool *pool)
     // require_fits runs before phi_ (a performer map alone is feature_dim x head_dim) is built.
     : config_(validated(config)), phi_((require_fits(config_, sizeof(T), pool ? pool->size() : config_.n_threads), config_)) {
+    if constexpr (std::is_same_v<T, float>) isa_ = simd::best_isa();
     init_states();
     attach_pool(pool);
 }
 
 template <class T>
 Layer<T>::Layer(const Layer &other, ThreadPool *pool)
-    : config_(other.config_), phi_(other.phi_), n_tokens_(other.n_tokens_) {
+    : config_(other.config_), phi_(other.phi_), n_tokens_(other.n_tokens_), isa_(other.isa_) {
     init_states();  // params_ point at this object's config and map; capacities reserved
     for (size_t i = 0; i < states_.size(); ++i) states_[i] = other.states_[i];
     attach_pool(pool);
@@ -108,6 +111,7 @@ void Layer<T>::init_states() {
         p.eps = static_cast<T>(c.eps);
         p.log_eps = c.eps > 0 ? static_cast<T>(std::log(c.eps))
                               : -std::numeric_limits<T>::infinity();
+        if constexpr (std::is_same_v<T, float>) p.kernels = simd::kernels(isa_);
         p.gate.resize(p.n_query_heads);
         for (int j = 0; j < p.n_query_heads; ++j)
             p.gate[j] = static_cast<T>(
@@ -115,6 +119,16 @@ void Layer<T>::init_states() {
 
         states_[sh] = make_state();
     }
+}
+
+template <class T>
+void Layer<T>::set_isa(Isa isa) {
+    if (isa != Isa::scalar && !simd::kernels(isa))
+        fail(Status::unsupported, std::string("the attention kernels have no level ") + isa_name(isa) +
+                                      " on this CPU or in this build");
+    if constexpr (!std::is_same_v<T, float>) return;
+    isa_ = isa;
+    for (HeadParams<T> &p : params_) p.kernels = simd::kernels(isa);
 }
 
 template <class T>
@@ -153,13 +167,15 @@ void Layer<T>::reserve_scratch(int64_t extra_tokens) {
                             : static_cast<size_t>(c.sparse_capacity) + 2 * c.chunk;
     const size_t pairs = static_cast<size_t>(c.sparse_capacity) + c.chunk;
     const size_t d = c.head_dim, F = c.feature_dim;
+    // The SIMD token step (token_step_simd.cpp) has one row per query head of a state.
+    const size_t rows = std::max(seg, static_cast<size_t>(params_.empty() ? 1 : params_[0].n_query_heads));
     for (Scratch<T> &sc : scratch_) {
-        reserve_geometric(sc.scores, seg * cols);
-        reserve_geometric(sc.num, seg * d);
-        reserve_geometric(sc.feat, seg * F);
-        reserve_geometric(sc.lin, std::max(seg, pairs) * d);
-        reserve_geometric(sc.fqlog, seg);
-        reserve_geometric(sc.weights, seg);
+        reserve_geometric(sc.scores, rows * cols);
+        reserve_geometric(sc.num, rows * d);
+        reserve_geometric(sc.feat, rows * F);
+        reserve_geometric(sc.lin, std::max(rows, pairs) * d);
+        reserve_geometric(sc.fqlog, rows);
+        reserve_geometric(sc.weights, rows);
         reserve_geometric(sc.tmp, std::max(seg, pairs));
         reserve_geometric(sc.order, pairs);
         sc.spare.d = c.head_dim;
@@ -205,10 +221,16 @@ void Layer<T>::run_segment(const Segment<T> &base, int n, Path path) {
         Scratch<T> &sc = scratch_[worker];
         append_segment(p, st, seg, sc);
         const bool chunked = path == Path::chunk || (path == Path::automatic && n > 1);
-        if (chunked)
+        if (chunked) {
             attend_chunk(p, st, seg, sc);
-        else
+        } else if constexpr (std::is_same_v<T, float>) {
+            if (p.kernels)
+                attend_token_simd(p, st, seg, sc);
+            else
+                attend_token(p, st, seg, sc);
+        } else {
             attend_token(p, st, seg, sc);
+        }
         if (c.attention != Attention::full && st.cur.size() == c.chunk) boundary(p, st, sc);
     });
 }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/isa.hpp"
 #include "lola/config.hpp"
 #include "lola/feature_map.hpp"
 #include "lola/head.hpp"
@@ -49,6 +50,13 @@ public:
 
     void reset();
 
+    // The instruction-set level of the float layer's attention kernels (lola/simd/kernels.hpp):
+    // by default the best this CPU runs; Isa::scalar runs the reference loops. Every level gives
+    // the same bits. Throws Error (unsupported) for a level not available here; a double layer
+    // always runs the reference.
+    void set_isa(Isa isa);
+    Isa isa() const { return isa_; }
+
     // State blob (state_blob.cpp): versioned, checksummed; restore validates the whole blob
     // before touching the layer.
     std::vector<unsigned char> save() const;
@@ -76,6 +84,7 @@ private:
     std::unique_ptr<ThreadPool> own_pool_;
     ThreadPool *pool_ = nullptr;
     int64_t n_tokens_ = 0;
+    Isa isa_ = Isa::scalar;
 };
 
 extern template class Layer<float>;

@@ -12,7 +12,6 @@
 #include "quant/kernels.hpp"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
 #endif
 
 namespace lola::quant {
@@ -151,22 +150,6 @@ namespace {
 
 constexpr uint32_t kMaxType = 31;  // type ids < kMaxType index the tables
 
-bool cpu_has(Isa isa) {
-    if (isa == Isa::scalar) return true;
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-    // __builtin_cpu_supports also checks that the OS saves the AVX / AVX-512 registers. F16C
-    // (which every AVX2 CPU has) is read from CPUID leaf 1, ECX bit 29: older Clang does not
-    // know the "f16c" feature name.
-    __builtin_cpu_init();
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
-    if (isa == Isa::avx2) return avx2;
-    if (isa == Isa::avx512) return avx2 && __builtin_cpu_supports("avx512f");
-#endif
-    return false;
-}
-
 struct Dispatch {
     bool available[kIsaCount] = {};
     detail::Kernel kernels[kIsaCount][kMaxType] = {};
@@ -183,7 +166,7 @@ struct Dispatch {
                 kernels[l][t] = k;
             }
             // A level is available when its kernels are compiled in and the CPU runs them.
-            available[l] = kernels[l][F32].dot != nullptr && cpu_has(isa);
+            available[l] = kernels[l][F32].dot != nullptr && cpu_supports(isa);
             if (available[l]) best = isa;
         }
         active.store(static_cast<int>(best));
@@ -201,15 +184,6 @@ bool valid_isa(Isa isa) {
 }
 
 }  // namespace
-
-const char *isa_name(Isa isa) {
-    switch (isa) {
-    case Isa::scalar: return "scalar";
-    case Isa::avx2: return "avx2";
-    case Isa::avx512: return "avx512";
-    }
-    return "unknown";
-}
 
 bool isa_available(Isa isa) {
     return valid_isa(isa) && dispatch().available[static_cast<int>(isa)];

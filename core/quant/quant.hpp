@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/isa.hpp"
 #include "gguf/tensor_type.hpp"
 
 namespace lola::quant {
@@ -104,11 +105,11 @@ void dequantize_row(uint32_t type, const void *src, float *dst, int64_t n);
 
 // ---- kernels and their runtime selection ------------------------------------------------------
 
-enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
-constexpr int kIsaCount = 3;
+// The levels (base/isa.hpp): scalar, avx2, avx512.
+using lola::Isa;
+using lola::isa_name;
+using lola::kIsaCount;
 
-// "scalar", "avx2", "avx512".
-const char *isa_name(Isa isa);
 // Whether this build has kernels for isa and this CPU (with its OS) runs them. avx2 needs
 // AVX2, FMA and F16C; avx512 needs those and AVX-512F. Scalar is always available.
 bool isa_available(Isa isa);
