@@ -24,7 +24,7 @@ using model::Matrix;
 
 // Below this many weights a single-token product is done on the calling thread: waking the
 // pool costs about as much as the product (measured with bench_quant on 2 cores).
-constexpr int64_t kParallelMatvecWeights = int64_t{1} << 20;
+constexpr int64_t kParallelMatvecWeights = int64_t{1} << 16;
 
 using backend::require;
 
