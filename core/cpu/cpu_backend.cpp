@@ -9,6 +9,7 @@
 #include "base/thread_pool.hpp"
 #include "cpu/host.hpp"
 #include "cpu/ops.hpp"
+#include "lola/simd/kernels.hpp"
 #include "model/llama_model.hpp"
 #include "quant/matmul.hpp"
 
@@ -124,7 +125,10 @@ public:
     void swiglu(Buf gate, Buf up, size_t n) override {
         require(gate, n, "swiglu");
         require(up, n, "swiglu");
-        cpu::swiglu(gate.data, up.data, n);
+        if (simd_)
+            simd_->swiglu(gate.data, up.data, n);  // the same bits, several at a time
+        else
+            cpu::swiglu(gate.data, up.data, n);
     }
     void attention(int64_t layer, int64_t n, Buf q, Buf k, Buf v, Buf y) override {
         backend::require_attention(weights_->model(), n, q, k, v, y);
@@ -171,6 +175,8 @@ private:
     std::shared_ptr<const CpuWeights> weights_;
     backend::BackendConfig config_;
     std::unique_ptr<ThreadPool> pool_;
+    // The element-wise kernels' SIMD level: the forced level, else the best (null: reference).
+    const simd::Kernels *simd_ = simd::kernels(weights_->isa() ? *weights_->isa() : simd::best_isa());
     std::vector<std::unique_ptr<Layer<float>>> layers_;
     backend::HostArena arena_;
     Buf normed_;  // [max_tokens][n_embd]: the output norm's rows

@@ -1,5 +1,5 @@
-// test_attn_kernels.cpp: the attention kernels of every SIMD level this machine runs
-// (lola/simd/kernels.hpp) against the reference code they replace, bit for bit:
+// test_attn_kernels.cpp: the attention (and SwiGLU) kernels of every SIMD level this machine
+// runs (lola/simd/kernels.hpp) against the reference code they replace, bit for bit:
 //   - each kernel on awkward sizes (rows 1-9, keys 1-67, dims 1-130) and strides, against
 //     math.hpp's gemm_nt / gemm_nn_acc, fexp and the std::max fold, with special values (NaN,
 //     infinities, signed zeros, overflow and underflow of e^x);
@@ -20,6 +20,7 @@
 
 #include "base/error.hpp"
 #include "base/fexp.hpp"
+#include "cpu/ops.hpp"
 #include "layer_check.hpp"
 #include "lola/math.hpp"
 #include "lola/simd/kernels.hpp"
@@ -125,6 +126,23 @@ TEST(AttnKernels, ExpShiftEqualsFexp) {
         const float z_got = kern.exp_shift(row.data(), 1000, 9.f);
         for (size_t i = 0; i < row.size(); ++i) ASSERT_TRUE(same_bits(want[i], row[i])) << i;
         EXPECT_TRUE(same_bits(z_want, z_got));
+    }
+}
+
+TEST(AttnKernels, SwigluEqualsTheReference) {
+    std::mt19937_64 rng(6);
+    FOR_EACH_LEVEL(isa, kern) {
+        std::vector<float> gate = special_row();
+        for (float x : random_floats(3000, rng, 6.0)) gate.push_back(x);
+        const std::vector<float> up = random_floats(gate.size(), rng);
+        for (size_t n : {size_t(1), size_t(7), size_t(16), size_t(31), gate.size()}) {
+            std::vector<float> want(gate.begin(), gate.begin() + static_cast<long>(n)), got = want;
+            lola::cpu::swiglu(want.data(), up.data(), n);
+            kern.swiglu(got.data(), up.data(), n);
+            for (size_t i = 0; i < n; ++i)
+                ASSERT_TRUE(same_bits(want[i], got[i]) || (std::isnan(want[i]) && std::isnan(got[i])))
+                    << lola::isa_name(isa) << " n=" << n << " g=" << gate[i] << ": " << want[i] << " vs " << got[i];
+        }
     }
 }
 

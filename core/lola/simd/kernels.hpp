@@ -32,6 +32,8 @@ struct Kernels {
     float (*row_max)(const float *row, int n);
     // row[c] = fexp(row[c] - m) for c < n; returns their sum, added in order from 0.
     float (*exp_shift)(float *row, int n, float m);
+    // gate[i] = gate[i] / (1 + fexp(-gate[i])) * up[i] for i < n (SwiGLU, cpu/ops.cpp's swiglu).
+    void (*swiglu)(float *gate, const float *up, size_t n);
 };
 
 // The kernels of a SIMD level, or nullptr: for Isa::scalar (callers use the reference code),

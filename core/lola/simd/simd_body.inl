@@ -15,6 +15,7 @@
 //               truncate-and-correct computes), the two-part reduction, the same Horner
 //               polynomial, 2^n from its bits, one rounding to float; NaN in, NaN out. The sum
 //               is then added element by element in order.
+//   swiglu      g / (1 + fexp(-g)) * u with IEEE division, as cpu/ops.cpp writes it.
 //   row_max     max is exact in any order; NaNs are skipped as std::max(m, s) skips them (the
 //               vector max returns its second operand, the running maximum, when the first is
 //               NaN). Only the sign of a zero maximum can differ, which changes no result: every
@@ -115,6 +116,35 @@ float exp_shift(float *row, int n, float m) {
     float z = 0;
     for (int i = 0; i < n; ++i) z += row[i];
     return z;
+}
+
+// -x, exactly (the sign bit flipped).
+inline VF negate(VF x) {
+#if defined(__AVX512F__)
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)));
+#else
+    return _mm256_xor_ps(x, _mm256_set1_ps(-0.0f));
+#endif
+}
+
+void swiglu(float *gate, const float *up, size_t n) {
+    const VF one = LOLA_PS(set1)(1.0f);
+    size_t i = 0;
+    for (; i + kWide <= n; i += kWide) {
+        const VF g = LOLA_PS(loadu)(gate + i);
+        const VF e = exp_wide(negate(g));
+        LOLA_PS(storeu)(gate + i, LOLA_PS(mul)(LOLA_PS(div)(g, LOLA_PS(add)(one, e)), LOLA_PS(loadu)(up + i)));
+    }
+    if (i < n) {  // the tail through padded copies
+        float g[kWide] = {}, u[kWide] = {};
+        const size_t bytes = (n - i) * sizeof(float);
+        std::memcpy(g, gate + i, bytes);
+        std::memcpy(u, up + i, bytes);
+        const VF gv = LOLA_PS(loadu)(g);
+        const VF e = exp_wide(negate(gv));
+        LOLA_PS(storeu)(g, LOLA_PS(mul)(LOLA_PS(div)(gv, LOLA_PS(add)(one, e)), LOLA_PS(loadu)(u)));
+        std::memcpy(gate + i, g, bytes);
+    }
 }
 
 // ---- the running maximum -------------------------------------------------------------------
@@ -252,7 +282,7 @@ void accumulate(int m, int n, int k, const float *P, size_t ldp, const float *B,
 #undef LOLA_PD
 #undef LOLA_PS
 
-Kernels table() { return Kernels{&scores, &accumulate, &row_max, &exp_shift}; }
+Kernels table() { return Kernels{&scores, &accumulate, &row_max, &exp_shift, &swiglu}; }
 
 }  // namespace
 
