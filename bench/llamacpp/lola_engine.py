@@ -32,8 +32,10 @@ class LolaEngine:
         self.n_vocab = self.model_info["n_vocab"]
         self._context = model.context(n_threads=threads, attention=attention, chunk_size=chunk,
                                       sparse_capacity=sparse)
+        # the scalar settings (a pointer field such as layer_attention is not a setting to log)
         self.params = {k: (None if isinstance(v, float) and np.isnan(v) else v)
-                       for k, v in self._context.params.items()}
+                       for k, v in self._context.params.items()
+                       if isinstance(v, (int, float, str, bool))}
         self._lib = lib
         self._ptr = C.POINTER(C.c_float)()
         self._rows = C.c_size_t(0)
