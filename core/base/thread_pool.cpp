@@ -19,6 +19,9 @@ inline void cpu_relax() {
 
 constexpr uint32_t kClosed = 0xffffffffu;  // the index while run() sets a job up
 
+// How deep the calling thread is in pool jobs: a run() from inside one runs serially.
+thread_local int tl_depth = 0;
+
 inline uint32_t job_of(uint64_t claim) { return static_cast<uint32_t>(claim >> 32); }
 inline uint32_t index_of(uint64_t claim) { return static_cast<uint32_t>(claim); }
 inline uint64_t claim_word(uint32_t job, uint32_t index) { return (static_cast<uint64_t>(job) << 32) | index; }
@@ -51,12 +54,14 @@ void ThreadPool::drain(int worker, uint32_t job) {
         }
         if (index_of(c) >= static_cast<uint32_t>(n_.load(std::memory_order_relaxed))) return;
         if (!claim_.compare_exchange_weak(c, c + 1)) continue;
+        ++tl_depth;
         try {
             (*fn_.load(std::memory_order_relaxed))(worker, static_cast<int>(index_of(c)));
         } catch (...) {
             std::lock_guard<std::mutex> lock(mutex_);
             if (!error_) error_ = std::current_exception();
         }
+        --tl_depth;
         done_.fetch_add(1);
         c = claim_.load();
     }
@@ -88,7 +93,7 @@ void ThreadPool::work(int worker) {
 }
 
 void ThreadPool::run(int n, const std::function<void(int, int)> &fn) {
-    if (workers_.empty() || n <= 1) {
+    if (workers_.empty() || n <= 1 || tl_depth > 0) {
         for (int i = 0; i < n; ++i) fn(0, i);
         return;
     }

@@ -25,7 +25,9 @@ namespace lola {
 class ThreadPool {
 public:
     // How long an idle worker spins before it sleeps.
-    static constexpr std::chrono::microseconds kSpin{200};
+    // Long enough for the gaps between the ops of one decode step (a few microseconds), short
+    // enough that the idle workers of many contexts fed in turn do not crowd the cores.
+    static constexpr std::chrono::microseconds kSpin{50};
 
     explicit ThreadPool(int n_threads);  // n_threads - 1 workers; the caller is the last one
     ~ThreadPool();
@@ -35,7 +37,8 @@ public:
     int size() const { return static_cast<int>(workers_.size()) + 1; }
 
     // Calls fn(worker, i) for every i in [0, n), worker in [0, size()). The first exception
-    // thrown by fn is rethrown here after all indices are done.
+    // thrown by fn is rethrown here after all indices are done. Called from inside a job of
+    // any pool (a nested parallel loop), it runs every index on the calling thread, as worker 0.
     void run(int n, const std::function<void(int, int)> &fn);
 
 private:

@@ -141,6 +141,8 @@ public:
         linear(Linear::output, 0, normed_, rows, Buf{out, static_cast<size_t>(rows * hp().n_vocab)});
     }
 
+    ThreadPool *pool() { return pool_.get(); }
+
     int64_t n_layers() const override { return static_cast<int64_t>(layers_.size()); }
     const Layer<float> &attention_state(int64_t layer) const override {
         return const_cast<CpuBackend *>(this)->layer_at(layer);
@@ -192,6 +194,11 @@ std::unique_ptr<backend::Backend> CpuWeights::make_backend(const backend::Backen
 }
 
 }  // namespace
+
+ThreadPool *pool_of(backend::Backend &backend) {
+    auto *cpu = dynamic_cast<CpuBackend *>(&backend);
+    return cpu ? cpu->pool() : nullptr;
+}
 
 std::shared_ptr<const backend::Weights> upload(std::shared_ptr<const model::Model> model,
                                                std::optional<quant::Isa> isa) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/thread_pool.hpp"
 #include "cpu/cpu_backend.hpp"
 
 namespace lola::model {
@@ -59,15 +60,24 @@ void Batch::decode(Context *const *contexts, const int32_t *tokens, int64_t n) {
     backend::Backend &be = *backend_;
     const Activations &a = act_;
     be.embed(tokens, n, a.x);
+    ThreadPool *pool = cpu::pool_of(be);
     forward_layers(be, hp, a, n, [&](int64_t l) {
-        for (int64_t i = 0; i < n; ++i) {
+        for (int64_t i = 0; i < n; ++i) {  // RoPE on this thread: the backend caches one table
             const size_t r = static_cast<size_t>(i);
-            Context &c = *contexts[i];
-            const backend::Buf q = a.q.slice(r * nq, nq), k = a.k.slice(r * nkv, nkv), v = a.v.slice(r * nkv, nkv);
-            be.rope(q, 1, H, c.n_past());
-            be.rope(k, 1, Hkv, c.n_past());
-            c.backend().attention(l, 1, q, k, v, a.y.slice(r * nq, nq));
+            be.rope(a.q.slice(r * nq, nq), 1, H, contexts[i]->n_past());
+            be.rope(a.k.slice(r * nkv, nkv), 1, Hkv, contexts[i]->n_past());
         }
+        // Each context's attention is one job on the batch's threads (its layer then runs its
+        // heads serially: a nested pool run); the bits are the same on any thread.
+        auto attend = [&](int, int i) {
+            const size_t r = static_cast<size_t>(i);
+            contexts[i]->backend().attention(l, 1, a.q.slice(r * nq, nq), a.k.slice(r * nkv, nkv),
+                                             a.v.slice(r * nkv, nkv), a.y.slice(r * nq, nq));
+        };
+        if (pool)
+            pool->run(static_cast<int>(n), attend);
+        else
+            for (int i = 0; i < static_cast<int>(n); ++i) attend(0, i);
     });
     const size_t V = static_cast<size_t>(hp.n_vocab);
     be.logits(a.x, n, logits_.data());
