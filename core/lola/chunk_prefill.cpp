@@ -48,10 +48,11 @@ void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<
             T *row = sc.scores.data() + static_cast<size_t>(t) * cols;
             const int visible = fixed + n_window_before + t + 1;
             const T m = max_of(p, row, visible);
-            z[t] = exp_shift(p, row, visible, m);
+            exp_shift(p, row, visible, m);
             for (int c = visible; c < cols; ++c) row[c] = 0;
             sc.weights[t] = m;
         }
+        sums_in_order(sc.scores.data(), size_t(cols), n, fixed + n_window_before + 1, 1, z.data());
         // N' = P V, memory by memory (the same order as the token step)
         std::fill(sc.num.begin(), sc.num.end(), T(0));
         col0 = 0;

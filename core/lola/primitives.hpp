@@ -39,17 +39,33 @@ inline T max_of(const HeadParams<T> &p, const T *row, int n) {
     return m;
 }
 
-// row[c] = e^(row[c] - m) for c < n; returns their sum, added in order.
+// row[c] = e^(row[c] - m) for c < n.
 template <class T>
-inline T exp_shift(const HeadParams<T> &p, T *row, int n, T m) {
+inline void exp_shift(const HeadParams<T> &p, T *row, int n, T m) {
     if constexpr (std::is_same_v<T, float>)
         if (p.kernels) return p.kernels->exp_shift(row, n, m);
-    T z = 0;
-    for (int c = 0; c < n; ++c) {
-        row[c] = exp_of(row[c] - m);
-        z += row[c];
+    for (int c = 0; c < n; ++c) row[c] = exp_of(row[c] - m);
+}
+
+// z[r] = the first len0 + r * step values of row r (rows ld apart) added in order from 0, for
+// r < nrows: Z' exactly as the token step sums it. Up to 8 rows' chains run interleaved, so
+// the adds overlap instead of waiting on each other.
+template <class T>
+inline void sums_in_order(const T *rows, size_t ld, int nrows, int len0, int step, T *z) {
+    constexpr int kGroup = 8;
+    for (int r0 = 0; r0 < nrows; r0 += kGroup) {
+        const int nr = std::min(kGroup, nrows - r0);
+        T acc[kGroup] = {};
+        const int common = len0 + r0 * step;  // the group's shortest row (step >= 0)
+        const T *base = rows + static_cast<size_t>(r0) * ld;
+        for (int c = 0; c < common; ++c)
+            for (int r = 0; r < nr; ++r) acc[r] += base[static_cast<size_t>(r) * ld + static_cast<size_t>(c)];
+        for (int r = 0; r < nr; ++r) {
+            const int len = len0 + (r0 + r) * step;
+            for (int c = common; c < len; ++c) acc[r] += base[static_cast<size_t>(r) * ld + static_cast<size_t>(c)];
+            z[r0 + r] = acc[r];
+        }
     }
-    return z;
 }
 
 }  // namespace lola

@@ -9,6 +9,7 @@
 
 #include "lola/head.hpp"
 #include "lola/math.hpp"
+#include "lola/primitives.hpp"
 #include "lola/simd/kernels.hpp"
 
 namespace lola {
@@ -45,8 +46,9 @@ void attend_token_simd(const HeadParams<float> &p, const HeadState<float> &st,
         for (int j = 0; j < nq; ++j) {
             float *row = sc.scores.data() + j * ucols;
             sc.weights[j] = kern.row_max(row, cols);
-            sc.tmp[j] = kern.exp_shift(row, cols, sc.weights[j]);
+            kern.exp_shift(row, cols, sc.weights[j]);
         }
+        sums_in_order(sc.scores.data(), ucols, nq, cols, 0, sc.tmp.data());
         std::fill(sc.num.begin(), sc.num.end(), 0.0f);
         col0 = 0;
         for (const Pairs<float> *mem : memories) {

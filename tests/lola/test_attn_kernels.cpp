@@ -23,6 +23,7 @@
 #include "cpu/ops.hpp"
 #include "layer_check.hpp"
 #include "lola/math.hpp"
+#include "lola/primitives.hpp"
 #include "lola/simd/kernels.hpp"
 
 namespace {
@@ -111,7 +112,9 @@ TEST(AttnKernels, ExpShiftEqualsFexp) {
                     x = lola::fexp(x - m);
                     z_want += x;
                 }
-                const float z_got = kern.exp_shift(got.data(), static_cast<int>(len), m);
+                kern.exp_shift(got.data(), static_cast<int>(len), m);
+                float z_got = 0;
+                lola::sums_in_order(got.data(), len, 1, static_cast<int>(len), 0, &z_got);
                 for (size_t i = 0; i < len; ++i)
                     ASSERT_TRUE(same_bits(want[i], got[i]) || (std::isnan(want[i]) && std::isnan(got[i])))
                         << lola::isa_name(isa) << " m=" << m << " x=" << special[i] << ": " << want[i] << " vs " << got[i];
@@ -123,7 +126,9 @@ TEST(AttnKernels, ExpShiftEqualsFexp) {
         std::vector<float> row = random_floats(1000, rng, 4.0), want = row;
         float z_want = 0;
         for (float &x : want) z_want += (x = lola::fexp(x - 9.f));
-        const float z_got = kern.exp_shift(row.data(), 1000, 9.f);
+        kern.exp_shift(row.data(), 1000, 9.f);
+        float z_got = 0;
+        lola::sums_in_order(row.data(), 1000, 1, 1000, 0, &z_got);
         for (size_t i = 0; i < row.size(); ++i) ASSERT_TRUE(same_bits(want[i], row[i])) << i;
         EXPECT_TRUE(same_bits(z_want, z_got));
     }
@@ -144,6 +149,26 @@ TEST(AttnKernels, SwigluEqualsTheReference) {
                     << lola::isa_name(isa) << " n=" << n << " g=" << gate[i] << ": " << want[i] << " vs " << got[i];
         }
     }
+}
+
+// Interleaved row sums equal each row summed alone, in order, for row lengths that stay, grow
+// and (for a whole group) differ.
+TEST(AttnKernels, SumsInOrderEqualSequentialSums) {
+    std::mt19937_64 rng(7);
+    for (int nrows : {1, 3, 8, 9, 20})
+        for (int step : {0, 1, 3})
+            for (int len0 : {0, 1, 5, 33}) {
+                const int max_len = len0 + (nrows - 1) * step;
+                const size_t ld = static_cast<size_t>(max_len) + 2;
+                const std::vector<float> rows = random_floats(ld * static_cast<size_t>(nrows), rng, 5.0);
+                std::vector<float> z(static_cast<size_t>(nrows));
+                lola::sums_in_order(rows.data(), ld, nrows, len0, step, z.data());
+                for (int r = 0; r < nrows; ++r) {
+                    float want = 0;
+                    for (int c = 0; c < len0 + r * step; ++c) want += rows[static_cast<size_t>(r) * ld + static_cast<size_t>(c)];
+                    ASSERT_TRUE(same_bits(want, z[static_cast<size_t>(r)])) << nrows << " " << step << " " << len0 << " row " << r;
+                }
+            }
 }
 
 TEST(AttnKernels, RowMaxIsTheStdMaxFold) {

@@ -30,8 +30,8 @@ struct Kernels {
                        size_t ldb, float *C, size_t ldc);
     // The std::max fold of row[0..n) from -infinity (NaNs skipped, as std::max(m, s) does).
     float (*row_max)(const float *row, int n);
-    // row[c] = fexp(row[c] - m) for c < n; returns their sum, added in order from 0.
-    float (*exp_shift)(float *row, int n, float m);
+    // row[c] = fexp(row[c] - m) for c < n (their sums: primitives.hpp's sums_in_order).
+    void (*exp_shift)(float *row, int n, float m);
     // gate[i] = gate[i] / (1 + fexp(-gate[i])) * up[i] for i < n (SwiGLU, cpu/ops.cpp's swiglu).
     void (*swiglu)(float *gate, const float *up, size_t n);
 };

@@ -13,8 +13,7 @@
 //               rows and columns are only done several at a time.
 //   exp_shift   fexp's steps on doubles: clamp, n = floor(x log2e + 1/2) (what fexp's
 //               truncate-and-correct computes), the two-part reduction, the same Horner
-//               polynomial, 2^n from its bits, one rounding to float; NaN in, NaN out. The sum
-//               is then added element by element in order.
+//               polynomial, 2^n from its bits, one rounding to float; NaN in, NaN out.
 //   swiglu      g / (1 + fexp(-g)) * u with IEEE division, as cpu/ops.cpp writes it.
 //   row_max     max is exact in any order; NaNs are skipped as std::max(m, s) skips them (the
 //               vector max returns its second operand, the running maximum, when the first is
@@ -101,7 +100,7 @@ inline VF exp_wide(VF x) {
 #endif
 }
 
-float exp_shift(float *row, int n, float m) {
+void exp_shift(float *row, int n, float m) {
     const VF vm = LOLA_PS(set1)(m);
     int c = 0;
     for (; c + kWide <= n; c += kWide)
@@ -113,9 +112,6 @@ float exp_shift(float *row, int n, float m) {
         LOLA_PS(storeu)(buf, exp_wide(LOLA_PS(sub)(LOLA_PS(loadu)(buf), vm)));
         std::memcpy(row + c, buf, bytes);
     }
-    float z = 0;
-    for (int i = 0; i < n; ++i) z += row[i];
-    return z;
 }
 
 // -x, exactly (the sign bit flipped).
