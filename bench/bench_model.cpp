@@ -23,7 +23,8 @@
 // Then (--profile N,...) the decode step's per-op profile at each context N, full and LoLA
 // (op_profile.hpp: wall time of every backend op over 64 decoded tokens), with the bytes a token
 // reads (the weights it multiplies and the cache its attention scans) and its FLOPs, against the
-// read bandwidth and the multiply-add peak of these cores, both measured here.
+// read bandwidth and the multiply-add peak of these cores, both measured here; then the same
+// context's prefill of a 256-token block, op by op.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -281,6 +282,20 @@ void profile(const std::string &path, lola::Attention attention, int64_t n, int 
                 100 * bytes / bandwidth / 1e9 / per_token);
     std::printf("FLOPs per token: %.1f M; at %.1f GFLOP/s that is %.2f ms, %.0f %% of the measured step\n", flops / 1e6,
                 peak, peak > 0 ? flops / peak / 1e6 : 0, peak > 0 ? 100 * flops / peak / 1e9 / per_token : 0);
+    // The same context's prefill: one block of 256 tokens (batch 64) at context N + 65.
+    std::vector<int32_t> block(256);
+    for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<int32_t>((i * 7919 + 13) % static_cast<size_t>(V));
+    times->clear();
+    const auto p0 = Clock::now();
+    ctx.feed(block.data(), static_cast<int64_t>(block.size()), false);
+    const double per_block_token = std::chrono::duration<double>(Clock::now() - p0).count() / static_cast<double>(block.size());
+    std::printf("\nprefill of 256 tokens there: %.3f ms per token (%.1f tok/s)\n| op | ms per token | share |\n|---|---:|---:|\n",
+                per_block_token * 1e3, 1.0 / per_block_token);
+    rows.clear();
+    for (const auto &[op, secs] : times->seconds) rows.push_back({secs, op});
+    std::sort(rows.rbegin(), rows.rend());
+    for (const auto &[secs, op] : rows)
+        std::printf("| %s | %.3f | %.1f %% |\n", op.c_str(), secs / 256 * 1e3, 100 * secs / 256 / per_block_token);
     std::fflush(stdout);
 }
 

@@ -16,7 +16,7 @@ namespace lola {
 
 template <class T>
 void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<T> &seg,
-                  Scratch<T> &sc) {
+                  Scratch<T> &sc, int first_query, int n_query) {
     if (!seg.y) return;
     const int d = p.d, F = p.F, n = seg.n;
     const int n_window_before = st.cur.size() - seg.n;
@@ -30,7 +30,8 @@ void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<
         sc.lin.resize(static_cast<size_t>(n) * d);
         sc.fqlog.resize(n);
     }
-    for (int j = 0; j < p.n_query_heads; ++j) {
+    const int j_end = n_query < 0 ? p.n_query_heads : std::min(p.n_query_heads, first_query + n_query);
+    for (int j = first_query; j < j_end; ++j) {
         const T *Q = seg.q + static_cast<size_t>(j) * d;
         // scores, one block of columns per memory
         int col0 = 0;
@@ -86,8 +87,8 @@ void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<
 }
 
 template void attend_chunk(const HeadParams<float> &, const HeadState<float> &,
-                           const Segment<float> &, Scratch<float> &);
+                           const Segment<float> &, Scratch<float> &, int, int);
 template void attend_chunk(const HeadParams<double> &, const HeadState<double> &,
-                           const Segment<double> &, Scratch<double> &);
+                           const Segment<double> &, Scratch<double> &, int, int);
 
 }  // namespace lola

@@ -60,10 +60,12 @@ void attend_token(const HeadParams<T> &p, const HeadState<T> &st, const Segment<
 void attend_token_simd(const HeadParams<float> &p, const HeadState<float> &st,
                        const Segment<float> &seg, Scratch<float> &scratch);
 
-// The same outputs, computed for the whole segment with matrix products.
+// The same outputs, computed for the whole segment with matrix products; only those of the
+// query heads [first_query, first_query + n_query) of the state (-1: all), so that the query
+// heads of one state can run as separate jobs.
 template <class T>
 void attend_chunk(const HeadParams<T> &p, const HeadState<T> &st, const Segment<T> &seg,
-                  Scratch<T> &scratch);
+                  Scratch<T> &scratch, int first_query = 0, int n_query = -1);
 
 // The chunk-boundary update; call when W_cur holds a complete chunk.
 template <class T>

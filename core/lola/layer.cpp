@@ -207,9 +207,7 @@ template <class T>
 void Layer<T>::run_segment(const Segment<T> &base, int n, Path path) {
     const LayerConfig &c = config_;
     const size_t d = c.head_dim, F = c.feature_dim;
-    pool_->run(n_state_heads(), [&](int worker, int sh) {
-        const HeadParams<T> &p = params_[sh];
-        HeadState<T> &st = states_[sh];
+    auto head_segment = [&](const HeadParams<T> &p) {
         Segment<T> seg = base;
         seg.n = n;
         seg.q = base.q + p.first_query_head * d;
@@ -218,9 +216,32 @@ void Layer<T>::run_segment(const Segment<T> &base, int n, Path path) {
         if (base.fq) seg.fq = base.fq + p.first_query_head * F;
         if (base.fk) seg.fk = base.fk + p.first_query_head * F;
         if (base.y) seg.y = base.y + p.first_query_head * d;
+        return seg;
+    };
+    const bool chunked = path == Path::chunk || (path == Path::automatic && n > 1);
+    const int group = params_[0].n_query_heads;
+    if (chunked && base.y && group > 1 && pool_->size() > 1) {
+        // A prefill segment: one job per query head, so that a few state heads (3 KV heads of
+        // SmolLM2 on 2 threads) do not leave a thread idle; appends and boundaries per state.
+        pool_->run(n_state_heads(), [&](int worker, int sh) {
+            append_segment(params_[sh], states_[sh], head_segment(params_[sh]), scratch_[worker]);
+        });
+        pool_->run(n_state_heads() * group, [&](int worker, int task) {
+            const int sh = task / group;
+            attend_chunk(params_[sh], states_[sh], head_segment(params_[sh]), scratch_[worker], task % group, 1);
+        });
+        if (c.attention != Attention::full)
+            pool_->run(n_state_heads(), [&](int worker, int sh) {
+                if (states_[sh].cur.size() == c.chunk) boundary(params_[sh], states_[sh], scratch_[worker]);
+            });
+        return;
+    }
+    pool_->run(n_state_heads(), [&](int worker, int sh) {
+        const HeadParams<T> &p = params_[sh];
+        HeadState<T> &st = states_[sh];
+        const Segment<T> seg = head_segment(p);
         Scratch<T> &sc = scratch_[worker];
         append_segment(p, st, seg, sc);
-        const bool chunked = path == Path::chunk || (path == Path::automatic && n > 1);
         if (chunked) {
             attend_chunk(p, st, seg, sc);
         } else if constexpr (std::is_same_v<T, float>) {

@@ -4,7 +4,8 @@
 //     math.hpp's gemm_nt / gemm_nn_acc, fexp and the std::max fold, with special values (NaN,
 //     infinities, signed zeros, overflow and underflow of e^x);
 //   - a whole float layer at each level against the same layer at Isa::scalar (the reference
-//     loops): outputs token by token and in random splits, and the final state blob, for every
+//     loops, one thread): outputs token by token, in random splits and in one call (the last
+//     two on two threads), and the final state blob, for every
 //     feature map, both mixings, GQA groups 1-4, d 1/17/64, C 1/3/64 and lambda 0/5/400, plus
 //     full and window attention;
 //   - set_isa refuses a level this machine lacks.
@@ -236,7 +237,10 @@ TEST(AttnKernels, LayerAtEveryLevelEqualsTheReference) {
         const std::vector<unsigned char> blob_ref = ref.save();
         for (Isa isa : simd_levels())
             for (int split = 0; split < 3; ++split) {
-                lola::Layer<float> fast(lc.config);
+                // splits 1 and 2 on two threads: the prefill's one job per query head
+                lola::LayerConfig cfg = lc.config;
+                cfg.n_threads = split == 0 ? 1 : 2;
+                lola::Layer<float> fast(cfg);
                 fast.set_isa(isa);
                 ASSERT_EQ(fast.isa(), isa);
                 const std::vector<int> calls = split == 0   ? lola_test::token_by_token(lc.L)

@@ -258,19 +258,28 @@ inline void acc_rows(int n, int k, const float *P, size_t ldp, const float *B, s
         }
 }
 
+// Rows of B per block: a block (at d = 64, 32 KiB) stays in L1/L2 while every row group of P
+// passes over it, instead of all of B streaming by once per group. Each C element still adds
+// its terms in increasing j (block after block; the partial sums wait in C between blocks).
+constexpr int kKeyBlock = 128;
+
 void accumulate(int m, int n, int k, const float *P, size_t ldp, const float *B, size_t ldb,
                 float *C, size_t ldc) {
-    for (int i = 0; i < m; i += kRows) {
-        const float *Pi = P + static_cast<size_t>(i) * ldp;
-        float *Ci = C + static_cast<size_t>(i) * ldc;
-        switch (m - i < kRows ? m - i : kRows) {
-        case 1: acc_rows<1>(n, k, Pi, ldp, B, ldb, Ci, ldc); break;
-        case 2: acc_rows<2>(n, k, Pi, ldp, B, ldb, Ci, ldc); break;
-        case 3: acc_rows<3>(n, k, Pi, ldp, B, ldb, Ci, ldc); break;
+    for (int j0 = 0; j0 < n; j0 += kKeyBlock) {
+        const int nj = n - j0 < kKeyBlock ? n - j0 : kKeyBlock;
+        const float *Bj = B + static_cast<size_t>(j0) * ldb;
+        for (int i = 0; i < m; i += kRows) {
+            const float *Pi = P + static_cast<size_t>(i) * ldp + j0;
+            float *Ci = C + static_cast<size_t>(i) * ldc;
+            switch (m - i < kRows ? m - i : kRows) {
+            case 1: acc_rows<1>(nj, k, Pi, ldp, Bj, ldb, Ci, ldc); break;
+            case 2: acc_rows<2>(nj, k, Pi, ldp, Bj, ldb, Ci, ldc); break;
+            case 3: acc_rows<3>(nj, k, Pi, ldp, Bj, ldb, Ci, ldc); break;
 #if defined(__AVX512F__)
-        case 4: acc_rows<4>(n, k, Pi, ldp, B, ldb, Ci, ldc); break;
+            case 4: acc_rows<4>(nj, k, Pi, ldp, Bj, ldb, Ci, ldc); break;
 #endif
-        default: break;
+            default: break;
+            }
         }
     }
 }
