@@ -9,6 +9,7 @@
 //               (the masked lanes add +0 * +0 to a lane that is never -0, so they keep their
 //               bits), then math.hpp's tree ((a0+a4)+(a1+a5))+((a2+a6)+(a3+a7)) for four keys
 //               at once with one cross-half add and two horizontal adds; then alpha * dot.
+//               Two rows by four keys at a time, so each key vector loaded serves two rows.
 //   accumulate  each C element adds P[i][j] * B[j][e] for j in order, as a chain of axpy does;
 //               rows and columns are only done several at a time.
 //   exp_shift   fexp's steps on doubles: clamp, n = floor(x log2e + 1/2) (what fexp's
@@ -174,6 +175,58 @@ inline __m128 reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
     return _mm_unpacklo_ps(_mm256_castps256_ps128(g), _mm256_extractf128_ps(g, 1));
 }
 
+// The first nj of four scores.
+inline void store_scores(__m128 r, int nj, float *c) {
+    if (nj == 4) {
+        _mm_storeu_ps(c, r);
+        return;
+    }
+    float out[4];
+    _mm_storeu_ps(out, r);
+    for (int q = 0; q < nj; ++q) c[q] = out[q];
+}
+
+// Rows a0 and a1 against the four keys b0..b3; the scores into c0 and c1 (nj of them). Each B
+// vector load serves both rows.
+inline void scores_2x4(const float *a0, const float *a1, const float *b0, const float *b1, const float *b2,
+                       const float *b3, int kfull, int krem, __m256i mask, __m128 va, int nj, float *c0,
+                       float *c1) {
+    __m256 p0 = _mm256_setzero_ps(), p1 = p0, p2 = p0, p3 = p0;  // row a0
+    __m256 q0 = p0, q1 = p0, q2 = p0, q3 = p0;                   // row a1
+    for (int kk = 0; kk < kfull; kk += 8) {
+        const __m256 x0 = _mm256_loadu_ps(a0 + kk), x1 = _mm256_loadu_ps(a1 + kk);
+        __m256 b = _mm256_loadu_ps(b0 + kk);
+        p0 = _mm256_add_ps(p0, _mm256_mul_ps(x0, b));
+        q0 = _mm256_add_ps(q0, _mm256_mul_ps(x1, b));
+        b = _mm256_loadu_ps(b1 + kk);
+        p1 = _mm256_add_ps(p1, _mm256_mul_ps(x0, b));
+        q1 = _mm256_add_ps(q1, _mm256_mul_ps(x1, b));
+        b = _mm256_loadu_ps(b2 + kk);
+        p2 = _mm256_add_ps(p2, _mm256_mul_ps(x0, b));
+        q2 = _mm256_add_ps(q2, _mm256_mul_ps(x1, b));
+        b = _mm256_loadu_ps(b3 + kk);
+        p3 = _mm256_add_ps(p3, _mm256_mul_ps(x0, b));
+        q3 = _mm256_add_ps(q3, _mm256_mul_ps(x1, b));
+    }
+    if (krem) {
+        const __m256 x0 = load_first(a0 + kfull, mask), x1 = load_first(a1 + kfull, mask);
+        __m256 b = load_first(b0 + kfull, mask);
+        p0 = _mm256_add_ps(p0, _mm256_mul_ps(x0, b));
+        q0 = _mm256_add_ps(q0, _mm256_mul_ps(x1, b));
+        b = load_first(b1 + kfull, mask);
+        p1 = _mm256_add_ps(p1, _mm256_mul_ps(x0, b));
+        q1 = _mm256_add_ps(q1, _mm256_mul_ps(x1, b));
+        b = load_first(b2 + kfull, mask);
+        p2 = _mm256_add_ps(p2, _mm256_mul_ps(x0, b));
+        q2 = _mm256_add_ps(q2, _mm256_mul_ps(x1, b));
+        b = load_first(b3 + kfull, mask);
+        p3 = _mm256_add_ps(p3, _mm256_mul_ps(x0, b));
+        q3 = _mm256_add_ps(q3, _mm256_mul_ps(x1, b));
+    }
+    store_scores(_mm_mul_ps(va, reduce4(p0, p1, p2, p3)), nj, c0);
+    store_scores(_mm_mul_ps(va, reduce4(q0, q1, q2, q3)), nj, c1);
+}
+
 void scores(int m, int n, int k, float alpha, const float *A, size_t lda, const float *B,
             size_t ldb, float *C, size_t ldc) {
     const int kfull = k & ~7, krem = k - kfull;
@@ -186,7 +239,13 @@ void scores(int m, int n, int k, float alpha, const float *A, size_t lda, const 
         const float *b1 = nj > 1 ? b0 + ldb : b0;
         const float *b2 = nj > 2 ? b0 + 2 * ldb : b0;
         const float *b3 = nj > 3 ? b0 + 3 * ldb : b0;
-        for (int i = 0; i < m; ++i) {
+        int i = 0;
+        for (; i + 2 <= m; i += 2) {  // two rows at a time
+            const float *a0 = A + static_cast<size_t>(i) * lda;
+            float *c0 = C + static_cast<size_t>(i) * ldc + j0;
+            scores_2x4(a0, a0 + lda, b0, b1, b2, b3, kfull, krem, mask, va, nj, c0, c0 + ldc);
+        }
+        if (i < m) {  // an odd last row alone
             const float *a = A + static_cast<size_t>(i) * lda;
             __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
             for (int kk = 0; kk < kfull; kk += 8) {
@@ -203,15 +262,7 @@ void scores(int m, int n, int k, float alpha, const float *A, size_t lda, const 
                 acc2 = _mm256_add_ps(acc2, _mm256_mul_ps(av, load_first(b2 + kfull, mask)));
                 acc3 = _mm256_add_ps(acc3, _mm256_mul_ps(av, load_first(b3 + kfull, mask)));
             }
-            const __m128 r = _mm_mul_ps(va, reduce4(acc0, acc1, acc2, acc3));
-            float *c = C + static_cast<size_t>(i) * ldc + j0;
-            if (nj == 4) {
-                _mm_storeu_ps(c, r);
-            } else {
-                float out[4];
-                _mm_storeu_ps(out, r);
-                for (int q = 0; q < nj; ++q) c[q] = out[q];
-            }
+            store_scores(_mm_mul_ps(va, reduce4(acc0, acc1, acc2, acc3)), nj, C + static_cast<size_t>(i) * ldc + j0);
         }
     }
 }
