@@ -6,6 +6,8 @@
 #include <limits>
 
 #include "lola/math.hpp"
+#include "lola/primitives.hpp"
+#include "lola/simd/kernels.hpp"
 #include "base/random.hpp"
 
 namespace lola {
@@ -75,8 +77,46 @@ FeatureMap<T>::FeatureMap(const LayerConfig &c)
     }
 }
 
+// The float hedgehog and performer maps through the SIMD kernels, each step the reference's
+// operations in its order (see the generic code below): z by accumulation of the rows of W in
+// order (= the axpy chain), the dots as 8-lane scores (dot(w, x) = dot(x, w) bit for bit), the
+// maxima, e^x, and the softmax sums in order.
+float hedgehog_simd(const simd::Kernels &k, const float *w, int d, int F, const float *x, float *out) {
+    const int half = F / 2;
+    float *z = out + half;  // as below: the second half is overwritten last
+    std::fill(z, z + half, 0.0f);
+    k.accumulate(1, d, half, x, static_cast<size_t>(d), w, static_cast<size_t>(half), z, static_cast<size_t>(half));
+    for (float sign : {1.0f, -1.0f}) {
+        float *dst = sign > 0 ? out : z;  // in place for the second: z is consumed first
+        for (int j = 0; j < half; ++j) dst[j] = sign * z[j];
+        const float m = k.row_max(dst, half);
+        k.exp_shift(dst, half, m);
+        float sum = 0;
+        sums_in_order(dst, static_cast<size_t>(half), 1, half, 0, &sum);
+        for (int j = 0; j < half; ++j) dst[j] /= sum;
+    }
+    for (int j = 0; j < F; ++j) out[j] = std::max(out[j], 1e-12f);
+    return 0;
+}
+
 template <class T>
-T FeatureMap<T>::apply(int head, bool is_query, const T *x, T *out) const {
+T FeatureMap<T>::apply(int head, bool is_query, const T *x, T *out, const simd::Kernels *kernels) const {
+    if constexpr (std::is_same_v<T, float>) {
+        if (kernels && kind_ == FeatureMapKind::hedgehog) {
+            const int half = F_ / 2;
+            const T *w = (is_query ? wq_ : wk_).data() + static_cast<size_t>(head) * d_ * half;
+            return hedgehog_simd(*kernels, w, d_, F_, x, out);
+        }
+        if (kernels && kind_ == FeatureMapKind::performer) {
+            const T sq = dot(x, x, d_) * x_scale_ * x_scale_;
+            kernels->scores(1, F_, d_, 1.0f, x, static_cast<size_t>(d_), omega_.data(), static_cast<size_t>(d_), out,
+                            static_cast<size_t>(F_));
+            for (int i = 0; i < F_; ++i) out[i] = out[i] * x_scale_ - sq / 2 + log_norm_;
+            const T c = kernels->row_max(out, F_);
+            kernels->exp_shift(out, F_, c);
+            return c;
+        }
+    }
     switch (kind_) {
         case FeatureMapKind::hedgehog: {
             // z = x^T W_h (W_h: d x F/2); phi = max(concat(softmax(z), softmax(-z)), 1e-12)

@@ -12,6 +12,10 @@
 
 namespace lola {
 
+namespace simd {
+struct Kernels;
+}
+
 template <class T>
 class FeatureMap {
 public:
@@ -34,8 +38,9 @@ public:
     }
 
     // phi_q (is_query) or phi_k of x (length head_dim) for query head `head` into out[F];
-    // returns the log-scale c. Not for FeatureMapKind::precomputed.
-    T apply(int head, bool is_query, const T *x, T *out) const;
+    // returns the log-scale c. Not for FeatureMapKind::precomputed. With `kernels` (a float map),
+    // hedgehog and performer run their products and e^x through lola/simd: the same bits.
+    T apply(int head, bool is_query, const T *x, T *out, const simd::Kernels *kernels = nullptr) const;
 
 private:
     FeatureMapKind kind_;

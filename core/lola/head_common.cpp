@@ -23,7 +23,7 @@ void append_segment(const HeadParams<T> &p, HeadState<T> &st, const Segment<T> &
             if (seg.fk) {
                 f = seg.fk + t * seg.fk_stride;
             } else {
-                f_log = p.phi->apply(p.first_query_head, false, k, scratch.feat.data());
+                f_log = p.phi->apply(p.first_query_head, false, k, scratch.feat.data(), p.kernels);
                 f = scratch.feat.data();
             }
         }
@@ -37,7 +37,7 @@ T query_features(const HeadParams<T> &p, int head, const T *q, const T *fq_row, 
         std::copy(fq_row, fq_row + p.F, out);
         return 0;
     }
-    return p.phi->apply(head, true, q, out);
+    return p.phi->apply(head, true, q, out, p.kernels);
 }
 
 template <class T>

@@ -181,11 +181,15 @@ TEST(AttnKernels, RowMaxIsTheStdMaxFold) {
                 std::vector<float> row = random_floats(static_cast<size_t>(n), rng, 10.0);
                 if (trial % 3 == 1 && n > 0) row[static_cast<size_t>(trial) % row.size()] = nan;
                 if (trial % 5 == 2) std::fill(row.begin(), row.end(), nan);
+                if (trial % 7 == 3 && n > 1) {  // a zero maximum of both signs
+                    for (float &x : row) x = -std::fabs(x) - 1;
+                    row[static_cast<size_t>(trial) % row.size()] = (trial & 8) ? 0.f : -0.f;
+                    row[static_cast<size_t>(trial + 3) % row.size()] = (trial & 8) ? -0.f : 0.f;
+                }
                 float want = -std::numeric_limits<float>::infinity();
                 for (float s : row) want = std::max(want, s);
                 const float got = kern.row_max(row.data(), n);
-                // equal as numbers (a zero maximum may differ in sign, which changes no result)
-                ASSERT_TRUE(want == got || (std::isnan(want) && std::isnan(got)))
+                ASSERT_TRUE(same_bits(want, got) || (std::isnan(want) && std::isnan(got)))
                     << lola::isa_name(isa) << " n=" << n << " trial " << trial << ": " << want << " vs " << got;
             }
         }

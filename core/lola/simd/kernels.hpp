@@ -28,7 +28,8 @@ struct Kernels {
     // C[i] += sum_j P[i][j] * B[j], j in increasing order, rows of k (gemm_nn_acc).
     void (*accumulate)(int m, int n, int k, const float *P, size_t ldp, const float *B,
                        size_t ldb, float *C, size_t ldc);
-    // The std::max fold of row[0..n) from -infinity (NaNs skipped, as std::max(m, s) does).
+    // The std::max fold of row[0..n) from -infinity (NaNs skipped, as std::max(m, s) does;
+    // the same bits, the sign of a zero maximum included).
     float (*row_max)(const float *row, int n);
     // row[c] = fexp(row[c] - m) for c < n (their sums: primitives.hpp's sums_in_order).
     void (*exp_shift)(float *row, int n, float m);

@@ -18,8 +18,8 @@
 //   swiglu      g / (1 + fexp(-g)) * u with IEEE division, as cpu/ops.cpp writes it.
 //   row_max     max is exact in any order; NaNs are skipped as std::max(m, s) skips them (the
 //               vector max returns its second operand, the running maximum, when the first is
-//               NaN). Only the sign of a zero maximum can differ, which changes no result: every
-//               use of m (s - m, e^-m, the mixing's exponents) sees the same values.
+//               NaN or equal). A zero maximum is returned as the first zero in order, the
+//               sequential fold's, so even its sign is the reference's.
 #include <immintrin.h>
 
 #include <cstddef>
@@ -155,6 +155,10 @@ float row_max(const float *row, int n) {
     float m = -__builtin_inff();
     for (int l = 0; l < kWide; ++l) m = m < lanes[l] ? lanes[l] : m;
     for (; c < n; ++c) m = m < row[c] ? row[c] : m;
+    if (m == 0) {  // +0 or -0: the sequential fold's is the first zero in order
+        for (int i = 0; i < n; ++i)
+            if (row[i] == 0) return row[i];
+    }
     return m;
 }
 
